@@ -1,0 +1,1 @@
+"""Benchmark: score QA checkpoints on the domain configs; STILTs baselines."""

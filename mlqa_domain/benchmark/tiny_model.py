@@ -1,0 +1,67 @@
+"""Tiny random XLM-R models for tests and the demo: a real architecture, a tokenizer trained on the fly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from tokenizers import SentencePieceBPETokenizer
+from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaModel
+
+SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+
+
+def train_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> PreTrainedTokenizerFast:
+    """Train a SentencePiece-BPE tokenizer (XLM-R style special tokens and offsets) on ``texts``."""
+    sp = SentencePieceBPETokenizer()
+    sp.train_from_iterator(list(texts), vocab_size=vocab_size, min_frequency=1, special_tokens=SPECIAL_TOKENS)
+    from tokenizers.processors import RobertaProcessing
+
+    sp.post_processor = RobertaProcessing(("</s>", sp.token_to_id("</s>")), ("<s>", sp.token_to_id("<s>")))
+    return PreTrainedTokenizerFast(
+        tokenizer_object=sp,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        model_max_length=512,
+    )
+
+
+def build_tiny_xlmr(
+    out_dir: str | Path,
+    texts: Iterable[str],
+    vocab_size: int = 2000,
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    num_heads: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Save a randomly initialised XLM-R encoder plus a fast tokenizer trained on ``texts`` to ``out_dir``.
+
+    Load it with any ``AutoModelFor*`` class: the task head is initialised on load, as for the real
+    ``xlm-roberta-base``.
+    """
+    import torch
+
+    out = Path(out_dir)
+    tokenizer = train_tiny_tokenizer(texts, vocab_size=vocab_size)
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=hidden_size * 2,
+        max_position_embeddings=514,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(seed)
+    model = XLMRobertaModel(config)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out

@@ -1,0 +1,1 @@
+"""Builders: read MLQA-style sources, classify contexts into domains, write the dataset repo."""

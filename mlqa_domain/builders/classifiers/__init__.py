@@ -1,0 +1,1 @@
+"""Domain classifiers: each maps context texts to per-domain scores."""

@@ -1,0 +1,1 @@
+"""Leaderboard: verified submissions in, a static page out."""
