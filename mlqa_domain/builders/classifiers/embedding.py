@@ -1,0 +1,125 @@
+"""Sentence-transformers text encoder with an on-disk cache, and the embedding-similarity classifier."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mlqa_domain.builders.models import model_fingerprint, resolve_model
+from mlqa_domain.errors import ConfigError
+
+
+def default_cache_dir() -> Path:
+    """``$MLQA_DOMAIN_CACHE`` or ``~/.cache/mlqa_domain``."""
+    return Path(os.environ.get("MLQA_DOMAIN_CACHE", Path.home() / ".cache" / "mlqa_domain"))
+
+
+def text_hash(text: str) -> str:
+    """sha256 of the UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """Normalised embeddings keyed by (model fingerprint, text sha256) in one SQLite file per model."""
+
+    def __init__(self, cache_dir: Path, model_key: str) -> None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        self.path = cache_dir / f"embeddings-{model_key}.sqlite"
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS emb (hash TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+
+    def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cached vectors for the given hashes (missing ones are absent)."""
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self._db.execute(f"SELECT hash, vec FROM emb WHERE hash IN ({marks})", chunk):
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        """Store vectors (float32)."""
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO emb VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+            )
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+
+class TextEncoder:
+    """Encode texts with a sentence-transformers model into L2-normalised float32 vectors.
+
+    Unique texts are encoded once, in batches, and cached on disk keyed by model + text hash.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        cache_dir: str | Path | None = None,
+        batch_size: int = 64,
+        revision: str | None = None,
+        use_cache: bool = True,
+        device: str | None = None,
+    ) -> None:
+        self.model_id = model
+        self.revision = revision
+        self.batch_size = batch_size
+        self.device = device
+        self._path = resolve_model(model)
+        self.model_key = model_fingerprint(self._path, revision)
+        self._model = None
+        self._cache = (
+            EmbeddingCache(Path(cache_dir or default_cache_dir()), self.model_key) if use_cache else None
+        )
+        self.encoded_count = 0
+
+    @property
+    def model(self):
+        """The loaded SentenceTransformer (loaded on first use)."""
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(
+                    self._path, revision=self.revision, device=self.device or "cpu"
+                )
+            except (OSError, ValueError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ConfigError(
+                    f"cannot load sentence-transformers model: {first}", self.model_id
+                ) from None
+        return self._model
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Return an (n, dim) array of normalised embeddings for ``texts``."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        hashes = [text_hash(t) for t in texts]
+        cached = self._cache.get_many(hashes) if self._cache else {}
+        todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}
+        if todo:
+            todo_hashes = sorted(todo, key=lambda h: len(todo[h]))  # length-sorted batches pad less
+            vectors = self.model.encode(
+                [todo[h] for h in todo_hashes],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=show_progress,
+            ).astype(np.float32)
+            fresh = dict(zip(todo_hashes, vectors, strict=True))
+            self.encoded_count += len(fresh)
+            if self._cache:
+                self._cache.put_many(fresh)
+            cached.update(fresh)
+        return np.stack([cached[h] for h in hashes])
