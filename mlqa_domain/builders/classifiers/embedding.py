@@ -12,6 +12,7 @@ import numpy as np
 
 from mlqa_domain.builders.models import model_fingerprint, resolve_model
 from mlqa_domain.errors import ConfigError
+from mlqa_domain.progress import track
 
 
 def default_cache_dir() -> Path:
@@ -110,16 +111,72 @@ class TextEncoder:
         todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}
         if todo:
             todo_hashes = sorted(todo, key=lambda h: len(todo[h]))  # length-sorted batches pad less
-            vectors = self.model.encode(
-                [todo[h] for h in todo_hashes],
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=show_progress,
-            ).astype(np.float32)
-            fresh = dict(zip(todo_hashes, vectors, strict=True))
-            self.encoded_count += len(fresh)
-            if self._cache:
-                self._cache.put_many(fresh)
-            cached.update(fresh)
+            chunks = [
+                todo_hashes[i : i + 8 * self.batch_size]
+                for i in range(0, len(todo_hashes), 8 * self.batch_size)
+            ]
+            if show_progress and len(chunks) > 1:
+                chunks = track(chunks, f"embedding ({self.model_id})")
+            for chunk in chunks:
+                vectors = self.model.encode(
+                    [todo[h] for h in chunk],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                ).astype(np.float32)
+                fresh = dict(zip(chunk, vectors, strict=True))
+                self.encoded_count += len(fresh)
+                if self._cache:
+                    self._cache.put_many(fresh)
+                cached.update(fresh)
         return np.stack([cached[h] for h in hashes])
+
+
+class EmbeddingClassifier:
+    """Cosine similarity of a context to one prototype per domain.
+
+    A prototype is the re-normalised mean of the normalised embeddings of the domain's description
+    and its seed exemplars (from the taxonomy).
+    """
+
+    kind = "embedding"
+
+    def __init__(self, encoder: TextEncoder, domains: dict[str, list[str]], name: str = "embedding") -> None:
+        self.name = name
+        self.encoder = encoder
+        self.domain_names = list(domains)
+        self._domain_texts = domains
+        self._prototypes: np.ndarray | None = None
+
+    @classmethod
+    def from_taxonomy(cls, encoder: TextEncoder, taxonomy, name: str = "embedding") -> EmbeddingClassifier:
+        """Prototype texts from each domain's description + exemplars."""
+        domains = {d: [spec.description, *spec.exemplars] for d, spec in taxonomy.domains.items()}
+        return cls(encoder, domains, name=name)
+
+    @property
+    def prototypes(self) -> np.ndarray:
+        """(n_domains, dim) normalised prototype matrix."""
+        if self._prototypes is None:
+            rows = []
+            for domain in self.domain_names:
+                mean = self.encoder.encode(self._domain_texts[domain]).mean(axis=0)
+                rows.append(mean / np.linalg.norm(mean))
+            self._prototypes = np.stack(rows).astype(np.float32)
+        return self._prototypes
+
+    def scores(self, texts: Sequence[str], language: str | None = None) -> np.ndarray:
+        """(n_texts, n_domains) cosine similarities."""
+        if not texts:
+            return np.zeros((0, len(self.domain_names)), dtype=np.float32)
+        return self.encoder.encode(texts, show_progress=True) @ self.prototypes.T
+
+    def provenance(self) -> dict:
+        """Model id, revision and cache key of the encoder."""
+        return {
+            "type": self.kind,
+            "model": self.encoder.model_id,
+            "revision": self.encoder.revision,
+            "model_fingerprint": self.encoder.model_key,
+        }

@@ -1,0 +1,173 @@
+"""The dataset card (README.md): YAML configs for `datasets`, then what a researcher needs to know."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import yaml
+
+from mlqa_domain.builders.configs import ALL, parse_config_name
+from mlqa_domain.example import SPLITS
+
+MLQA_CITATION = """@inproceedings{lewis2020mlqa,
+  title     = {{MLQA}: Evaluating Cross-lingual Extractive Question Answering},
+  author    = {Lewis, Patrick and Oguz, Barlas and Rinott, Ruty and Riedel, Sebastian and Schwenk, Holger},
+  booktitle = {Proceedings of the 58th Annual Meeting of the Association for Computational Linguistics},
+  pages     = {7315--7330},
+  year      = {2020}
+}"""
+
+
+def front_matter(counts: dict[str, dict[str, int]], languages: list[str]) -> dict:
+    """The YAML header: licence, languages and one ``configs`` entry per config."""
+    configs = [
+        {
+            "config_name": name,
+            "data_files": [
+                {"split": split, "path": f"data/{name}/{split}.parquet"}
+                for split in SPLITS
+                if split in splits
+            ],
+        }
+        for name, splits in counts.items()
+    ]
+    return {
+        "pretty_name": "MLQA-Domain",
+        "license": "cc-by-sa-3.0",
+        "language": languages,
+        "multilinguality": ["multilingual", "translation"],
+        "task_categories": ["question-answering"],
+        "task_ids": ["extractive-qa"],
+        "source_datasets": ["mlqa"],
+        "configs": configs,
+    }
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def domain_language_table(counts: dict[str, dict[str, int]], domains: list[str]) -> str:
+    """Examples per domain × language pair × split (monolingual pairs; cross-lingual in the full list)."""
+    per = defaultdict(dict)
+    pairs = set()
+    for name, splits in counts.items():
+        config = parse_config_name(name)
+        if config.is_monolingual:
+            pairs.add(config.context_language)
+            per[config.domain][config.context_language] = splits
+    pairs = sorted(pairs)
+    headers = ["domain"] + [f"{lang} ({split[:4]})" for lang in pairs for split in SPLITS]
+    rows = []
+    for domain in [*domains, ALL]:
+        if domain in per:
+            rows.append(
+                [domain] + [per[domain].get(lang, {}).get(split, 0) for lang in pairs for split in SPLITS]
+            )
+    return _table(headers, rows)
+
+
+def render_card(info: dict) -> str:
+    """The full README.md of the dataset repo from the build info."""
+    counts = info["configs"]
+    header = yaml.safe_dump(front_matter(counts, info["languages"]), sort_keys=False, allow_unicode=True)
+    labeler = info["labeler"]
+    thresholds = labeler.get("thresholds", {})
+    sources = "\n".join(
+        f"- `{s['location']}` ({s['kind']}): "
+        + ", ".join(f"`{f['path']}` {f['bytes']} bytes, sha256 `{f['sha256']}`" for f in s["files"])
+        for s in info["sources"]
+    )
+    classifiers = "\n".join(
+        f"- `{name}`: " + ", ".join(f"{k} `{v}`" for k, v in spec.items() if v is not None)
+        for name, spec in labeler.get("classifiers", {}).items()
+    )
+    threshold_rows = [[d, thresholds.get(d, "")] for d in info["domains"]]
+    filters = _table(
+        ["filter", "seen", "kept", "dropped", "reasons"],
+        [
+            [
+                f["name"],
+                f["seen"],
+                f["kept"],
+                f["dropped"],
+                ", ".join(f"{k}: {v}" for k, v in f["reasons"].items()),
+            ]
+            for f in info.get("filters", [])
+        ],
+    )
+    config_rows = [[f"`{name}`"] + [splits.get(s, 0) for s in SPLITS] for name, splits in counts.items()]
+    label_sources = info.get("labeling", {})
+    return f"""---
+{header}---
+
+# MLQA-Domain
+
+Domain-specific splits of [MLQA](https://github.com/facebookresearch/MLQA) for measuring whether
+English intermediate-task training (STILTs) helps zero-shot cross-lingual extractive QA *in a domain*.
+Built with `mlqa-domain` {info["harness_version"]}.
+
+```python
+from datasets import load_dataset
+legal_de = load_dataset("mlqa-domain", "legal.de", split="test")
+```
+
+Configs: `<domain>.<lang>` (context and question in `lang`), `<domain>.<ctx>.<q>` (cross-lingual pairs),
+`general.<lang>` (no domain matched) and `all.<lang>` (every example). Splits: `validation` (MLQA dev) and
+`test`. Columns: the MLQA columns (`id`, `title`, `context`, `question`, `answers`) plus `context_language`,
+`question_language`, `domains`, `domain_scores`, `classifier`, `classifier_scores`, `provenance` (JSON:
+models, thresholds, whether the labels came from the English pivot) and `source`.
+
+Dataset fingerprint: `{info["dataset_fingerprint"]}`
+
+## Sources
+
+{sources}
+
+## Method
+
+1. Every source is read into one record per instance; instances are parallel across languages by `id`.
+2. Filters ({", ".join(f["name"] for f in info.get("filters", [])) or "none"}) drop bad instances; dropped
+   ones are listed with their reasons in `rejected/`.
+3. Each MLQA id is labelled once from its English context (the pivot) and every parallel instance gets the
+   same labels, so `legal.de` and `legal.es` hold the same questions. Ids without an English instance are
+   labelled from their own context. Labelled from the pivot: {label_sources.get("pivot", 0)} instances;
+   in their own language: {label_sources.get("own_language", 0)}.
+4. Labeler `{labeler.get("labeler", "")}`. A context gets every domain whose score is at least that
+   domain's threshold τ and within δ = {labeler.get("delta")} of its best domain; otherwise it is
+   `{info["general"]}`. Taxonomy `{info["taxonomy"]["source"]}`
+   (fingerprint `{info["taxonomy"]["fingerprint"]}`).
+
+Classifiers:
+
+{classifiers}
+
+{_table(["domain", "τ"], threshold_rows)}
+
+## Filters
+
+{filters}
+
+## Examples per domain, language and split
+
+{domain_language_table(counts, info["domains"])}
+
+<details><summary>All configs</summary>
+
+{_table(["config", *SPLITS], config_rows)}
+
+</details>
+
+## License
+
+MLQA is released under [CC BY-SA 3.0](https://creativecommons.org/licenses/by-sa/3.0/); this derived
+dataset is released under the same license.
+
+## Citation
+
+```bibtex
+{MLQA_CITATION}
+```
+"""

@@ -1,0 +1,161 @@
+"""Write the examples as a Hugging Face dataset repo: parquet per config/split, card, build info."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mlqa_domain.builders.configs import ALL, ConfigName
+from mlqa_domain.builders.pivot import provenance_json
+from mlqa_domain.example import SPLITS, Example
+
+DATA_DIR = "data"
+BUILD_INFO = "build_info.json"
+
+
+def configs_of(example: Example, general: str) -> list[ConfigName]:
+    """Every config an example belongs to: one per domain (or general), plus ``all``."""
+    ctx, q = example.context_language, example.question_language
+    domains = example.domains or [general]
+    return [ConfigName(d, ctx, q) for d in domains] + [ConfigName(ALL, ctx, q)]
+
+
+def group_into_configs(
+    examples: Sequence[Example], general: str
+) -> dict[ConfigName, dict[str, list[Example]]]:
+    """config -> split -> examples (input order kept)."""
+    grouped: dict[ConfigName, dict[str, list[Example]]] = defaultdict(lambda: defaultdict(list))
+    for example in examples:
+        for config in configs_of(example, general):
+            grouped[config][example.split].append(example)
+    return grouped
+
+
+def _sorted_nested(value):
+    if isinstance(value, dict):
+        return {k: _sorted_nested(value[k]) for k in sorted(value)}
+    return value
+
+
+def arrow_schema(domain_names: Sequence[str], classifier_scores_type: pa.DataType) -> pa.Schema:
+    """The parquet schema of every config."""
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("title", pa.string()),
+            ("context", pa.string()),
+            ("question", pa.string()),
+            ("answers", pa.struct([("text", pa.list_(pa.string())), ("answer_start", pa.list_(pa.int32()))])),
+            ("context_language", pa.string()),
+            ("question_language", pa.string()),
+            ("domains", pa.list_(pa.string())),
+            ("domain_scores", pa.struct([(d, pa.float64()) for d in domain_names])),
+            ("classifier", pa.string()),
+            ("classifier_scores", classifier_scores_type),
+            ("provenance", pa.string()),
+            ("flags", pa.list_(pa.string())),
+            ("source", pa.string()),
+        ]
+    )
+
+
+def classifier_scores_type(examples: Sequence[Example]) -> pa.DataType:
+    """Arrow type of the per-classifier scores (same keys for every example of a build)."""
+    sample = next((e.classifier_scores for e in examples if e.classifier_scores), {})
+    if not sample:
+        return pa.struct([])
+    return pa.array([_sorted_nested(sample)]).type
+
+
+def to_table(examples: Sequence[Example], schema: pa.Schema) -> pa.Table:
+    """One arrow table for a config/split."""
+    domain_names = [f.name for f in schema.field("domain_scores").type]
+    columns = {
+        "id": [e.id for e in examples],
+        "title": [e.title for e in examples],
+        "context": [e.context for e in examples],
+        "question": [e.question for e in examples],
+        "answers": [
+            {"text": list(e.answers["text"]), "answer_start": [int(s) for s in e.answers["answer_start"]]}
+            for e in examples
+        ],
+        "context_language": [e.context_language for e in examples],
+        "question_language": [e.question_language for e in examples],
+        "domains": [list(e.domains) for e in examples],
+        "domain_scores": [{d: e.domain_scores.get(d) for d in domain_names} for e in examples],
+        "classifier": [e.provenance.get("labeler", "") for e in examples],
+        "classifier_scores": [_sorted_nested(e.classifier_scores) for e in examples],
+        "provenance": [provenance_json(e) for e in examples],
+        "flags": [list(e.flags) for e in examples],
+        "source": [e.source for e in examples],
+    }
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Deterministic parquet: fixed compression, no pandas metadata, no statistics timestamps."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        table, path, compression="zstd", compression_level=9, use_dictionary=True, write_statistics=True
+    )
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def dataset_fingerprint(repo_dir: Path) -> str:
+    """sha256 over ``<relative path>\\t<sha256>`` of every data parquet file, sorted."""
+    lines = [
+        f"{p.relative_to(repo_dir).as_posix()}\t{sha256_file(p)}\n"
+        for p in sorted((repo_dir / DATA_DIR).rglob("*.parquet"))
+    ]
+    return "sha256:" + hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def config_sort_key(config: ConfigName) -> tuple:
+    """all first, then domains, general last; monolingual before cross-lingual."""
+    return (
+        config.domain != ALL,
+        config.domain,
+        not config.is_monolingual,
+        config.context_language,
+        config.question_language,
+    )
+
+
+def write_configs(
+    repo_dir: Path, examples: Sequence[Example], domain_names: Sequence[str], general: str
+) -> dict[str, dict[str, int]]:
+    """Write ``data/<config>/<split>.parquet`` for every config; return row counts per config and split."""
+    schema = arrow_schema(domain_names, classifier_scores_type(examples))
+    grouped = group_into_configs(examples, general)
+    counts: dict[str, dict[str, int]] = {}
+    for config in sorted(grouped, key=config_sort_key):
+        counts[config.name] = {}
+        for split in SPLITS:
+            rows = grouped[config].get(split)
+            if rows:
+                write_parquet(to_table(rows, schema), repo_dir / DATA_DIR / config.name / f"{split}.parquet")
+                counts[config.name][split] = len(rows)
+    return counts
+
+
+def write_build_info(repo_dir: Path, info: dict) -> dict:
+    """Add the fingerprint and write ``build_info.json``."""
+    info = {"dataset_fingerprint": dataset_fingerprint(repo_dir), **info}
+    (repo_dir / BUILD_INFO).write_text(
+        json.dumps(info, indent=2, ensure_ascii=False, sort_keys=False) + "\n", "utf-8"
+    )
+    return info
