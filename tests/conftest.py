@@ -60,3 +60,15 @@ def tiny_xlmr(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mlqa_domain.benchmark.tiny_model import build_tiny_xlmr
 
     return build_tiny_xlmr(tmp_path_factory.mktemp("tiny-xlmr"), TINY_CORPUS, vocab_size=400)
+
+
+@pytest.fixture(scope="session")
+def tiny_sbert(tiny_xlmr: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random sentence-transformers model (mean pooling over the tiny XLM-R), for speed."""
+    from sentence_transformers import SentenceTransformer, models
+
+    encoder = models.Transformer(str(tiny_xlmr), max_seq_length=128)
+    pooling = models.Pooling(encoder.get_word_embedding_dimension(), pooling_mode="mean")
+    out = tmp_path_factory.mktemp("tiny-sbert")
+    SentenceTransformer(modules=[encoder, pooling], device="cpu").save(str(out))
+    return out

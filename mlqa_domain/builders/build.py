@@ -1,0 +1,150 @@
+"""`mlqa-domain build`: sources -> filters -> domain labels (English pivot) -> dataset repo."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlqa_domain import __version__
+from mlqa_domain.atomic import atomic_dir
+from mlqa_domain.builders.card import render_card
+from mlqa_domain.builders.export import write_build_info, write_configs
+from mlqa_domain.builders.labelers import build_labeler
+from mlqa_domain.builders.pivot import label_examples
+from mlqa_domain.builders.sources import load_source
+from mlqa_domain.builders.taxonomy import load_taxonomy
+from mlqa_domain.errors import ConfigError
+from mlqa_domain.example import Example
+from mlqa_domain.filters import build_filters, filter_report, write_rejected
+from mlqa_domain.pipeline import Pipeline
+from mlqa_domain.progress import console
+
+
+def default_filters_path() -> Path:
+    """The filter config shipped with the package."""
+    return Path(str(resources.files("mlqa_domain") / "data" / "filters.yaml"))
+
+
+def load_filters_config(path: str | Path | None, contamination: list[str] | None = None) -> dict:
+    """Filter config from YAML (shipped default when None), plus contamination paths."""
+    path = Path(path) if path else default_filters_path()
+    if not path.is_file():
+        raise ConfigError("filter config not found", path)
+    try:
+        config = yaml.safe_load(path.read_text("utf-8")) or {}
+    except yaml.YAMLError:
+        raise ConfigError("invalid YAML", path) from None
+    if not isinstance(config, dict):
+        raise ConfigError("filter config must be a mapping of filter name to options", path)
+    if contamination:
+        entry = dict(config.get("contamination") or {})
+        entry["paths"] = [*entry.get("paths", []), *contamination]
+        config["contamination"] = entry
+    return config
+
+
+@dataclass
+class BuildReport:
+    """What a build produced and how long it took."""
+
+    out: Path
+    info: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Rows per config and split."""
+        return self.info["configs"]
+
+
+def build_dataset(
+    sources: list[str],
+    out: str | Path,
+    taxonomy: str | Path | None = None,
+    embedding_model: str | None = None,
+    filters: str | Path | None = None,
+    contamination: list[str] | None = None,
+    cache_dir: str | Path | None = None,
+    languages: list[str] | None = None,
+    context_language: str | None = None,
+    question_language: str | None = None,
+    split: str | None = None,
+) -> BuildReport:
+    """Build the dataset repo at ``out`` (written to a temp dir, moved into place at the end)."""
+    if not sources:
+        raise ConfigError("no --source given")
+    seconds: dict[str, float] = {}
+    tax = load_taxonomy(taxonomy)
+    filters_config = load_filters_config(filters, contamination)
+
+    start = time.perf_counter()
+    examples: list[Example] = []
+    source_infos = []
+    for spec in sources:
+        loaded = load_source(
+            spec,
+            context_language=context_language,
+            question_language=question_language,
+            split=split,
+            cache_dir=cache_dir,
+            languages=languages,
+        )
+        examples.extend(loaded.examples)
+        source_infos.append(
+            {"kind": loaded.info.kind, "location": loaded.info.location, "files": loaded.info.files}
+        )
+    seconds["read"] = time.perf_counter() - start
+    console.print(f"read {len(examples)} examples from {len(sources)} source(s)")
+
+    labeler = build_labeler(tax, embedding_model=embedding_model, cache_dir=cache_dir)
+    start = time.perf_counter()
+    pipeline = Pipeline(build_filters(filters_config, encoder_factory=lambda: _encoder_of(labeler)))
+    kept = pipeline.run(examples)
+    seconds["filter"] = time.perf_counter() - start
+    console.print(f"filters kept {len(kept)} of {len(examples)}")
+
+    start = time.perf_counter()
+    labeling_counts = label_examples(kept, labeler)
+    seconds["label"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        counts = write_configs(tmp, kept, tax.domain_names, tax.general)
+        info = {
+            "harness_version": __version__,
+            "domains": tax.domain_names,
+            "general": tax.general,
+            "languages": sorted({e.context_language for e in kept} | {e.question_language for e in kept}),
+            "configs": counts,
+            "sources": source_infos,
+            "taxonomy": {
+                "source": str(taxonomy) if taxonomy else "default",
+                "fingerprint": tax.fingerprint(),
+            },
+            "labeler": labeler.provenance(),
+            "labeling": labeling_counts,
+            "filters": filter_report(pipeline.stats),
+            "examples": {"read": len(examples), "kept": len(kept), "rejected": len(pipeline.rejected)},
+        }
+        info = write_build_info(tmp, info)
+        (tmp / "README.md").write_text(render_card(info), encoding="utf-8")
+        if pipeline.rejected:
+            write_rejected(pipeline.rejected, tmp / "rejected")
+    seconds["write"] = time.perf_counter() - start
+    return BuildReport(out=out, info=info, seconds=seconds)
+
+
+def _encoder_of(labeler):
+    """The sentence-transformers encoder the labeler already uses (shared with embedding filters)."""
+    classifiers = getattr(labeler, "classifiers", None) or [getattr(labeler, "classifier", None)]
+    for classifier in classifiers:
+        encoder = getattr(classifier, "encoder", None)
+        if encoder is not None:
+            return encoder
+    raise ConfigError("embedding-based filters need an embedding classifier in the taxonomy")

@@ -1,0 +1,60 @@
+"""Read a built dataset repo's build info and configs, from a local dir or the Hugging Face hub."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from mlqa_domain.builders.export import BUILD_INFO
+from mlqa_domain.errors import ConfigError, InputError
+
+
+def _local_file(data: str, name: str) -> Path | None:
+    path = Path(data)
+    if path.is_dir():
+        return path / name
+    return None
+
+
+def _fetch(data: str, name: str, revision: str | None = None) -> Path:
+    """``name`` from a local repo dir, else from the hub dataset repo ``data``."""
+    local = _local_file(data, name)
+    if local is not None:
+        if not local.is_file():
+            raise InputError(f"not a dataset repo built by mlqa-domain ({name} missing)", data)
+        return local
+    if data.startswith((".", "/", "~")) or data.count("/") != 1:
+        raise InputError("dataset not found (neither a local directory nor ORG/NAME hub id)", data)
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(data, name, repo_type="dataset", revision=revision))
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot fetch {name} from the hub: {first}", data) from None
+
+
+def load_build_info(data: str | Path, revision: str | None = None) -> dict:
+    """The repo's ``build_info.json`` (fingerprint, configs with row counts, domains, ...)."""
+    path = _fetch(str(data), BUILD_INFO, revision)
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg} at line {exc.lineno}", path) from None
+
+
+def list_configs(data: str | Path, revision: str | None = None) -> list[str]:
+    """Config names listed in the repo card's YAML ``configs`` (what ``load_dataset`` sees)."""
+    path = _fetch(str(data), "README.md", revision)
+    text = path.read_text("utf-8")
+    if not text.startswith("---"):
+        raise ConfigError("dataset card has no YAML header with configs", path)
+    header = text.split("---", 2)[1]
+    configs = (yaml.safe_load(header) or {}).get("configs") or []
+    names = [c["config_name"] for c in configs if isinstance(c, dict) and "config_name" in c]
+    if not names:
+        raise ConfigError("dataset has no configs", path)
+    return names

@@ -1,0 +1,153 @@
+"""Taxonomy loading, τ/δ thresholds, the embedding classifier and the English pivot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier, TextEncoder
+from mlqa_domain.builders.labelers import ScoreLabeler, build_labeler
+from mlqa_domain.builders.labeling import decide_domains
+from mlqa_domain.builders.pivot import label_examples
+from mlqa_domain.builders.taxonomy import load_taxonomy
+from mlqa_domain.errors import ConfigError
+from mlqa_domain.example import Example
+
+THRESHOLDS = {"legal": 0.3, "biomedical": 0.3, "finance": 0.4}
+
+
+def test_decide_domains_threshold_and_delta() -> None:
+    # best is legal 0.50; biomedical 0.47 is within δ=0.05 and above its τ -> both, best first
+    assert decide_domains({"legal": 0.5, "biomedical": 0.47, "finance": 0.1}, THRESHOLDS, 0.05) == [
+        "legal",
+        "biomedical",
+    ]
+    # biomedical 0.44 is 0.06 below the best: outside δ
+    assert decide_domains({"legal": 0.5, "biomedical": 0.44, "finance": 0.1}, THRESHOLDS, 0.05) == ["legal"]
+    # finance is the best but below its own τ (0.4); legal within δ and above τ 0.3 -> legal only
+    assert decide_domains({"legal": 0.34, "biomedical": 0.1, "finance": 0.36}, THRESHOLDS, 0.05) == ["legal"]
+    # nothing passes its τ -> general
+    assert decide_domains({"legal": 0.2, "biomedical": 0.1, "finance": 0.3}, THRESHOLDS, 0.05) == ["general"]
+    assert decide_domains({"legal": 0.2}, {"legal": 0.3}, 0.0, general="other") == ["other"]
+
+
+def test_default_taxonomy_has_required_domains() -> None:
+    tax = load_taxonomy()
+    assert {"biomedical", "legal", "finance", "science"} <= set(tax.domain_names)
+    for spec in tax.domains.values():
+        assert spec.description and len(spec.exemplars) >= 3 and spec.intermediate_tasks
+    assert tax.general == "general"
+    assert tax.classification.classifiers[0].type == "embedding"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("domains: [", "invalid YAML"),
+        ("- a\n- b\n", "must be a YAML mapping"),
+        ("domains: {}\n", "at least one domain"),
+        ("domains:\n  legal:\n    description: x\n", "threshold"),
+        ("domains:\n  all:\n    description: x\n    threshold: 0.3\n", "bad domain name"),
+        ("domains:\n  legal:\n    description: x\n    threshold: 0.3\n    colour: red\n", "colour"),
+    ],
+)
+def test_bad_taxonomy_is_one_clear_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "tax.yaml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as info:
+        load_taxonomy(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_taxonomy(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_taxonomy(tmp_path / "nope.yaml")
+
+
+def _example(id_: str, ctx_lang: str, context: str, q_lang: str | None = None) -> Example:
+    return Example(
+        id=id_,
+        split="test",
+        context_language=ctx_lang,
+        question_language=q_lang or ctx_lang,
+        context=context,
+        question="?",
+        answers={"text": [context[:3]], "answer_start": [0]},
+    )
+
+
+LEGAL_EN = "The appeals court held that the lease was void because the landlord breached the statute."
+MEDICAL_EN = "The patients received the vaccine in a randomised clinical trial against the influenza virus."
+GENERAL_EN = "The band played their first concert in a small club and later toured across Europe."
+
+
+@pytest.fixture(scope="module")
+def minilm_labeler(minilm_path: Path, tmp_path_factory: pytest.TempPathFactory) -> ScoreLabeler:
+    tax = load_taxonomy()
+    return build_labeler(tax, embedding_model=str(minilm_path), cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def test_embedding_classifier_scores_are_cosines_to_prototypes(minilm_labeler: ScoreLabeler) -> None:
+    classifier: EmbeddingClassifier = minilm_labeler.classifier
+    protos = classifier.prototypes
+    assert protos.shape[0] == 4
+    np.testing.assert_allclose(np.linalg.norm(protos, axis=1), 1.0, rtol=1e-5)
+    scores = classifier.scores([LEGAL_EN, MEDICAL_EN, GENERAL_EN])
+    names = classifier.domain_names
+    assert names[int(np.argmax(scores[0]))] == "legal"
+    assert names[int(np.argmax(scores[1]))] == "biomedical"
+    assert np.all(scores <= 1.0 + 1e-5) and np.all(scores >= -1.0 - 1e-5)
+
+
+def test_real_model_labels_clear_paragraphs(minilm_labeler: ScoreLabeler) -> None:
+    legal, medical, general = minilm_labeler.label([LEGAL_EN, MEDICAL_EN, GENERAL_EN], "en")
+    assert legal.domains[0] == "legal"
+    assert medical.domains[0] == "biomedical"
+    assert general.domains == ["general"]
+    assert set(legal.domain_scores) == {"biomedical", "legal", "finance", "science"}
+    assert legal.classifier_scores == {"embedding": legal.domain_scores}
+
+
+def test_pivot_propagates_english_labels(minilm_labeler: ScoreLabeler) -> None:
+    encoder: TextEncoder = minilm_labeler.classifier.encoder
+    examples = [
+        _example("q1", "en", LEGAL_EN),
+        _example("q1", "de", "Das Berufungsgericht entschied, dass der Mietvertrag nichtig war."),
+        _example("q1", "es", "El tribunal de apelación resolvió que el contrato era nulo.", q_lang="en"),
+        _example("q2", "en", GENERAL_EN),
+        _example("q2", "zh", "乐队在一家小俱乐部举办了第一场音乐会。"),
+        # no English parallel: classified in its own language
+        _example("q3", "de", "Die Patienten erhielten den Impfstoff in einer klinischen Studie."),
+    ]
+    before = encoder.encoded_count
+    counts = label_examples(examples, minilm_labeler)
+    assert counts["pivot"] == 5 and counts["own_language"] == 1
+    assert counts["pivot_contexts"] == 2 and counts["own_language_contexts"] == 1
+    en, de, es = examples[:3]
+    assert de.domains == en.domains == es.domains and en.domains[0] == "legal"
+    assert de.domain_scores == en.domain_scores
+    assert de.provenance["label_source"] == "pivot:en"
+    assert examples[4].domains == examples[3].domains == ["general"]
+    assert examples[5].provenance["label_source"] == "own:de"
+    # only the two English contexts and the one German-only context were embedded (cache was cold)
+    assert encoder.encoded_count - before <= 3
+    assert examples[0].provenance["thresholds"]["legal"] == load_taxonomy().domains["legal"].threshold
+
+
+def test_embedding_cache_reused_across_encoders(minilm_path: Path, tmp_path: Path) -> None:
+    first = TextEncoder(str(minilm_path), cache_dir=tmp_path)
+    vectors = first.encode([LEGAL_EN, MEDICAL_EN, LEGAL_EN])
+    assert first.encoded_count == 2  # duplicates encoded once
+    second = TextEncoder(str(minilm_path), cache_dir=tmp_path)
+    again = second.encode([MEDICAL_EN, LEGAL_EN])
+    assert second.encoded_count == 0 and second._model is None  # served from disk, model never loaded
+    np.testing.assert_array_equal(again, vectors[[1, 0]])
+
+
+def test_unknown_embedding_model_is_config_error(tmp_path: Path) -> None:
+    encoder = TextEncoder(str(tmp_path / "no-such-model"), cache_dir=tmp_path, use_cache=False)
+    with pytest.raises(ConfigError, match="cannot load sentence-transformers model"):
+        encoder.encode(["x"])
