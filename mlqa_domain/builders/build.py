@@ -17,7 +17,7 @@ from mlqa_domain.builders.export import write_build_info, write_configs
 from mlqa_domain.builders.labelers import build_labeler
 from mlqa_domain.builders.pivot import label_examples
 from mlqa_domain.builders.sources import load_source
-from mlqa_domain.builders.taxonomy import load_taxonomy
+from mlqa_domain.builders.taxonomy import Taxonomy, load_taxonomy
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
 from mlqa_domain.filters import build_filters, filter_report, write_rejected
@@ -102,6 +102,24 @@ def build_dataset(
     console.print(f"read {len(examples)} examples from {len(sources)} source(s)")
 
     labeler = build_labeler(tax, embedding_model=embedding_model, cache_dir=cache_dir)
+    report = write_dataset(
+        examples, out, tax, labeler, filters_config, source_infos, taxonomy_source=str(taxonomy or "default")
+    )
+    report.seconds = {**seconds, **report.seconds}
+    return report
+
+
+def write_dataset(
+    examples: list[Example],
+    out: str | Path,
+    tax: Taxonomy,
+    labeler,
+    filters_config: dict,
+    source_infos: list[dict],
+    taxonomy_source: str = "default",
+) -> BuildReport:
+    """Filter, label (English pivot) and write ``examples`` as the dataset repo at ``out``."""
+    seconds: dict[str, float] = {}
     start = time.perf_counter()
     pipeline = Pipeline(build_filters(filters_config, encoder_factory=lambda: _encoder_of(labeler)))
     kept = pipeline.run(examples)
@@ -124,7 +142,7 @@ def build_dataset(
             "configs": counts,
             "sources": source_infos,
             "taxonomy": {
-                "source": str(taxonomy) if taxonomy else "default",
+                "source": taxonomy_source,
                 "fingerprint": tax.fingerprint(),
             },
             "labeler": labeler.provenance(),
