@@ -1,0 +1,98 @@
+"""Tokenise (question, context) pairs into model features the way transformers' ``run_qa.py`` does.
+
+Long contexts overflow into several features that overlap by ``doc_stride`` tokens; only the context is
+truncated (``only_second``, or ``only_first`` for tokenizers that pad on the left); each token keeps its
+character offsets into the original context, and a mask says which tokens belong to the context (the
+``sequence_ids`` test of ``run_qa.py``, where other offsets are set to ``None``). Nothing is padded here:
+inference pads each batch to its own longest feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from transformers import PreTrainedTokenizerBase
+
+# Tokenise in slices so a large config does not hold every Python-side encoding at once.
+_TOKENIZE_CHUNK = 1000
+
+
+@dataclass
+class QAFeatures:
+    """Unpadded model inputs plus what span extraction needs, one row per feature."""
+
+    input_ids: list[np.ndarray]
+    token_type_ids: list[np.ndarray] | None
+    example_index: np.ndarray  # (features,) index of the example each feature came from
+    offsets: np.ndarray  # (features, max_len, 2) char offsets into the context
+    context_mask: np.ndarray  # (features, max_len) True where the token is part of the context
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Number of tokens of each feature."""
+        return np.fromiter((len(ids) for ids in self.input_ids), dtype=np.int64, count=len(self.input_ids))
+
+
+def prepare_validation_features(
+    questions: Sequence[str],
+    contexts: Sequence[str],
+    tokenizer: PreTrainedTokenizerBase,
+    max_seq_length: int = 384,
+    doc_stride: int = 128,
+) -> QAFeatures:
+    """Features for extractive QA evaluation (``run_qa.py``'s ``prepare_validation_features``, unpadded).
+
+    Questions are stripped of leading whitespace (some have lots of it and it wastes context room).
+    """
+    if not getattr(tokenizer, "is_fast", False):
+        raise TypeError("a fast tokenizer is needed (character offsets)")
+    pad_on_right = tokenizer.padding_side == "right"
+    context_id = 1 if pad_on_right else 0
+    max_length = min(max_seq_length, tokenizer.model_max_length)
+    input_ids: list[np.ndarray] = []
+    token_type_ids: list[np.ndarray] | None = []
+    example_index: list[np.ndarray] = []
+    offsets: list[np.ndarray] = []
+    masks: list[np.ndarray] = []
+    for lo in range(0, len(questions), _TOKENIZE_CHUNK):
+        chunk_questions = [q.lstrip() for q in questions[lo : lo + _TOKENIZE_CHUNK]]
+        chunk_contexts = list(contexts[lo : lo + _TOKENIZE_CHUNK])
+        encoded = tokenizer(
+            chunk_questions if pad_on_right else chunk_contexts,
+            chunk_contexts if pad_on_right else chunk_questions,
+            truncation="only_second" if pad_on_right else "only_first",
+            max_length=max_length,
+            stride=doc_stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=False,
+        )
+        example_index.append(np.asarray(encoded["overflow_to_sample_mapping"], dtype=np.int64) + lo)
+        input_ids.extend(np.asarray(ids, dtype=np.int64) for ids in encoded["input_ids"])
+        if token_type_ids is not None and "token_type_ids" in encoded:
+            token_type_ids.extend(np.asarray(t, dtype=np.int64) for t in encoded["token_type_ids"])
+        else:
+            token_type_ids = None
+        for i, feature_offsets in enumerate(encoded["offset_mapping"]):
+            offsets.append(np.asarray(feature_offsets, dtype=np.int64).reshape(-1, 2))
+            # None (special tokens) becomes nan, so the comparison is False there.
+            sequence_ids = np.array(encoded.sequence_ids(i), dtype=np.float64)
+            masks.append(sequence_ids == context_id)
+    width = max((len(ids) for ids in input_ids), default=0)
+    offsets_array = np.zeros((len(input_ids), width, 2), dtype=np.int64)
+    mask_array = np.zeros((len(input_ids), width), dtype=bool)
+    for row, (feature_offsets, mask) in enumerate(zip(offsets, masks, strict=True)):
+        offsets_array[row, : len(mask)] = feature_offsets
+        mask_array[row, : len(mask)] = mask
+    return QAFeatures(
+        input_ids=input_ids,
+        token_type_ids=token_type_ids,
+        example_index=np.concatenate(example_index) if example_index else np.zeros(0, dtype=np.int64),
+        offsets=offsets_array,
+        context_mask=mask_array,
+    )
