@@ -1,0 +1,230 @@
+"""`mlqa-domain build`: sources -> filters -> pivot labels -> a repo that `datasets.load_dataset` reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+import pytest
+
+from mlqa_domain.builders.build import build_dataset
+from mlqa_domain.builders.repo_info import list_configs, load_build_info
+from mlqa_domain.errors import ConfigError, InputError
+
+LANGS = ("en", "de", "es", "zh")
+NO_LID = {"answer_span": {}, "length": {}, "exact_dedup": {}}
+
+
+def write_mlqa_dir(parallel: dict, root: Path) -> Path:
+    """Write the official MLQA_V1 layout (all 16 context/question pairs) from the parallel fixture."""
+    for split, prefix in (("validation", "dev"), ("test", "test")):
+        (root / "MLQA_V1" / prefix).mkdir(parents=True, exist_ok=True)
+        for c in LANGS:
+            for q in LANGS:
+                data = []
+                for id_, item in parallel.items():
+                    if item["split"] != split:
+                        continue
+                    context, _, answer = item[c]
+                    question = item[q][1]
+                    qa = {
+                        "id": id_,
+                        "question": question,
+                        "answers": [{"answer_start": context.index(answer), "text": answer}],
+                    }
+                    data.append({"title": id_, "paragraphs": [{"context": context, "qas": [qa]}]})
+                path = root / "MLQA_V1" / prefix / f"{prefix}-context-{c}-question-{q}.json"
+                path.write_text(json.dumps({"version": "1.0", "data": data}, ensure_ascii=False), "utf-8")
+    return root / "MLQA_V1"
+
+
+@pytest.fixture(scope="module")
+def mlqa_dir(fixtures_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    parallel = json.loads((fixtures_dir / "build" / "parallel.json").read_text("utf-8"))
+    return write_mlqa_dir(parallel, tmp_path_factory.mktemp("src"))
+
+
+@pytest.fixture(scope="module")
+def filters_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("filters") / "filters.yaml"
+    path.write_text(json.dumps(NO_LID))
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(mlqa_dir: Path, minilm_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("build") / "mlqa-domain"
+    cache = tmp_path_factory.mktemp("cache")
+    build_dataset([str(mlqa_dir)], out, embedding_model=str(minilm_path), cache_dir=cache)
+    return out
+
+
+def test_build_writes_every_config(built: Path) -> None:
+    info = load_build_info(built)
+    configs = list_configs(built)
+    assert set(configs) == set(info["configs"])
+    for lang in LANGS:
+        assert f"all.{lang}" in configs and f"legal.{lang}" in configs and f"general.{lang}" in configs
+    assert "legal.de.en" in configs and "all.zh.es" in configs
+    assert info["configs"]["all.de"] == {"validation": 2, "test": 4}
+    assert info["examples"]["read"] == 6 * 16
+    assert info["dataset_fingerprint"].startswith("sha256:")
+    for name, splits in info["configs"].items():
+        for split in splits:
+            assert (built / "data" / name / f"{split}.parquet").is_file()
+
+
+def test_load_dataset_round_trip(built: Path) -> None:
+    legal_de = datasets.load_dataset(str(built), "legal.de", split="test")
+    legal_es = datasets.load_dataset(str(built), "legal.es", split="test")
+    assert legal_de["id"] == legal_es["id"] == ["q-legal-1"]  # same questions in both languages
+    row = legal_de[0]
+    assert row["context_language"] == row["question_language"] == "de"
+    assert row["domains"][0] == "legal"
+    assert set(row["domain_scores"]) == {"biomedical", "legal", "finance", "science"}
+    assert row["answers"]["text"] == ["der Mietvertrag"]
+    assert row["context"][row["answers"]["answer_start"][0] :].startswith("der Mietvertrag")
+    provenance = json.loads(row["provenance"])
+    assert provenance["label_source"] == "pivot:en"
+    assert provenance["classifiers"]["embedding"]["type"] == "embedding"
+    assert row["classifier"] == "embedding"
+    assert row["classifier_scores"]["embedding"] == row["domain_scores"]
+    general = datasets.load_dataset(str(built), "general.zh", split="validation")
+    assert general["id"] == ["q-gen-2"]
+    cross = datasets.load_dataset(str(built), "biomedical.de.en", split="test")
+    assert cross[0]["question"] == "What did the patients receive?"
+    assert cross[0]["answers"]["text"] == ["den Impfstoff"]
+
+
+def test_load_dataset_by_name_from_parent_dir(built: Path) -> None:
+    cwd = os.getcwd()
+    os.chdir(built.parent)
+    try:
+        ds = datasets.load_dataset("mlqa-domain", "legal.de")
+    finally:
+        os.chdir(cwd)
+    assert set(ds) == {"validation", "test"}
+    assert ds["validation"]["id"] == ["q-legal-2"]
+
+
+def test_card_documents_the_build(built: Path) -> None:
+    card = (built / "README.md").read_text("utf-8")
+    assert card.startswith("---\n") and "config_name: legal.de\n" in card
+    assert "sha256" in card and "CC BY-SA 3.0" in card and "@inproceedings{lewis2020mlqa" in card
+    assert "| legal |" in card and "τ" in card
+
+
+def test_rebuild_is_byte_identical(mlqa_dir: Path, tiny_sbert: Path, tmp_path: Path) -> None:
+    first = build_dataset(
+        [str(mlqa_dir)], tmp_path / "a", embedding_model=str(tiny_sbert), cache_dir=tmp_path
+    )
+    second = build_dataset(
+        [str(mlqa_dir)], tmp_path / "b", embedding_model=str(tiny_sbert), cache_dir=tmp_path
+    )
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a" / "data").rglob("*.parquet"))
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b" / "data").rglob("*.parquet"))
+    assert files_a == files_b and files_a
+    for rel in files_a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    assert first.info["dataset_fingerprint"] == second.info["dataset_fingerprint"]
+
+
+def test_german_dev_set_builds(de_dev_dir: Path, tiny_sbert: Path, tmp_path: Path) -> None:
+    report = build_dataset(
+        [str(de_dev_dir / "mlqa.de.de.validation.jsonl")],
+        tmp_path / "de",
+        embedding_model=str(tiny_sbert),
+        cache_dir=tmp_path,
+    )
+    assert report.counts["all.de"] == {"validation": 512}
+    assert report.info["labeling"] == {
+        "pivot": 0,
+        "own_language": 512,
+        "pivot_contexts": 0,
+        "own_language_contexts": 456,
+    }
+    ds = datasets.load_dataset(str(tmp_path / "de"), "all.de", split="validation")
+    assert len(ds) == 512 and ds[0]["context_language"] == "de"
+
+
+def test_failed_build_leaves_old_output_untouched(mlqa_dir: Path, tiny_sbert: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("old")
+    with pytest.raises(ConfigError):
+        build_dataset(
+            [str(mlqa_dir)], out, embedding_model=str(tmp_path / "missing-model"), cache_dir=tmp_path
+        )
+    assert (out / "keep.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
+
+
+def test_missing_source_is_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        build_dataset([str(tmp_path / "nope.jsonl")], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MLQA_DOMAIN_NO_PROGRESS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "mlqa_domain.cli", *args], capture_output=True, text=True, env=env, cwd=cwd
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        ('{"id": "a", "context": "x"', "mlqa.de.de.validation.jsonl", "JSON"),
+        ('{"id": "a", "context": "abc", "question": "q"}\n', "mlqa.de.de.validation.jsonl", "answers"),
+        (
+            '{"id": "a", "context": "abc", "question": "q", "answers": {"text": ["a"], '
+            '"answer_start": [0]}}\n',
+            "mlqa.xx.de.validation.jsonl",
+            "language",
+        ),
+        ("", "mlqa.de.de.validation.jsonl", "empty"),
+    ],
+)
+def test_cli_bad_input_is_one_line(tmp_path: Path, content: str, name: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    result = _cli("build", "--source", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:") and name in lines[0] and message.lower() in lines[0].lower()
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_build_and_bad_taxonomy(
+    mlqa_dir: Path, tiny_sbert: Path, filters_yaml: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "tax.yaml"
+    bad.write_text("domains: {}\n")
+    result = _cli("build", "--source", str(mlqa_dir), "--taxonomy", str(bad), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "tax.yaml" in result.stderr and "Traceback" not in result.stderr
+    result = _cli(
+        "build",
+        "--source",
+        str(mlqa_dir),
+        "--out",
+        str(tmp_path / "o"),
+        "--embedding-model",
+        str(tiny_sbert),
+        "--filters",
+        str(filters_yaml),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--languages",
+        "en,de",
+    )
+    assert result.returncode == 0, result.stderr
+    info = load_build_info(tmp_path / "o")
+    assert info["languages"] == ["de", "en"] and "all.de.en" in info["configs"]
+    assert [f["name"] for f in info["filters"]][0] == "answer_span"
