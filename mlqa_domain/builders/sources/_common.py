@@ -1,0 +1,184 @@
+"""Pieces shared by the source readers: the result records, file checksums, JSON decoding, answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlqa_domain.errors import InputError
+from mlqa_domain.example import Example
+from mlqa_domain.languages import check_language
+
+SPLIT_NAMES: dict[str, str] = {"validation": "validation", "dev": "validation", "test": "test"}
+SPLIT_ORDER: dict[str, int] = {"validation": 0, "test": 1}
+
+
+@dataclass
+class SourceInfo:
+    """What was read: the reader kind, the spec as given, and every input file with its checksum."""
+
+    kind: str
+    location: str
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly view (for build_info.json and the dataset card)."""
+        return {"kind": self.kind, "location": self.location, "files": [dict(f) for f in self.files]}
+
+
+@dataclass
+class LoadedSource:
+    """The examples of one source, in a deterministic order, and where they came from."""
+
+    examples: list[Example]
+    info: SourceInfo
+
+
+def one_line(text: object) -> str:
+    """Collapse whitespace so an error message stays on one line."""
+    return " ".join(str(text).split())
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_record(path: str | Path, data: bytes | None = None) -> dict[str, Any]:
+    """``{"path", "bytes", "sha256"}`` of an input file (hashing ``data`` when already read)."""
+    if data is None:
+        return {"path": str(path), "bytes": Path(path).stat().st_size, "sha256": sha256_file(path)}
+    return {"path": str(path), "bytes": len(data), "sha256": sha256_bytes(data)}
+
+
+def read_input_bytes(path: Path) -> bytes:
+    """The bytes of an input file; a missing, unreadable or empty file is an InputError."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", where=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {one_line(exc.strerror or exc)}", where=path) from None
+    if not data.strip():
+        raise InputError("empty file", where=path)
+    return data
+
+
+def decode_json(data: bytes, where: str | Path) -> Any:
+    """Parse a whole JSON document; bad JSON names the line and column."""
+    if not data.strip():
+        raise InputError("empty file", where=where)
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text: {one_line(exc.reason)} at byte {exc.start}", where=where) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {one_line(exc.msg)}", where=where
+        ) from None
+
+
+def looks_like_json_lines(data: bytes) -> bool:
+    """True when the first non-blank line is a JSON object on its own (JSON lines, not one document)."""
+    for line in data.split(b"\n"):
+        if line.strip():
+            try:
+                return isinstance(json.loads(line), dict)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return False
+    return False
+
+
+def normalize_split(name: str, where: str | Path | None) -> str:
+    """``validation``/``test`` from a split name (``dev`` is MLQA's name for ``validation``)."""
+    split = SPLIT_NAMES.get(str(name).strip().lower())
+    if split is None:
+        raise InputError(f"unknown split {name!r} (expected validation, dev or test)", where=where)
+    return split
+
+
+def normalize_languages(languages: Sequence[str] | None) -> frozenset[str] | None:
+    """The ``languages`` option as a set of checked codes (None = no restriction)."""
+    if languages is None:
+        return None
+    return frozenset(check_language(code, where="languages option") for code in languages)
+
+
+def with_id(label: str, record: Any) -> str:
+    """``line 5`` -> ``line 5 (id 'abc')`` when the record has an id, to find it in the file."""
+    if isinstance(record, dict) and isinstance(record.get("id"), (str, int)):
+        return f"{label} (id {str(record['id'])!r})"
+    return label
+
+
+def make_answers(raw: Any, label: str, where: str | Path) -> dict[str, list]:
+    """HF-style ``{"text": [...], "answer_start": [...]}`` from either HF or SQuAD answers.
+
+    Accepts the HF struct of two equal-length lists or SQuAD's list of ``{text, answer_start}``
+    objects. Spans are not checked against the context here (a filter does that).
+    """
+    if isinstance(raw, dict):
+        try:
+            texts, starts = raw["text"], raw["answer_start"]
+        except KeyError as exc:
+            raise InputError(f"{label}: missing key 'answers.{exc.args[0]}'", where=where) from None
+        if not isinstance(texts, (list, tuple)) or not isinstance(starts, (list, tuple)):
+            raise InputError(f"{label}: 'answers.text' and 'answers.answer_start' must be lists", where=where)
+        if len(texts) != len(starts):
+            raise InputError(
+                f"{label}: 'answers' has {len(texts)} text(s) but {len(starts)} answer_start(s)", where=where
+            )
+    elif isinstance(raw, (list, tuple)):
+        texts, starts = [], []
+        for number, answer in enumerate(raw):
+            if not isinstance(answer, dict):
+                raise InputError(f"{label}: answers[{number}] is not an object", where=where)
+            try:
+                texts.append(answer["text"])
+                starts.append(answer["answer_start"])
+            except KeyError as exc:
+                raise InputError(
+                    f"{label}: answers[{number}] is missing key {exc.args[0]!r}", where=where
+                ) from None
+    else:
+        raise InputError(f"{label}: 'answers' must be an object or a list", where=where)
+    if not all(isinstance(text, str) for text in texts):
+        raise InputError(f"{label}: every answer text must be a string", where=where)
+    if not all(isinstance(start, int) and not isinstance(start, bool) for start in starts):
+        raise InputError(f"{label}: every answer_start must be an integer", where=where)
+    return {"text": list(texts), "answer_start": list(starts)}
+
+
+def require_text(record: dict, key: str, label: str, where: str | Path) -> str:
+    """``record[key]`` as a string; missing or non-string values are an InputError."""
+    try:
+        value = record[key]
+    except KeyError:
+        raise InputError(f"{label}: missing key {key!r}", where=where) from None
+    if not isinstance(value, str):
+        raise InputError(f"{label}: {key!r} must be a string, got {type(value).__name__}", where=where)
+    return value
+
+
+def require_id(record: dict, label: str, where: str | Path) -> str:
+    """The record's ``id`` as a string (integers are accepted and converted)."""
+    try:
+        value = record["id"]
+    except KeyError:
+        raise InputError(f"{label}: missing key 'id'", where=where) from None
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
+        raise InputError(f"{label}: 'id' must be a non-empty string", where=where)
+    return str(value)

@@ -1,0 +1,214 @@
+"""Reader for the official MLQA v1 release: ``MLQA_V1.zip``, its extracted directory, or a URL.
+
+Files are ``dev/dev-context-xx-question-yy.json`` and ``test/test-context-xx-question-yy.json``
+(SQuAD v1 format, 49 context/question language pairs per split). Zip members are read directly.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlqa_domain.errors import InputError
+from mlqa_domain.example import Example
+from mlqa_domain.languages import check_language
+from mlqa_domain.progress import track
+
+from ._common import (
+    SPLIT_ORDER,
+    LoadedSource,
+    SourceInfo,
+    decode_json,
+    file_record,
+    normalize_languages,
+    normalize_split,
+    one_line,
+    read_input_bytes,
+)
+from .download import DEFAULT_MLQA_URL, fetch, is_url
+from .squad_parallel import parse_squad
+
+KIND = "mlqa-official"
+PAIR_FILE_RE = re.compile(r"^(?P<split>dev|test)-context-(?P<ctx>[^-/]+)-question-(?P<q>[^-/]+)\.json$")
+
+
+@dataclass(frozen=True)
+class PairFile:
+    """One ``<split>-context-<ctx>-question-<q>.json`` file (a path or a zip member name)."""
+
+    split: str
+    context_language: str
+    question_language: str
+    name: str
+
+    @property
+    def order(self) -> tuple[int, str, str]:
+        return (SPLIT_ORDER[self.split], self.context_language, self.question_language)
+
+
+def pair_file(name: str, where: str | Path) -> PairFile | None:
+    """The PairFile of a path or member name, or None when its base name is not an MLQA file."""
+    match = PAIR_FILE_RE.match(name.rsplit("/", 1)[-1])
+    if match is None:
+        return None
+    return PairFile(
+        normalize_split(match["split"], where),
+        check_language(match["ctx"], where=where),
+        check_language(match["q"], where=where),
+        name,
+    )
+
+
+@dataclass(frozen=True)
+class PairFilter:
+    """Which pairs to read: languages (both sides), one split, one context / question language."""
+
+    languages: frozenset[str] | None = None
+    split: str | None = None
+    context_language: str | None = None
+    question_language: str | None = None
+
+    def keeps(self, pair: PairFile) -> bool:
+        if self.languages is not None and not (
+            pair.context_language in self.languages and pair.question_language in self.languages
+        ):
+            return False
+        if self.split is not None and pair.split != self.split:
+            return False
+        if self.context_language is not None and pair.context_language != self.context_language:
+            return False
+        return self.question_language is None or pair.question_language == self.question_language
+
+
+def select_pairs(pairs: list[PairFile], wanted: PairFilter, where: str | Path, what: str) -> list[PairFile]:
+    """The wanted pairs in (split, context, question) order; none at all, or duplicates, are errors."""
+    if not pairs:
+        raise InputError(
+            f"no MLQA_V1 files (dev/dev-context-xx-question-yy.json, test/test-context-...) in the {what}",
+            where=where,
+        )
+    by_key: dict[tuple[int, str, str], PairFile] = {}
+    for pair in pairs:
+        if pair.order in by_key:
+            raise InputError(f"two files for the same pair: {by_key[pair.order].name} and {pair.name}", where)
+        by_key[pair.order] = pair
+    selected = [by_key[key] for key in sorted(by_key) if wanted.keeps(by_key[key])]
+    if not selected:
+        raise InputError(f"no MLQA_V1 files in the {what} match the language/split options", where=where)
+    return selected
+
+
+def _read_pairs(
+    pairs: list[PairFile], read: Callable[[PairFile], bytes], where_of: Callable[[PairFile], str]
+) -> list[Example]:
+    examples: list[Example] = []
+    for pair in track(pairs, "Reading MLQA v1"):
+        where = where_of(pair)
+        examples.extend(
+            parse_squad(
+                decode_json(read(pair), where),
+                where=where,
+                split=pair.split,
+                context_language=pair.context_language,
+                question_language=pair.question_language,
+                source=pair.name.rsplit("/", 1)[-1],
+            )
+        )
+    return examples
+
+
+def read_mlqa_zip(path: Path, wanted: PairFilter) -> list[Example]:
+    """Examples of the MLQA files inside a zip, read member by member."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"not a readable zip file: {one_line(exc)}", where=path) from None
+    with archive:
+        pairs = [p for p in (pair_file(n, f"{path}:{n}") for n in archive.namelist()) if p is not None]
+        selected = select_pairs(pairs, wanted, path, "zip")
+
+        def read(pair: PairFile) -> bytes:
+            try:
+                return archive.read(pair.name)
+            except (zipfile.BadZipFile, OSError) as exc:
+                where = f"{path}:{pair.name}"
+                raise InputError(f"corrupt zip member: {one_line(exc)}", where=where) from None
+
+        return _read_pairs(selected, read, lambda pair: f"{path}:{pair.name}")
+
+
+def find_pair_files(directory: Path) -> list[PairFile]:
+    """MLQA files in ``directory``, ``directory/{dev,test}`` and ``directory/MLQA_V1/{dev,test}``."""
+    candidates = [directory, directory / "MLQA_V1"]
+    folders = [c for base in candidates for c in (base, base / "dev", base / "test") if c.is_dir()]
+    pairs = []
+    for folder in folders:
+        for file in sorted(folder.iterdir()):
+            if file.is_file():
+                pair = pair_file(str(file), file)
+                if pair is not None:
+                    pairs.append(pair)
+    return pairs
+
+
+def read_mlqa_files(pairs: list[PairFile]) -> tuple[list[Example], list[dict[str, Any]]]:
+    """Examples and file records of MLQA files on disk."""
+    records: dict[str, dict[str, Any]] = {}
+
+    def read(pair: PairFile) -> bytes:
+        data = read_input_bytes(Path(pair.name))
+        records[pair.name] = file_record(pair.name, data)
+        return data
+
+    examples = _read_pairs(pairs, read, lambda pair: pair.name)
+    return examples, [records[pair.name] for pair in pairs]
+
+
+def read_mlqa_official(
+    spec: str | Path = DEFAULT_MLQA_URL,
+    *,
+    languages: Sequence[str] | None = None,
+    split: str | None = None,
+    context_language: str | None = None,
+    question_language: str | None = None,
+    cache_dir: str | Path | None = None,
+    expected_sha256: str | None = None,
+    expected_size: int | None = None,
+) -> LoadedSource:
+    """Read official MLQA v1 from a URL (downloaded to the cache), a zip, a directory or one pair file.
+
+    ``languages`` keeps the pairs whose context and question languages are both listed; ``split``,
+    ``context_language`` and ``question_language`` keep only that split / language.
+    """
+    wanted = PairFilter(
+        normalize_languages(languages),
+        normalize_split(split, where="split option") if split else None,
+        check_language(context_language, where="context_language option") if context_language else None,
+        check_language(question_language, where="question_language option") if question_language else None,
+    )
+    if is_url(str(spec)):
+        download = fetch(
+            str(spec), cache_dir=cache_dir, expected_sha256=expected_sha256, expected_size=expected_size
+        )
+        examples = read_mlqa_zip(download.path, wanted)
+        return LoadedSource(examples, SourceInfo(KIND, str(spec), [download.file_record()]))
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise InputError("no such file or directory", where=spec)
+    if path.is_dir():
+        examples, records = read_mlqa_files(select_pairs(find_pair_files(path), wanted, path, "directory"))
+        return LoadedSource(examples, SourceInfo(KIND, str(spec), records))
+    single = pair_file(str(path), path)
+    if single is not None:
+        examples, records = read_mlqa_files(select_pairs([single], wanted, path, "file"))
+        return LoadedSource(examples, SourceInfo(KIND, str(spec), records))
+    record = file_record(path)
+    if expected_sha256 and record["sha256"] != expected_sha256.lower():
+        problem = f"checksum mismatch: expected sha256 {expected_sha256}, got {record['sha256']}"
+        raise InputError(problem, where=path)
+    examples = read_mlqa_zip(path, wanted)
+    return LoadedSource(examples, SourceInfo(KIND, str(spec), [record]))

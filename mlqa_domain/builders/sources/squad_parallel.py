@@ -1,0 +1,171 @@
+"""SQuAD-v1-format readers: one file per language sharing question ids (XQuAD's ``xquad.{lang}.json``).
+
+``parse_squad`` turns one parsed SQuAD document into Examples; the official MLQA reader reuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mlqa_domain.errors import InputError
+from mlqa_domain.example import Example
+from mlqa_domain.languages import KNOWN_LANGUAGES, check_language
+
+from ._common import (
+    LoadedSource,
+    SourceInfo,
+    decode_json,
+    file_record,
+    make_answers,
+    normalize_languages,
+    normalize_split,
+    read_input_bytes,
+    require_id,
+    require_text,
+)
+
+KIND = "squad-parallel"
+DEFAULT_SPLIT = "test"
+
+
+def is_squad_document(data: Any) -> bool:
+    """True for a SQuAD-format document: an object with a ``data`` list."""
+    return isinstance(data, dict) and isinstance(data.get("data"), list)
+
+
+def _get_list(record: Any, key: str, label: str, where: str | Path) -> list:
+    if not isinstance(record, dict):
+        raise InputError(f"{label}: expected an object", where=where)
+    try:
+        value = record[key]
+    except KeyError:
+        raise InputError(f"{label}: missing key {key!r}", where=where) from None
+    if not isinstance(value, list):
+        raise InputError(f"{label}: {key!r} must be a list", where=where)
+    return value
+
+
+def parse_squad(
+    data: Any,
+    *,
+    where: str | Path,
+    split: str,
+    context_language: str,
+    question_language: str,
+    source: str,
+) -> list[Example]:
+    """Examples of one SQuAD-v1 document (``data[].paragraphs[].qas[]``), in file order."""
+    if not is_squad_document(data):
+        raise InputError("not SQuAD format: expected a JSON object with a 'data' list", where=where)
+    examples: list[Example] = []
+    for article_index, article in enumerate(data["data"]):
+        article_label = f"data[{article_index}]"
+        paragraphs = _get_list(article, "paragraphs", article_label, where)
+        title = article.get("title")
+        title = title if isinstance(title, str) else None
+        for paragraph_index, paragraph in enumerate(paragraphs):
+            paragraph_label = f"{article_label}.paragraphs[{paragraph_index}]"
+            qas = _get_list(paragraph, "qas", paragraph_label, where)
+            context = require_text(paragraph, "context", paragraph_label, where)
+            for qa_index, qa in enumerate(qas):
+                label = f"{paragraph_label}.qas[{qa_index}]"
+                if not isinstance(qa, dict):
+                    raise InputError(f"{label}: expected an object", where=where)
+                qid = require_id(qa, label, where)
+                label = f"{label} (id {qid!r})"
+                question = require_text(qa, "question", label, where)
+                if "answers" not in qa:
+                    raise InputError(f"{label}: missing key 'answers'", where=where)
+                examples.append(
+                    Example(
+                        id=qid,
+                        split=split,
+                        context_language=context_language,
+                        question_language=question_language,
+                        context=context,
+                        question=question,
+                        answers=make_answers(qa["answers"], label, where),
+                        title=title,
+                        source=source,
+                    )
+                )
+    return examples
+
+
+def language_from_name(path: Path, fallback: str | None) -> str:
+    """``de`` from ``xquad.de.json`` / ``<anything>.de.json``, else ``fallback``, else an InputError."""
+    stem = path.name[: -len(".json")] if path.name.lower().endswith(".json") else path.stem
+    candidate = stem.rsplit(".", 1)[-1].lower()
+    if candidate in KNOWN_LANGUAGES:
+        return candidate
+    if fallback is not None:
+        return check_language(fallback, where=path)
+    if "." not in stem:
+        raise InputError(
+            "cannot tell the language: name the file <name>.<lang>.json or pass context_language", where=path
+        )
+    return check_language(candidate, where=path)
+
+
+def read_squad_file(path: Path, *, language: str, split: str) -> tuple[list[Example], dict[str, Any]]:
+    """Examples of one SQuAD file (question language = context language) and its file record."""
+    data = read_input_bytes(path)
+    document = decode_json(data, path)
+    examples = parse_squad(
+        document,
+        where=path,
+        split=split,
+        context_language=language,
+        question_language=language,
+        source=path.name,
+    )
+    if not examples:
+        raise InputError("no questions in the file", where=path)
+    return examples, file_record(path, data)
+
+
+def squad_files(directory: Path) -> list[Path]:
+    """The ``*.json`` files of a directory, sorted by name."""
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.name.lower().endswith(".json"))
+
+
+def read_squad_parallel(
+    spec: str | Path,
+    *,
+    language: str | None = None,
+    split: str | None = None,
+    languages: Sequence[str] | None = None,
+) -> LoadedSource:
+    """Read a SQuAD-format file or a directory of per-language files (``xquad.de.json`` ...)."""
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise InputError("no such file or directory", where=spec)
+    split_name = normalize_split(split or DEFAULT_SPLIT, where=spec)
+    wanted = normalize_languages(languages)
+    if path.is_dir():
+        files = squad_files(path)
+        if not files:
+            raise InputError("no SQuAD-format <name>.<lang>.json files in the directory", where=path)
+        if language is not None and len(files) > 1:
+            # one fallback language cannot name several files: every file must carry its own
+            language = None
+    else:
+        files = [path]
+    examples: list[Example] = []
+    records: list[dict[str, Any]] = []
+    seen_languages: dict[str, Path] = {}
+    for file in files:
+        lang = language_from_name(file, language)
+        if lang in seen_languages:
+            raise InputError(
+                f"two files for language {lang!r} (also {seen_languages[lang].name})", where=file
+            )
+        seen_languages[lang] = file
+        if wanted is not None and lang not in wanted:
+            continue
+        file_examples, record = read_squad_file(file, language=lang, split=split_name)
+        examples.extend(file_examples)
+        records.append(record)
+    return LoadedSource(examples, SourceInfo(KIND, str(spec), records))
