@@ -142,13 +142,15 @@ def test_file_url_is_downloaded_once_then_reused(tmp_path: Path) -> None:
     [record] = first.info.files
     assert record["sha256"] == digest and record["url"] == url
     cached = Path(record["path"])
-    assert cached == cache_path(url, cache) and cached.is_file() and cached.is_relative_to(cache)
+    assert cached == cache_path(url, cache) and cached.is_file()
+    assert cached.is_relative_to(cache / "downloads")
     assert not [p for p in cached.parent.iterdir() if ".part-" in p.name]
 
     archive.unlink()  # a second download would now fail
     second = load_source(url, cache_dir=cache)
     assert [e.to_dict() for e in second.examples] == [e.to_dict() for e in first.examples]
     assert second.info.files == first.info.files
+    assert second.info.to_dict() == {"kind": "mlqa-official", "location": url, "files": [record]}
     assert fetch(url, cache_dir=cache).reused
 
 
@@ -193,14 +195,15 @@ def test_matching_expected_checksum_is_accepted(tmp_path: Path) -> None:
     assert loaded.info.files[0]["sha256"] == digest
 
 
-def test_cache_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_cache_root_from_environment_or_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MLQA_DOMAIN_CACHE", str(tmp_path / "root"))
-    assert default_cache_dir() == tmp_path / "root" / "downloads"
+    assert default_cache_dir() == tmp_path / "root"
     assert cache_path(DEFAULT_MLQA_URL).parent.parent == tmp_path / "root" / "downloads"
     assert cache_path(DEFAULT_MLQA_URL).name == "MLQA_V1.zip"
+    assert cache_path(DEFAULT_MLQA_URL, tmp_path / "given").parent.parent == tmp_path / "given" / "downloads"
     monkeypatch.delenv("MLQA_DOMAIN_CACHE")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_cache_dir() == tmp_path / "xdg" / "mlqa_domain" / "downloads"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "mlqa_domain"
 
 
 def test_official_url_has_the_published_size_and_checksum() -> None:

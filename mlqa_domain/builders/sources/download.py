@@ -63,19 +63,16 @@ def is_url(spec: str | Path) -> bool:
 
 
 def default_cache_dir() -> Path:
-    """``$MLQA_DOMAIN_CACHE/downloads``, else ``$XDG_CACHE_HOME/mlqa_domain/downloads`` (~/.cache)."""
+    """The project cache root: ``$MLQA_DOMAIN_CACHE``, else ``~/.cache/mlqa_domain`` (as for embeddings)."""
     root = os.environ.get("MLQA_DOMAIN_CACHE")
-    if root:
-        return Path(root).expanduser() / "downloads"
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home).expanduser() / "mlqa_domain" / "downloads"
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "mlqa_domain"
 
 
 def cache_path(url: str, cache_dir: str | Path | None = None) -> Path:
-    """Where ``url`` is cached: ``<cache_dir>/<hash of the url>/<file name>``."""
-    directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    """Where ``url`` is cached: ``<cache root>/downloads/<hash of the url>/<file name>``."""
+    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     name = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path)).name or "download"
-    return directory / hashlib.sha256(url.encode("utf-8")).hexdigest()[:16] / name
+    return root / "downloads" / hashlib.sha256(url.encode("utf-8")).hexdigest()[:16] / name
 
 
 def _sidecar(path: Path) -> Path:
@@ -171,6 +168,7 @@ def fetch(
             raise InputError(
                 f"checksum mismatch: expected sha256 {sha256}, got {digest} (not kept)", where=url
             )
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache file is ordinary data
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
