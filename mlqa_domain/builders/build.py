@@ -74,6 +74,7 @@ def build_dataset(
     context_language: str | None = None,
     question_language: str | None = None,
     split: str | None = None,
+    expected_sha256: str | None = None,
 ) -> BuildReport:
     """Build the dataset repo at ``out`` (written to a temp dir, moved into place at the end)."""
     if not sources:
@@ -93,11 +94,10 @@ def build_dataset(
             split=split,
             cache_dir=cache_dir,
             languages=languages,
+            expected_sha256=expected_sha256,
         )
         examples.extend(loaded.examples)
-        source_infos.append(
-            {"kind": loaded.info.kind, "location": loaded.info.location, "files": loaded.info.files}
-        )
+        source_infos.append(loaded.info.to_dict())
     seconds["read"] = time.perf_counter() - start
     console.print(f"read {len(examples)} examples from {len(sources)} source(s)")
 

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from mlqa_domain.builders.configs import parse_config_name
+from mlqa_domain.builders.sources import DEFAULT_MLQA_URL
 from mlqa_domain.progress import console
 
 
@@ -28,11 +29,11 @@ def summary_table(counts: dict[str, dict[str, int]]) -> Table:
 
 def build(
     source: list[str] = typer.Option(
-        ...,
+        [DEFAULT_MLQA_URL],
         "--source",
         "-s",
         help="MLQA_V1.zip, an MLQA_V1/ dir, a URL, HF-schema jsonl/parquet files, or an XQuAD-style dir. "
-        "Repeat for several.",
+        "Repeat for several. Default: the official MLQA_V1.zip (downloaded once, checksum-verified).",
     ),
     out: Path = typer.Option(Path("mlqa-domain"), "--out", "-o", help="Output dataset repo directory."),
     taxonomy: Path | None = typer.Option(None, help="Taxonomy YAML (default: the shipped one)."),
@@ -50,6 +51,7 @@ def build(
     ),
     question_language: str | None = typer.Option(None, help="For HF-schema files without it in the name."),
     split: str | None = typer.Option(None, help="validation or test, for files without it in the name."),
+    sha256: str | None = typer.Option(None, help="Expected sha256 of a downloaded or local zip."),
 ) -> None:
     """Build the domain-specific MLQA dataset repo (load it with datasets.load_dataset(OUT, "legal.de"))."""
     from mlqa_domain.builders.build import build_dataset
@@ -66,6 +68,7 @@ def build(
         context_language=context_language,
         question_language=question_language,
         split=split,
+        expected_sha256=sha256,
     )
     console.print(summary_table(report.counts))
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in report.seconds.items())
