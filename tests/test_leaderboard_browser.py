@@ -1,0 +1,269 @@
+"""The rendered leaderboard in headless Chromium: rows, sorting by a header click, entry page, screenshot.
+
+Chromium is driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``: JSON messages
+ending in NUL on file descriptors 3 and 4), so nothing beyond Debian's ``chromium`` is needed: no
+driver, no websocket package, no port. Skips when Chromium is not installed.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mlqa_domain.leaderboard.dataset_info import init_leaderboard
+from mlqa_domain.leaderboard.render import render_site
+from mlqa_domain.leaderboard.store import LocalStore
+from mlqa_domain.leaderboard.verify import submit
+
+FACTORY_PATH = Path(__file__).resolve().parent / "fixtures" / "leaderboard" / "factory.py"
+
+
+def load_factory():
+    """tests/fixtures/leaderboard/factory.py as a module (shared by the leaderboard test modules)."""
+    name = "leaderboard_test_factory"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, FACTORY_PATH)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+factory = load_factory()
+
+
+def find_chromium() -> str | None:
+    """Debian's chromium (or another Chromium build) on PATH, else None."""
+    for name in (os.environ.get("MLQA_DOMAIN_CHROMIUM"), "chromium", "chromium-browser", "/usr/bin/chromium"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+class Chromium:
+    """Headless Chromium and a minimal DevTools-protocol client over its debugging pipe."""
+
+    FLAGS = (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+        "--remote-debugging-pipe",
+    )
+
+    def __init__(self, executable: str, profile: Path, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+        args = [executable, *self.FLAGS, f"--user-data-dir={profile}", "about:blank"]
+        # fd 3 <- our stdin pipe (commands), fd 4 -> our stdout pipe (replies and events)
+        self.proc = subprocess.Popen(
+            ["sh", "-c", 'exec "$@" 3<&0 4>&1 0</dev/null 1>&2', "sh", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.inbox: queue.Queue = queue.Queue()
+        self.pending: list[dict] = []
+        self.next_id = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        buffer = b""
+        while chunk := self.proc.stdout.read1(1 << 16):
+            buffer += chunk
+            while b"\0" in buffer:
+                message, buffer = buffer.split(b"\0", 1)
+                self.inbox.put(json.loads(message))
+        self.inbox.put(None)
+
+    def wait_for(self, match, timeout: float | None = None) -> dict:
+        """The first message (kept or new) for which ``match`` is true."""
+        for i, message in enumerate(self.pending):
+            if match(message):
+                return self.pending.pop(i)
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            try:
+                message = self.inbox.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError("no answer from Chromium") from None
+            if message is None:
+                raise RuntimeError("Chromium exited")
+            if match(message):
+                return message
+            self.pending.append(message)
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        """Send one command and return its result (raises on a protocol error)."""
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        self.proc.stdin.write(json.dumps(message).encode() + b"\0")
+        self.proc.stdin.flush()
+        reply = self.wait_for(lambda m, mid=self.next_id: m.get("id") == mid)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    def close(self) -> None:
+        try:
+            self.send("Browser.close")
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - make sure it is gone whatever state it is in
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+class Page:
+    """One tab."""
+
+    def __init__(self, browser: Chromium, width: int = 1280, height: int = 900) -> None:
+        self.browser = browser
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        self.send("Page.enable")
+        self.send("Runtime.enable")
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+
+    def send(self, method: str, params: dict | None = None) -> dict:
+        return self.browser.send(method, params, self.session)
+
+    def goto(self, url: str) -> None:
+        self.send("Page.navigate", {"url": url})
+        self.browser.wait_for(
+            lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == self.session
+        )
+
+    def eval(self, expression: str):
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"page script failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def click(self, selector: str) -> None:
+        """A real mouse click in the middle of the element."""
+        script = (
+            "(() => { const e = document.querySelector(%s);"
+            " e.scrollIntoView({block: 'center', inline: 'center'}); const r = e.getBoundingClientRect();"
+            " return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        box = self.eval(script % json.dumps(selector))
+        for kind in ("mousePressed", "mouseReleased"):
+            self.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1},
+            )
+
+    def screenshot(self, path: Path) -> Path:
+        data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def exceptions(self) -> list[dict]:
+        """Uncaught script errors seen so far."""
+        return [
+            m
+            for m in self.browser.pending
+            if m.get("method") == "Runtime.exceptionThrown" and m.get("sessionId") == self.session
+        ]
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    browser = Chromium(
+        executable, Path(tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path_factory.getbasetemp()))
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> tuple[Path, list]:
+    root = tmp_path_factory.mktemp("lb-browser")
+    dataset = factory.build_dataset_repo(root / "dataset")
+    gold = factory.load_gold(dataset)
+    store = LocalStore(root / "board")
+    init_leaderboard(store, dataset)
+    models = [  # overall ranking and legal ranking disagree, so sorting by legal changes the order
+        ("org/xlmr-squad", 0.45, [], {"legal": 0.9}),
+        ("org/xlmr-mnli-squad", 0.8, ["mnli"], {"legal": 0.1}),
+        ("org/mbert-cuad-squad", 0.6, ["cuad"], {"legal": 0.5}),
+    ]
+    for i, (model, skill, tasks, domain_skill) in enumerate(models):
+        run = factory.write_results_dir(
+            root / f"run{i}", dataset, gold, model, skill, intermediate_tasks=tasks, domain_skill=domain_skill
+        )
+        submit(run, store, submitter="<i>Ana</i>")
+    out = root / "site"
+    table = render_site(store, out)
+    return out, table.rows
+
+
+ROWS_JS = "Array.from(document.querySelectorAll('#leaderboard tbody tr')).map(r => r.dataset.entry)"
+
+
+def test_leaderboard_page_sorts_and_links(chromium, site, tmp_path_factory):
+    out, rows = site
+    page = Page(chromium)
+    page.goto((out / "index.html").as_uri())
+    assert page.eval("document.title") == "MLQA-Domain leaderboard"
+    assert page.eval(ROWS_JS) == [r.entry_id for r in rows]  # ranked by overall F1
+    assert page.eval("document.querySelector('#leaderboard tbody td:nth-child(5)').textContent").startswith(
+        "<i>Ana</i>"
+    )  # escaped, shown as typed
+
+    by_legal = sorted(rows, key=lambda r: r.domain_f1["legal"], reverse=True)
+    assert [r.entry_id for r in by_legal] != [r.entry_id for r in rows]  # the click must change the order
+    page.click("th[data-key='f1_legal'] button")
+    assert page.eval(ROWS_JS) == [r.entry_id for r in by_legal]
+    assert (
+        page.eval("document.querySelector(\"th[data-key='f1_legal']\").getAttribute('aria-sort')")
+        == "descending"
+    )
+    page.click("th[data-key='f1_legal'] button")
+    assert page.eval(ROWS_JS) == [r.entry_id for r in reversed(by_legal)]
+    page.click("th[data-key='model'] button")
+    assert page.eval(ROWS_JS) == [r.entry_id for r in sorted(rows, key=lambda r: r.model)]
+
+    shots = tmp_path_factory.mktemp("screenshots")
+    shot = page.screenshot(shots / "leaderboard.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+    page.click("th[data-key='rank'] button")
+    first = rows[0].entry_id
+    page.click(f"tr[data-entry='{first}'] a")
+    page.browser.wait_for(
+        lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == page.session
+    )
+    assert page.eval("location.pathname").endswith(f"/entries/{first}.html")
+    assert page.eval("document.querySelectorAll('#configs tbody tr').length") == len(rows[0].configs)
+    images = page.eval(
+        "Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth])"
+    )
+    assert len(images) == 2 and all(width > 100 for _, width in images), images
+    page.screenshot(shots / "entry.png")
+    assert page.exceptions() == []
