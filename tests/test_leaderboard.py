@@ -205,6 +205,20 @@ def test_bad_hub_locations_are_one_clear_error(location):
         open_store(location)
 
 
+def test_unreachable_hub_store_is_one_clear_error():
+    # offline, the hub store must say it cannot reach the hub (not "no leaderboard", not a traceback)
+    from huggingface_hub import constants
+
+    if not constants.HF_HUB_OFFLINE:
+        pytest.skip("run with HF_HUB_OFFLINE=1 (tests/conftest.py sets it)")
+    store = open_store("hf://datasets/mlqa-domain/leaderboard")
+    with pytest.raises(InputError, match=r"cannot read leaderboard\.json from the hub leaderboard") as caught:
+        store.manifest()
+    assert str(caught.value).startswith("hf://datasets/mlqa-domain/leaderboard: ")
+    with pytest.raises(InputError, match="cannot list the hub leaderboard"):
+        store.entries()
+
+
 def test_local_store_location(tmp_path):
     assert isinstance(open_store(tmp_path / "board"), LocalStore)
     (tmp_path / "file").write_text("x")

@@ -203,9 +203,19 @@ class HubStore(LeaderboardStore):
 
         return HfApi(token=self.token)
 
+    def _fail(self, action: str, exc: Exception) -> InputError:
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        return InputError(f"cannot {action} the hub leaderboard: {first}", self.location)
+
     def read_bytes(self, path: str) -> bytes | None:
         from huggingface_hub import hf_hub_download
-        from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
+        from huggingface_hub.errors import (
+            GatedRepoError,
+            RemoteEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
 
         try:
             local = hf_hub_download(
@@ -215,17 +225,25 @@ class HubStore(LeaderboardStore):
                 revision=self._head or self.revision,
                 token=self.token,
             )
-        except (EntryNotFoundError, RepositoryNotFoundError):
+        except GatedRepoError as exc:
+            raise self._fail(f"read {path} from", exc) from None
+        except (RemoteEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError):
             return None
+        except OSError as exc:  # offline, unreachable, HTTP errors
+            raise self._fail(f"read {path} from", exc) from None
         return Path(local).read_bytes()
 
     def list_files(self, prefix: str) -> list[str]:
-        from huggingface_hub.errors import RepositoryNotFoundError
+        from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
         try:
             info = self._api().dataset_info(self.repo_id, revision=self.revision, files_metadata=False)
+        except GatedRepoError as exc:
+            raise self._fail("list", exc) from None
         except RepositoryNotFoundError:
             return []
+        except OSError as exc:
+            raise self._fail("list", exc) from None
         self._head = info.sha  # later commits are made on top of exactly what was read
         names = [s.rfilename for s in (info.siblings or [])]
         return sorted(n for n in names if n == prefix or n.startswith(prefix.rstrip("/") + "/"))
@@ -234,17 +252,23 @@ class HubStore(LeaderboardStore):
         from huggingface_hub import CommitOperationAdd
 
         operations = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=data) for p, data in files.items()]
-        self._api().create_commit(
-            self.repo_id,
-            operations=operations,
-            commit_message=message,
-            repo_type="dataset",
-            revision=self.revision,
-            parent_commit=self._head,
-        )
+        try:
+            self._api().create_commit(
+                self.repo_id,
+                operations=operations,
+                commit_message=message,
+                repo_type="dataset",
+                revision=self.revision,
+                parent_commit=self._head,  # fails if someone committed since we read: submit again
+            )
+        except OSError as exc:
+            raise self._fail("commit to", exc) from None
 
     def write_manifest(self, data: bytes) -> None:
-        self._api().create_repo(self.repo_id, repo_type="dataset", exist_ok=True)
+        try:
+            self._api().create_repo(self.repo_id, repo_type="dataset", exist_ok=True)
+        except OSError as exc:
+            raise self._fail("create", exc) from None
         self._commit({MANIFEST: data}, "Create leaderboard")
 
     def add_entry(self, entry_id: str, files: dict[str, bytes]) -> None:
