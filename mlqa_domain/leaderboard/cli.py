@@ -22,12 +22,19 @@ leaderboard_app = typer.Typer(
 
 
 def submit(
-    results_dir: Path = typer.Argument(..., help="A `bench run` output dir (results.json + predictions/)"),
-    leaderboard: str = typer.Option(..., "--leaderboard", "-l", help=STORE_HELP),
-    submitter: str | None = typer.Option(None, help="Who submits (name or hub user)"),
-    base_model: str | None = typer.Option(None, help="Pretrained encoder, e.g. xlm-roberta-base"),
+    results_dir: Path = typer.Argument(
+        ..., metavar="RESULTS_DIR", help="A `bench run` output dir (results.json + predictions/)"
+    ),
+    leaderboard: str = typer.Option(..., "--leaderboard", "-l", metavar="STORE", help=STORE_HELP),
+    submitter: str | None = typer.Option(None, metavar="NAME", help="Who submits (name or hub user)"),
+    base_model: str | None = typer.Option(
+        None, metavar="MODEL", help="Pretrained encoder, e.g. xlm-roberta-base"
+    ),
     intermediate: list[str] | None = typer.Option(
-        None, "--intermediate", help="English intermediate task before SQuAD (repeat in order), e.g. mnli"
+        None,
+        "--intermediate",
+        metavar="TASK",
+        help="English intermediate task before SQuAD (repeat in order), e.g. mnli",
     ),
 ) -> None:
     """Verify a results dir (hashes, re-computed scores, dataset, duplicates); add it to the leaderboard."""
@@ -44,9 +51,11 @@ def submit(
 
 @leaderboard_app.command("init")
 def init(
-    leaderboard: str = typer.Option(..., "--leaderboard", "-l", help=STORE_HELP),
-    data: str = typer.Option(..., "--data", help="The dataset repo: a local dir or a hub dataset id"),
-    split: str = typer.Option("test", help="Which split the leaderboard ranks"),
+    leaderboard: str = typer.Option(..., "--leaderboard", "-l", metavar="STORE", help=STORE_HELP),
+    data: str = typer.Option(
+        ..., "--data", metavar="DATASET", help="The dataset repo: a local dir or a hub dataset id"
+    ),
+    split: str = typer.Option("test", metavar="SPLIT", help="Which split the leaderboard ranks"),
 ) -> None:
     """Create an empty leaderboard for a dataset (records its location, fingerprint and configs)."""
     from mlqa_domain.leaderboard.dataset_info import init_leaderboard
@@ -60,8 +69,10 @@ def init(
 
 @leaderboard_app.command("render")
 def render(
-    leaderboard: str = typer.Option(..., "--leaderboard", "-l", help=STORE_HELP),
-    out: Path = typer.Option(Path("site"), "--out", "-o", help="Directory for the static site"),
+    leaderboard: str = typer.Option(..., "--leaderboard", "-l", metavar="STORE", help=STORE_HELP),
+    out: Path = typer.Option(
+        Path("site"), "--out", "-o", metavar="DIR", help="Directory for the static site"
+    ),
 ) -> None:
     """Write the static site: sortable table, per-entry pages, plots, leaderboard.json/.csv."""
     from mlqa_domain.leaderboard.render import render_site
@@ -72,8 +83,8 @@ def render(
 
 @leaderboard_app.command("show")
 def show(
-    leaderboard: str = typer.Option(..., "--leaderboard", "-l", help=STORE_HELP),
-    top: int = typer.Option(10, min=1, help="How many rows"),
+    leaderboard: str = typer.Option(..., "--leaderboard", "-l", metavar="STORE", help=STORE_HELP),
+    top: int = typer.Option(10, min=1, metavar="N", help="How many rows"),
 ) -> None:
     """Print the top of the leaderboard."""
     from mlqa_domain.leaderboard.table import build_table
