@@ -98,13 +98,13 @@ def build_submission(
     date: datetime | None = None,
 ) -> Submission:
     """The submission: the run's results.json plus metadata from the command line, schema-checked."""
-    model = (
-        dict(results.get("model") or {}) if isinstance(results.get("model"), dict) else results.get("model")
-    )
-    if isinstance(model, dict):
+    model = results.get("model")
+    if isinstance(model, dict):  # anything else is left to the schema check to reject
+        model = dict(model)
         _merge(model, "base_model", base_model, results_path)
         _merge(model, "intermediate_tasks", list(intermediate_tasks or []), results_path)
-        model.setdefault("intermediate_tasks", [])
+        if model.get("intermediate_tasks") is None:
+            model["intermediate_tasks"] = []
     raw = {
         "schema_version": results.get("schema_version"),
         "submitter": submitter or results.get("submitter"),
@@ -119,12 +119,10 @@ def build_submission(
     try:
         return Submission.model_validate(raw)
     except ValidationError as exc:
-        message = first_error(exc)
-        field = str(exc.errors()[0]["loc"][-1]) if exc.errors()[0].get("loc") else ""
-        hint = f" (pass {_CLI_HINTS[field]})" if field in _CLI_HINTS and "required" in message.lower() else ""
-        if "Input should be a valid string" in message and field in _CLI_HINTS:
-            hint = f" (pass {_CLI_HINTS[field]})"
-        raise InputError(f"invalid submission: {message}{hint}", results_path) from exc
+        loc = exc.errors()[0].get("loc") or ("",)
+        field = str(loc[-1])
+        hint = f" (pass {_CLI_HINTS[field]})" if field in _CLI_HINTS else ""
+        raise InputError(f"invalid submission: {first_error(exc)}{hint}", results_path) from exc
 
 
 def sha256_bytes(data: bytes) -> str:
