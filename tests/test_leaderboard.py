@@ -244,8 +244,44 @@ def test_init_refuses_another_dataset_and_a_missing_one(store, tmp_path, dataset
     (other / "build_info.json").write_text(json.dumps(info))
     with pytest.raises(InputError, match="already a leaderboard"):
         init_leaderboard(store, other)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="dataset not found"):
         init_leaderboard(LocalStore(tmp_path / "b2"), tmp_path / "nowhere")
+    with pytest.raises(InputError, match="cannot resolve the dataset's hub commit"):  # offline in tests
+        init_leaderboard(LocalStore(tmp_path / "b3"), "mlqa-domain/mlqa-domain")
+    assert not (tmp_path / "b2").exists() and not (tmp_path / "b3").exists()
+
+
+def test_dataset_changed_after_init_is_rejected(tmp_path, gold):
+    dataset = factory.build_dataset_repo(tmp_path / "data" / "mlqa-domain")
+    store = LocalStore(tmp_path / "board")
+    init_leaderboard(store, dataset)
+    run = factory.write_results_dir(tmp_path / "run", dataset, gold, "org/m", 0.5)
+    before = snapshot(store.root)
+    parquet = dataset / "data" / "legal.de" / "test.parquet"
+    parquet.write_bytes(parquet.read_bytes() + b"\0")  # the files change, build_info.json does not
+    with pytest.raises(InputError, match="the leaderboard's dataset changed since `bench leaderboard init`"):
+        submit(run, store, submitter="ana")
+    assert snapshot(store.root) == before
+
+
+def test_gold_comes_from_the_leaderboards_own_dataset_not_a_stale_cache(tmp_path):
+    # two dataset repos with the same dir name and config layout but different questions: `datasets`
+    # alone would serve the second from the first one's cache
+    boards = []
+    for n_test in (12, 21):
+        repo = factory.build_dataset_repo(tmp_path / f"n{n_test}" / "mlqa-domain", n_test=n_test)
+        store = LocalStore(tmp_path / f"board{n_test}")
+        init_leaderboard(store, repo)
+        boards.append((repo, store))
+    for repo, store in boards:
+        run = factory.write_results_dir(
+            store.root.parent / f"run-{store.root.name}", repo, factory.load_gold(repo), "m", 0.5
+        )
+        entry = submit(run, store, submitter="ana")
+        assert (
+            entry.verification.configs["all.de"].count
+            == json.loads((repo / "build_info.json").read_text())["configs"]["all.de"]["test"]
+        )
 
 
 def test_submit_to_an_uninitialised_store_explains(tmp_path, results):

@@ -1,10 +1,17 @@
-"""What the leaderboard needs to know about its dataset: where it is, its fingerprint, its configs."""
+"""The leaderboard's dataset: where it is, its fingerprint and configs, and that it is still the same one.
+
+`datasets` caches a local dataset dir by its name and card, not its content: a repo rebuilt in place
+(or another repo with the same dir name) would be read back from the stale cache. So gold answers
+are loaded into a cache dir of their own per dataset fingerprint, a local dataset's parquet files are
+re-fingerprinted before each verification, and a hub dataset is pinned to its commit at init.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from mlqa_domain.builders.export import dataset_fingerprint
 from mlqa_domain.builders.repo_info import load_build_info
 from mlqa_domain.errors import InputError
 from mlqa_domain.leaderboard.store import LeaderboardStore, Manifest
@@ -16,18 +23,39 @@ def dataset_location(data: str | Path) -> str:
     return str(path.resolve()) if path.exists() else str(data)
 
 
-def read_build_info(data: str) -> dict[str, Any]:
+def is_local(location: str) -> bool:
+    """Whether the dataset is a local directory (else a hub dataset id)."""
+    return Path(location).is_dir()
+
+
+def read_build_info(data: str, revision: str | None = None) -> dict[str, Any]:
     """``build_info.json`` of a dataset repo (local dir or hub id), with a fingerprint."""
-    info = load_build_info(data)
+    info = load_build_info(data, revision)
     if not isinstance(info, dict) or not str(info.get("dataset_fingerprint", "")).startswith("sha256:"):
         raise InputError("build_info.json has no dataset_fingerprint", data)
     return info
 
 
+def hub_commit(repo_id: str) -> str:
+    """The current commit of a hub dataset repo (to pin the leaderboard's gold answers to)."""
+    from huggingface_hub import HfApi
+
+    if repo_id.startswith((".", "/", "~")) or repo_id.count("/") != 1:
+        raise InputError("dataset not found (neither a local directory nor an ORG/NAME hub id)", repo_id)
+    try:
+        return HfApi().dataset_info(repo_id).sha
+    except (OSError, ValueError) as exc:
+        text = str(exc).strip()
+        raise InputError(
+            f"cannot resolve the dataset's hub commit: {text.splitlines()[0] if text else exc}", repo_id
+        ) from None
+
+
 def init_leaderboard(store: LeaderboardStore, data: str | Path, split: str = "test") -> Manifest:
-    """Point an empty store at a dataset (location, fingerprint, configs of ``split``)."""
+    """Point an empty store at a dataset (location, fingerprint, configs of ``split``, hub commit)."""
     location = dataset_location(data)
-    info = read_build_info(location)
+    revision = None if is_local(location) else hub_commit(location)
+    info = read_build_info(location, revision)
     configs = {
         name: int(counts[split])
         for name, counts in (info.get("configs") or {}).items()
@@ -35,6 +63,29 @@ def init_leaderboard(store: LeaderboardStore, data: str | Path, split: str = "te
     }
     if not configs:
         raise InputError(f"the dataset has no config with a {split!r} split", location)
-    return store.initialise(
-        location, info["dataset_fingerprint"], split, configs, info.get("general", "general")
-    )
+    general = info.get("general", "general")
+    return store.initialise(location, info["dataset_fingerprint"], split, configs, general, revision)
+
+
+def check_dataset_unchanged(manifest: Manifest) -> None:
+    """The dataset at the leaderboard's location still has the fingerprint recorded at init."""
+    location = manifest.dataset_location
+    if is_local(location):
+        current = dataset_fingerprint(Path(location))
+    elif Path(location).is_absolute():
+        raise InputError("the leaderboard's dataset directory is gone", location)
+    else:
+        current = read_build_info(location, manifest.revision)["dataset_fingerprint"]
+    if current != manifest.dataset_fingerprint:
+        raise InputError(
+            f"the leaderboard's dataset changed since `bench leaderboard init`: it is now {current}, "
+            f"the leaderboard ranks {manifest.dataset_fingerprint}",
+            location,
+        )
+
+
+def gold_cache_dir(fingerprint: str) -> str:
+    """A `datasets` cache dir that only ever holds the dataset with this fingerprint."""
+    from datasets import config
+
+    return str(Path(config.HF_DATASETS_CACHE) / "mlqa-domain-leaderboard" / fingerprint.split(":")[-1][:24])

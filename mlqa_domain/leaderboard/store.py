@@ -40,6 +40,7 @@ class Manifest:
     created: str
     configs: dict[str, int] = field(default_factory=dict)  # config -> questions in ``split``
     general: str = "general"  # the taxonomy's catch-all domain that gaps are measured against
+    revision: str | None = None  # hub commit of the dataset at init (None for a local dir)
 
     def to_json(self) -> dict[str, Any]:
         """The content of leaderboard.json."""
@@ -51,6 +52,7 @@ class Manifest:
                 "split": self.split,
                 "configs": self.configs,
                 "general": self.general,
+                "revision": self.revision,
             },
             "created": self.created,
         }
@@ -98,6 +100,7 @@ class LeaderboardStore(ABC):
                 created=data.get("created", ""),
                 configs={str(k): int(v) for k, v in (dataset.get("configs") or {}).items()},
                 general=dataset.get("general", "general"),
+                revision=dataset.get("revision"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"malformed leaderboard.json ({exc})", self.location) from exc
@@ -107,7 +110,13 @@ class LeaderboardStore(ABC):
         return self.read_bytes(MANIFEST) is not None
 
     def initialise(
-        self, dataset_location: str, fingerprint: str, split: str, configs: dict[str, int], general: str
+        self,
+        dataset_location: str,
+        fingerprint: str,
+        split: str,
+        configs: dict[str, int],
+        general: str,
+        revision: str | None = None,
     ) -> Manifest:
         """Write a fresh leaderboard.json (refuses to re-point an existing leaderboard)."""
         if self.is_initialised():

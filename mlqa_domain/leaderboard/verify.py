@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 import mlqa_domain
 from mlqa_domain.errors import InputError
+from mlqa_domain.leaderboard.dataset_info import check_dataset_unchanged, gold_cache_dir
 from mlqa_domain.leaderboard.schema import (
     DomainGap,
     Entry,
@@ -46,12 +47,19 @@ class Gold:
     language: str
 
 
-def load_gold(data: str, config: str, split: str) -> Gold:
-    """Gold answers of ``config``/``split`` via ``datasets.load_dataset`` (local dir or hub id)."""
+def load_gold(manifest: Manifest, config: str) -> Gold:
+    """Gold answers of ``config`` in the leaderboard's dataset and split, via ``datasets.load_dataset``."""
     from datasets import load_dataset
 
+    data, split = manifest.dataset_location, manifest.split
     try:
-        ds = load_dataset(data, config, split=split)
+        ds = load_dataset(
+            data,
+            config,
+            split=split,
+            revision=manifest.revision,
+            cache_dir=gold_cache_dir(manifest.dataset_fingerprint),
+        )
     except (ValueError, FileNotFoundError) as exc:
         raise InputError(f"cannot load gold answers of config {config} ({split}): {exc}", data) from exc
     answers = {row_id: list(ans["text"]) for row_id, ans in zip(ds["id"], ds["answers"], strict=True)}
@@ -210,7 +218,7 @@ def rescore(
     per_question: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for config in track(sorted(submission.configs), "re-scoring predictions"):
         claim = submission.configs[config]
-        gold = load_gold(manifest.dataset_location, config, manifest.split)
+        gold = load_gold(manifest, config)
         predictions = loaded[config]
         stray = sorted(set(predictions) - set(gold.answers))
         if stray:
@@ -334,6 +342,7 @@ def verify_submission(
     submission = build_submission(results, results_path, submitter, base_model, intermediate_tasks)
     manifest = store.manifest()
     check_against_leaderboard(submission, manifest, store.entries(), results_path)
+    check_dataset_unchanged(manifest)
     predictions, verified, per_question = rescore(submission, results_dir, manifest)
     config_gaps, summaries = domain_gaps(per_question, manifest.general)
     entry = Entry(
