@@ -194,3 +194,7 @@ def export_json_schema(path: str | Path = SCHEMA_PATH) -> Path:
 
     write_text_atomic(path, json.dumps(submission_json_schema(), indent=2, sort_keys=True) + "\n")
     return Path(path)
+
+
+if __name__ == "__main__":  # python -m mlqa_domain.leaderboard.schema: refresh submission.schema.json
+    print(export_json_schema())
