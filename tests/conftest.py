@@ -68,7 +68,7 @@ def tiny_sbert(tiny_xlmr: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     from sentence_transformers import SentenceTransformer, models
 
     encoder = models.Transformer(str(tiny_xlmr), max_seq_length=128)
-    pooling = models.Pooling(encoder.get_word_embedding_dimension(), pooling_mode="mean")
+    pooling = models.Pooling(encoder.get_embedding_dimension(), pooling_mode="mean")
     out = tmp_path_factory.mktemp("tiny-sbert")
     SentenceTransformer(modules=[encoder, pooling], device="cpu").save(str(out))
     return out

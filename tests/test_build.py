@@ -140,15 +140,19 @@ def test_german_dev_set_builds(de_dev_dir: Path, tiny_sbert: Path, tmp_path: Pat
         embedding_model=str(tiny_sbert),
         cache_dir=tmp_path,
     )
-    assert report.counts["all.de"] == {"validation": 512}
+    # language ID drops the one context that is a Russian discography line, not German text
+    assert report.counts["all.de"] == {"validation": 511}
+    assert report.info["examples"] == {"read": 512, "kept": 511, "rejected": 1}
     assert report.info["labeling"] == {
         "pivot": 0,
-        "own_language": 512,
+        "own_language": 511,
         "pivot_contexts": 0,
-        "own_language_contexts": 456,
+        "own_language_contexts": 455,
     }
+    rejected = (tmp_path / "de" / "rejected" / "language_id.jsonl").read_text("utf-8").splitlines()
+    assert len(rejected) == 1 and "predicted ru" in json.loads(rejected[0])["reason"]
     ds = datasets.load_dataset(str(tmp_path / "de"), "all.de", split="validation")
-    assert len(ds) == 512 and ds[0]["context_language"] == "de"
+    assert len(ds) == 511 and ds[0]["context_language"] == "de"
 
 
 def test_failed_build_leaves_old_output_untouched(mlqa_dir: Path, tiny_sbert: Path, tmp_path: Path) -> None:
