@@ -16,7 +16,9 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 def run_app(app: typer.Typer) -> None:
     """Invoke ``app``; an MlqaDomainError exits with status 2 and one ``error: ...`` line."""
     try:
-        app(standalone_mode=False)
+        exit_code = app(standalone_mode=False)
+        if isinstance(exit_code, int) and exit_code:
+            sys.exit(exit_code)
     except MlqaDomainError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)
         sys.exit(2)
