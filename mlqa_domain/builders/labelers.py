@@ -1,66 +1,215 @@
-"""Build the labeler the taxonomy asks for: one classifier, or several combined."""
+"""Build the labeler the taxonomy asks for: one classifier, or several combined (see ensemble.py).
+
+The taxonomy's ``classification.classifiers`` lists what runs. Keys of a classifier entry:
+
+* all: ``name``, ``type`` (embedding | fasttext | transformers | zero-shot), ``model``, ``revision``,
+  ``weight`` (ensemble weight, default 1), ``thresholds`` (its own τ: a number or domain -> number;
+  default the domain ``threshold`` for embedding, 0.5 for the others), ``delta`` (its own δ; default
+  ``classification.delta``), ``calibration`` (``identity`` | ``logistic`` | ``{type: logistic,
+  slope, center}``; default logistic centred at τ for embedding, identity for the others),
+  ``batch_size``, ``device``;
+* fasttext: ``filename`` (file in a local dir or hub repo), ``label_map``, ``aggregate``;
+* transformers: ``label_map`` (model label -> domain or ``general``), ``aggregate`` (max | sum),
+  ``max_length``;
+* zero-shot: ``candidate_labels`` (names | descriptions | domain -> label), ``hypothesis_template``.
+
+With several classifiers, ``classification.combine`` (weighted_mean | vote), ``classification.thresholds``
+(ensemble τ on the combined probability, default 0.5), ``classification.delta`` (δ on the combined
+score) and ``classification.vote_quorum`` (default 0.5) decide the labels.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from mlqa_domain.builders.classifiers.calibration import Calibration
 from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier, TextEncoder
-from mlqa_domain.builders.labeling import Labeling, decide_domains
+from mlqa_domain.builders.ensemble import EnsembleLabeler, EnsembleRule, MemberRule
+from mlqa_domain.builders.models import DEFAULT_EMBEDDING_MODEL
 from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
 from mlqa_domain.errors import ConfigError
 
+DEFAULT_PROBABILITY_THRESHOLD = 0.5
+_COMMON_KEYS = {
+    "name",
+    "type",
+    "model",
+    "revision",
+    "weight",
+    "thresholds",
+    "delta",
+    "calibration",
+    "batch_size",
+    "device",
+}
+_TYPE_KEYS = {
+    "embedding": set(),
+    "fasttext": {"filename", "label_map", "aggregate"},
+    "transformers": {"label_map", "aggregate", "max_length"},
+    "zero-shot": {"candidate_labels", "hypothesis_template"},
+}
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
-class ScoreLabeler:
-    """Labels from one classifier's scores with τ per domain and δ from the taxonomy."""
 
-    def __init__(self, classifier, taxonomy: Taxonomy) -> None:
-        self.classifier = classifier
-        self.taxonomy = taxonomy
-        self.name = classifier.name
+class ScoreLabeler(EnsembleLabeler):
+    """Labels from one classifier's raw scores with its τ per domain and δ."""
 
-    def label(self, texts: Sequence[str], language: str) -> list[Labeling]:
-        """Score ``texts`` and threshold the scores."""
-        matrix = np.asarray(self.classifier.scores(list(texts), language), dtype=np.float64)
-        names = self.classifier.domain_names
-        spec = self.taxonomy.classification
-        out = []
-        for row in matrix:
-            scores = {name: round(float(s), 6) for name, s in zip(names, row, strict=True)}
-            domains = decide_domains(scores, self.taxonomy.thresholds, spec.delta, self.taxonomy.general)
-            out.append(Labeling(domains, scores, {self.classifier.name: scores}))
-        return out
+    def __init__(
+        self,
+        classifier,
+        taxonomy: Taxonomy,
+        thresholds: Mapping[str, float] | None = None,
+        delta: float | None = None,
+    ) -> None:
+        thresholds = dict(thresholds or taxonomy.thresholds)
+        delta = taxonomy.classification.delta if delta is None else delta
+        member = MemberRule(
+            classifier.name, 1.0, Calibration.identity(), thresholds, delta, classifier.provenance()
+        )
+        rule = EnsembleRule(
+            "single", list(classifier.domain_names), [member], thresholds, delta, taxonomy.general
+        )
+        super().__init__([classifier], rule, taxonomy.fingerprint())
 
-    def provenance(self) -> dict[str, Any]:
-        """What produced the labels."""
-        return {
-            "labeler": self.name,
-            "classifiers": {self.classifier.name: self.classifier.provenance()},
-            "thresholds": self.taxonomy.thresholds,
-            "delta": self.taxonomy.classification.delta,
-            "taxonomy": self.taxonomy.fingerprint(),
-        }
+    @property
+    def classifier(self):
+        """The one classifier."""
+        return self.classifiers[0]
+
+
+def _extra(spec: ClassifierSpec) -> dict[str, Any]:
+    return dict(spec.model_extra or {})
+
+
+def _check_spec(spec: ClassifierSpec, where: str) -> None:
+    if not _NAME.match(spec.name):
+        raise ConfigError(f"classifier name {spec.name!r} may only hold letters, digits, '_' and '-'", where)
+    unknown = sorted(set(_extra(spec)) - _COMMON_KEYS - _TYPE_KEYS[spec.type])
+    if unknown:
+        raise ConfigError(
+            f"classifier {spec.name!r} ({spec.type}): unknown key(s) {', '.join(unknown)}", where
+        )
+    if spec.weight <= 0:
+        raise ConfigError(f"classifier {spec.name!r}: weight must be positive", where)
+    if spec.type != "embedding" and not spec.model:
+        raise ConfigError(f"classifier {spec.name!r} needs a 'model'", where)
+
+
+def _model_path(model: str, taxonomy: Taxonomy) -> str:
+    """``model`` as given, or relative to the taxonomy file's directory when a file is there."""
+    if Path(model).expanduser().exists() or Path(model).is_absolute() or not taxonomy.source:
+        return model
+    beside = Path(taxonomy.source).parent / model
+    return str(beside) if beside.exists() else model
+
+
+def _per_domain(value: Any, taxonomy: Taxonomy, default: Mapping[str, float], what: str) -> dict[str, float]:
+    if value is None:
+        return dict(default)
+    if isinstance(value, int | float):
+        return dict.fromkeys(taxonomy.domain_names, float(value))
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - set(taxonomy.domain_names))
+        if unknown:
+            raise ConfigError(f"{what} for unknown domain(s) {', '.join(unknown)}", taxonomy.source)
+        return {d: float(value.get(d, default[d])) for d in taxonomy.domain_names}
+    raise ConfigError(f"{what} must be a number or a mapping domain -> number", taxonomy.source)
+
+
+def classifier_thresholds(spec: ClassifierSpec, taxonomy: Taxonomy) -> dict[str, float]:
+    """The classifier's own τ per domain."""
+    default = (
+        taxonomy.thresholds
+        if spec.type == "embedding"
+        else dict.fromkeys(taxonomy.domain_names, DEFAULT_PROBABILITY_THRESHOLD)
+    )
+    return _per_domain(
+        _extra(spec).get("thresholds"), taxonomy, default, f"classifier {spec.name!r} thresholds"
+    )
 
 
 def build_classifier(spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | Path | None = None):
     """Instantiate one classifier from its taxonomy spec."""
+    _check_spec(spec, taxonomy.source)
+    extra = _extra(spec)
+    batch = {"batch_size": int(extra["batch_size"])} if "batch_size" in extra else {}
     if spec.type == "embedding":
-        if not spec.model:
-            raise ConfigError(f"classifier {spec.name!r} needs a 'model'", taxonomy.source)
-        encoder = TextEncoder(spec.model, cache_dir=cache_dir, revision=spec.revision)
+        model = _model_path(spec.model or DEFAULT_EMBEDDING_MODEL, taxonomy)
+        encoder = TextEncoder(
+            model, cache_dir=cache_dir, revision=spec.revision, device=extra.get("device"), **batch
+        )
         return EmbeddingClassifier.from_taxonomy(encoder, taxonomy, name=spec.name)
-    raise ConfigError(f"classifier type {spec.type!r} is not available in this build", taxonomy.source)
+    model = _model_path(spec.model, taxonomy)
+    if spec.type == "fasttext":
+        from mlqa_domain.builders.classifiers.fasttext_classifier import (
+            FastTextClassifier,
+            resolve_model_file,
+        )
+
+        path = resolve_model_file(model, extra.get("filename"), spec.revision)
+        return FastTextClassifier(
+            path,
+            taxonomy.domain_names,
+            general=taxonomy.general,
+            label_map=extra.get("label_map"),
+            aggregate=extra.get("aggregate", "max"),
+            name=spec.name,
+            model_id=spec.model,
+            revision=spec.revision,
+            **batch,
+        )
+    if spec.type == "transformers":
+        from mlqa_domain.builders.classifiers.transformers_classifier import TransformersClassifier
+
+        return TransformersClassifier(
+            model,
+            taxonomy.domain_names,
+            general=taxonomy.general,
+            label_map=extra.get("label_map"),
+            aggregate=extra.get("aggregate", "max"),
+            max_length=extra.get("max_length", 512),
+            revision=spec.revision,
+            device=extra.get("device"),
+            name=spec.name,
+            **batch,
+        )
+    from mlqa_domain.builders.classifiers.transformers_classifier import (
+        DEFAULT_HYPOTHESIS,
+        ZeroShotClassifier,
+        candidate_labels_for,
+    )
+
+    return ZeroShotClassifier(
+        model,
+        candidate_labels_for(taxonomy, extra.get("candidate_labels", "descriptions")),
+        hypothesis_template=extra.get("hypothesis_template", DEFAULT_HYPOTHESIS),
+        revision=spec.revision,
+        device=extra.get("device"),
+        name=spec.name,
+        **batch,
+    )
 
 
-def build_labeler(
-    taxonomy: Taxonomy,
-    embedding_model: str | None = None,
-    cache_dir: str | Path | None = None,
-):
-    """The labeler for ``taxonomy``; ``embedding_model`` overrides every embedding classifier's model."""
+def member_rule(spec: ClassifierSpec, taxonomy: Taxonomy, classifier) -> MemberRule:
+    """Weight, calibration, τ and δ of one classifier in the ensemble."""
+    extra = _extra(spec)
+    thresholds = classifier_thresholds(spec, taxonomy)
+    calibration = Calibration.from_config(
+        extra.get("calibration"),
+        taxonomy.domain_names,
+        default_center=taxonomy.thresholds if spec.type == "embedding" else thresholds,
+        default_kind="logistic" if spec.type == "embedding" else "identity",
+        where=taxonomy.source,
+    )
+    delta = float(extra.get("delta", taxonomy.classification.delta))
+    return MemberRule(spec.name, float(spec.weight), calibration, thresholds, delta, classifier.provenance())
+
+
+def classifier_specs(taxonomy: Taxonomy, embedding_model: str | None = None) -> list[ClassifierSpec]:
+    """The classifiers to run (one default embedding classifier when none is listed)."""
     specs = list(taxonomy.classification.classifiers) or [
         ClassifierSpec(name="embedding", type="embedding", model=None)
     ]
@@ -68,6 +217,50 @@ def build_labeler(
         specs = [
             s.model_copy(update={"model": embedding_model}) if s.type == "embedding" else s for s in specs
         ]
-    if len(specs) != 1:
-        raise ConfigError("more than one classifier needs an ensemble", taxonomy.source)
-    return ScoreLabeler(build_classifier(specs[0], taxonomy, cache_dir), taxonomy)
+    names = [s.name for s in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"classifier names must be unique: {', '.join(duplicates)}", taxonomy.source)
+    return specs
+
+
+def ensemble_rule(taxonomy: Taxonomy, members: list[MemberRule]) -> EnsembleRule:
+    """The combination rule of several classifiers from ``classification``."""
+    spec = taxonomy.classification
+    extra = dict(spec.model_extra or {})
+    unknown = sorted(set(extra) - {"thresholds", "vote_quorum"})
+    if unknown:
+        raise ConfigError(f"classification: unknown key(s) {', '.join(unknown)}", taxonomy.source)
+    thresholds = _per_domain(
+        extra.get("thresholds"),
+        taxonomy,
+        dict.fromkeys(taxonomy.domain_names, DEFAULT_PROBABILITY_THRESHOLD),
+        "classification thresholds",
+    )
+    quorum = float(extra.get("vote_quorum", 0.5))
+    if not 0 <= quorum < 1:
+        raise ConfigError("classification vote_quorum must be in [0, 1)", taxonomy.source)
+    return EnsembleRule(
+        spec.combine, taxonomy.domain_names, members, thresholds, spec.delta, taxonomy.general, quorum
+    )
+
+
+def build_labeler(
+    taxonomy: Taxonomy,
+    embedding_model: str | None = None,
+    cache_dir: str | Path | None = None,
+) -> EnsembleLabeler:
+    """The labeler for ``taxonomy``; ``embedding_model`` overrides every embedding classifier's model.
+
+    One classifier: its raw scores are the domain scores, thresholded with its own τ and δ
+    (for the embedding classifier: the domains' ``threshold`` and ``classification.delta``).
+    Several: an :class:`EnsembleLabeler` combining their calibrated probabilities.
+    """
+    specs = classifier_specs(taxonomy, embedding_model)
+    classifiers = [build_classifier(spec, taxonomy, cache_dir) for spec in specs]
+    if len(specs) == 1:
+        spec = specs[0]
+        delta = float(_extra(spec).get("delta", taxonomy.classification.delta))
+        return ScoreLabeler(classifiers[0], taxonomy, classifier_thresholds(spec, taxonomy), delta)
+    members = [member_rule(s, taxonomy, c) for s, c in zip(specs, classifiers, strict=True)]
+    return EnsembleLabeler(classifiers, ensemble_rule(taxonomy, members), taxonomy.fingerprint())
