@@ -384,6 +384,11 @@ def _unknown_config(results, gold):
     return r"config finance\.de is not in the leaderboard's dataset"
 
 
+def _config_relabelled(results, gold):
+    edit_results(results, lambda r: r["configs"]["legal.de"].__setitem__("domain", "biomedical"))
+    return r"config legal\.de is labelled biomedical/de/de in results\.json"
+
+
 def _stray_prediction(results, gold):
     path = results / "predictions" / "legal.de.json"
     predictions = json.loads(path.read_text("utf-8"))
@@ -414,6 +419,7 @@ def _not_json(results, gold):
         _wrong_fingerprint,
         _count_changed,
         _unknown_config,
+        _config_relabelled,
         _stray_prediction,
         _not_json,
     ],

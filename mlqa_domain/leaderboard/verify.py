@@ -1,8 +1,8 @@
 """Check a `bench run` results dir before it goes on the leaderboard, and store it when it passes.
 
-Checks, cheapest first: schema; dataset fingerprint and split; no duplicate of (model, revision,
-settings); every predictions file present with the claimed sha256; counts and scores re-computed
-from the predictions against the gold answers of the leaderboard's dataset.
+Checks, cheapest first: schema; dataset fingerprint, split and configs; no duplicate of (model,
+revision, settings); the leaderboard's dataset unchanged since init; every predictions file present
+with the claimed sha256; counts and scores re-computed from the predictions against the gold answers.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import ValidationError
 
 import mlqa_domain
+from mlqa_domain.builders.configs import parse_config_name
 from mlqa_domain.errors import InputError
 from mlqa_domain.leaderboard.dataset_info import check_dataset_unchanged, gold_cache_dir
 from mlqa_domain.leaderboard.schema import (
@@ -184,6 +185,11 @@ def check_against_leaderboard(
             raise InputError(
                 f"config {unknown[0]} is not in the leaderboard's dataset ({manifest.split})", where
             )
+    for name, claim in submission.configs.items():
+        parsed = parse_config_name(name)
+        claimed = (claim.domain, claim.context_language, claim.question_language)
+        if claimed != (parsed.domain, parsed.context_language, parsed.question_language):
+            raise InputError(f"config {name} is labelled {'/'.join(claimed)} in results.json", where)
     key = submission.duplicate_key()
     for entry in entries:
         if entry.submission.duplicate_key() == key or entry.entry_id == submission.entry_id():
