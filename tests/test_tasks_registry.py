@@ -1,0 +1,150 @@
+"""Task registry and task data: shipped YAML files, user task files, local data in every supported form."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlqa_domain.benchmark.task_data import load_task_data
+from mlqa_domain.benchmark.task_registry import (
+    TaskRegistry,
+    load_task_file,
+    parse_task_list,
+    shipped_tasks_dir,
+    tasks_for_domain,
+)
+from mlqa_domain.errors import ConfigError, InputError
+
+TASKS = Path(__file__).resolve().parent / "fixtures" / "tasks"
+REQUIRED = {"squad", "mnli", "hellaswag", "cuad", "covid_qa", "bioasq", "pubmedqa", "casehold", "ledgar"}
+
+
+def test_every_shipped_task_loads_with_a_hub_source() -> None:
+    registry = TaskRegistry.load()
+    assert set(registry.names()) >= REQUIRED
+    formats = {name: registry.get(name).format for name in registry.names()}
+    assert formats["squad"] == formats["cuad"] == formats["covid_qa"] == formats["bioasq"] == "extractive_qa"
+    assert formats["mnli"] == formats["pubmedqa"] == formats["ledgar"] == "classification"
+    assert formats["hellaswag"] == formats["casehold"] == "multiple_choice"
+    for name in registry.names():
+        spec = registry.get(name)
+        assert spec.dataset and not spec.data_files, name
+        assert Path(spec.source).parent == shipped_tasks_dir()
+    squad = registry.get("squad").hparams
+    assert (squad.learning_rate, squad.max_seq_length, squad.doc_stride) == (3e-5, 384, 128)
+    assert registry.get("mnli").labels == ["entailment", "neutral", "contradiction"]
+    assert registry.get("bioasq").filter == {"subset": "BioASQ"}
+
+
+def test_shipped_taxonomy_links_only_known_tasks() -> None:
+    registry = TaskRegistry.load()
+    assert tasks_for_domain("legal") == ["cuad", "casehold", "ledgar"]
+    from mlqa_domain.builders.taxonomy import load_taxonomy
+
+    for domain in load_taxonomy().domain_names:
+        for task in tasks_for_domain(domain):
+            assert task in registry, (domain, task)
+
+
+def test_tasks_for_domain_reads_a_given_taxonomy(tmp_path: Path) -> None:
+    taxonomy = tmp_path / "taxonomy.yaml"
+    taxonomy.write_text(
+        "domains:\n  law:\n    description: law\n    threshold: 0.3\n    intermediate_tasks: [my_nli, cuad]\n"
+        "  food:\n    description: food\n    threshold: 0.3\n",
+        encoding="utf-8",
+    )
+    assert tasks_for_domain("law", taxonomy) == ["my_nli", "cuad"]
+    assert tasks_for_domain("food", taxonomy) == []
+    with pytest.raises(ConfigError, match="unknown domain 'sport'"):
+        tasks_for_domain("sport", taxonomy)
+
+
+def test_user_task_file_with_relative_local_files() -> None:
+    registry = TaskRegistry.load(task_files=[TASKS / "my_task.yaml"])
+    spec = registry.get("my_nli")
+    data = load_task_data(spec, max_train_samples=9)
+    assert data.label_names == ["entailment", "neutral", "contradiction"]
+    assert len(data.train) == 9 and len(data.validation) == 24
+    row = data.train[1]
+    assert row["label"] == 1 and row["text_pair"] == "It happened on a Tuesday."
+
+
+def test_tasks_dir_overrides_a_shipped_task(tmp_path: Path) -> None:
+    shutil.copy(TASKS / "mnli_tiny.jsonl", tmp_path / "mnli_tiny.jsonl")
+    text = (TASKS / "my_task.yaml").read_text(encoding="utf-8").replace("name: my_nli", "name: mnli")
+    (tmp_path / "mnli.yaml").write_text(text, encoding="utf-8")
+    spec = TaskRegistry.load(tasks_dirs=[tmp_path]).get("mnli")
+    assert spec.data_files and spec.dataset is None
+
+
+def test_squad_json_is_flattened_into_the_hf_schema() -> None:
+    spec = TaskRegistry.load().with_data_override("squad", TASKS / "squad_tiny.json")
+    data = load_task_data(spec)
+    assert data.validation is None and len(data.train) == 18
+    assert set(data.train.column_names) == {"id", "title", "question", "context", "answers"}
+    for row in data.train:
+        text, start = row["answers"]["text"][0], row["answers"]["answer_start"][0]
+        assert row["context"][start : start + len(text)] == text
+    assert data.train[0]["title"] == "Article 0" and data.train[0]["id"] == "sq000"
+
+
+def test_directory_override_finds_train_and_validation(tmp_path: Path) -> None:
+    shutil.copy(TASKS / "squad_tiny.json", tmp_path / "train.json")
+    shutil.copy(TASKS / "squad_tiny_dev.jsonl", tmp_path / "validation.jsonl")
+    spec = TaskRegistry.load().with_data_override("squad", tmp_path)
+    data = load_task_data(spec, max_eval_samples=4)
+    assert len(data.train) == 18 and len(data.validation) == 4
+
+
+def test_parquet_and_mrqa_answers_with_a_row_filter(tmp_path: Path) -> None:
+    import datasets
+
+    rows = [json.loads(line) for line in (TASKS / "mrqa_tiny.jsonl").read_text(encoding="utf-8").splitlines()]
+    datasets.Dataset.from_list(rows).to_parquet(str(tmp_path / "mrqa.parquet"))
+    bioasq = TaskRegistry.load().get("bioasq").model_dump(exclude={"source"})
+    bioasq.update(dataset=None, data_files={"validation": "mrqa.parquet"})
+    (tmp_path / "bio.yaml").write_text(json.dumps(bioasq), encoding="utf-8")  # JSON is YAML
+    data = load_task_data(load_task_file(tmp_path / "bio.yaml"))
+    assert len(data.train) == 4  # the BioASQ rows only
+    for row in data.train:
+        text, start = row["answers"]["text"][0], row["answers"]["answer_start"][0]
+        assert row["context"][start : start + len(text)] == text
+        assert row["id"].startswith("m")
+
+
+def test_multiple_choice_string_labels_and_classification_names() -> None:
+    registry = TaskRegistry.load()
+    swag = load_task_data(registry.with_data_override("hellaswag", TASKS / "hellaswag_tiny.jsonl"))
+    assert swag.num_choices == 4 and swag.train["label"][:5] == [0, 1, 2, 3, 0]
+    nli = load_task_data(registry.with_data_override("mnli", TASKS / "mnli_tiny.jsonl"))
+    assert nli.label_names == ["entailment", "neutral", "contradiction"]
+    assert nli.train["label"][:3] == [0, 1, 2]
+
+
+def test_bad_task_inputs_are_one_line_errors(tmp_path: Path) -> None:
+    registry = TaskRegistry.load()
+    with pytest.raises(ConfigError, match="unknown task 'nope'"):
+        registry.get("nope")
+    with pytest.raises(ConfigError, match="not found"):
+        registry.with_data_override("mnli", tmp_path / "missing.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"sentence": "x", "label": "entailment"}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="column 'premise'"):
+        load_task_data(registry.with_data_override("mnli", bad))
+    bad.write_text(json.dumps({"premise": "x", "hypothesis": "y", "label": "maybe"}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown label 'maybe'"):
+        load_task_data(registry.with_data_override("mnli", bad))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\nformat: ranking\ndataset: a/b\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="format"):
+        load_task_file(broken)
+    broken.write_text("name: x\nformat: classification\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="dataset"):
+        load_task_file(broken)
+    with pytest.raises(ConfigError, match="listed twice"):
+        parse_task_list("mnli,mnli")
+    assert parse_task_list("none") == []
+    assert parse_task_list("mnli, squad=/x/y.json") == [("mnli", None), ("squad", "/x/y.json")]
