@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from mlqa_domain.builders.classifiers.calibration import fit_logistic
-from mlqa_domain.builders.ensemble import EnsembleRule
+from mlqa_domain.builders.ensemble import SCORE_DIGITS, EnsembleRule
 from mlqa_domain.builders.labeling import decide_domains
 from mlqa_domain.errors import InputError
 from mlqa_domain.languages import PIVOT_LANGUAGE
@@ -250,10 +250,10 @@ def confusion_matrix(
 def sweep_grid(values: Sequence[float], current: float, steps: int) -> list[float]:
     """``steps`` evenly spaced τ over the observed scores, plus the current τ."""
     if not values:
-        return [round(current, 4)]
+        return [round(current, SCORE_DIGITS)]
     low, high = float(min(values)), float(max(values))
-    grid = {round(float(t), 4) for t in np.linspace(low, high, max(steps, 2))}
-    grid.add(round(current, 4))
+    grid = {round(float(t), SCORE_DIGITS) for t in np.linspace(low, high, max(steps, 2))}
+    grid.add(round(current, SCORE_DIGITS))
     return sorted(grid)
 
 
@@ -406,7 +406,9 @@ def sample_for_audit(
     Each record has the context, predicted domains and scores, its stratum and an empty ``domains``.
     """
     by_id: dict[str, AuditItem] = {}
-    for item in audit_items(rows):
+    for item in sorted(
+        audit_items(rows), key=lambda i: (i.context_language != PIVOT_LANGUAGE, i.context_language)
+    ):
         by_id.setdefault(item.id, item)
     items = sorted(by_id.values(), key=lambda item: item.id)
     strata: dict[str, list[AuditItem]] = defaultdict(list)

@@ -140,10 +140,10 @@ def _print_audit(report: dict[str, Any], show_sweep: bool) -> None:
                 sweep.add_column(column, justify="left" if column == "domain" else "right")
             for domain, points in entry["sweep"].items():
                 for point in points:
-                    mark = " *" if abs(point["tau"] - round(entry["thresholds"][domain], 4)) < 1e-9 else ""
+                    mark = " *" if abs(point["tau"] - entry["thresholds"][domain]) < 1e-6 else ""
                     sweep.add_row(
                         domain,
-                        f"{point['tau']:.4f}{mark}",
+                        f"{point['tau']:.6g}{mark}",
                         _fmt(point["precision"]),
                         _fmt(point["recall"]),
                         _fmt(point["f1"]),

@@ -164,7 +164,7 @@ class EnsembleRule:
             if weights and rule.name in weights:
                 new = replace(new, weight=float(weights[rule.name]))
             members.append(new)
-        unknown = sorted(set(classifier_thresholds or {}) | set(weights or {}) - {r.name for r in members})
+        unknown = sorted((set(classifier_thresholds or {}) | set(weights or {})) - {r.name for r in members})
         if unknown:
             raise ConfigError(f"no classifier named {', '.join(unknown)} in the ensemble")
         if self.combine == "single" and (thresholds is not None or classifier_thresholds):

@@ -210,6 +210,9 @@ def member_rule(spec: ClassifierSpec, taxonomy: Taxonomy, classifier) -> MemberR
 
 def classifier_specs(taxonomy: Taxonomy, embedding_model: str | None = None) -> list[ClassifierSpec]:
     """The classifiers to run (one default embedding classifier when none is listed)."""
+    unknown = sorted(set(taxonomy.classification.model_extra or {}) - {"thresholds", "vote_quorum"})
+    if unknown:
+        raise ConfigError(f"classification: unknown key(s) {', '.join(unknown)}", taxonomy.source)
     specs = list(taxonomy.classification.classifiers) or [
         ClassifierSpec(name="embedding", type="embedding", model=None)
     ]
@@ -228,9 +231,6 @@ def ensemble_rule(taxonomy: Taxonomy, members: list[MemberRule]) -> EnsembleRule
     """The combination rule of several classifiers from ``classification``."""
     spec = taxonomy.classification
     extra = dict(spec.model_extra or {})
-    unknown = sorted(set(extra) - {"thresholds", "vote_quorum"})
-    if unknown:
-        raise ConfigError(f"classification: unknown key(s) {', '.join(unknown)}", taxonomy.source)
     thresholds = _per_domain(
         extra.get("thresholds"),
         taxonomy,
