@@ -1,0 +1,176 @@
+"""The standard STILTs baselines (``baselines.yaml``): named `bench stilts` configurations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mlqa_domain.benchmark.stilts import OVERRIDABLE, StiltsConfig, make_config
+from mlqa_domain.errors import ConfigError
+
+
+class _TargetSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task: str = "squad"
+    hparams: dict[str, Any] = Field(default_factory=dict)
+
+
+class _IntermediateSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hparams: dict[str, Any] = Field(default_factory=dict)
+    tasks: list[str] = Field(default_factory=lambda: ["none"])
+
+
+class _ExtraRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    model: str
+    intermediate: list[str]
+    description: str = ""
+
+
+class _RunSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seed: int = 42
+    precision: str = "bf16"
+    save_steps: int = 1000
+    eval_split: str = "test"
+    eval_batch_size: int = 64
+
+
+class BaselinesFile(BaseModel):
+    """The whole ``baselines.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+    models: dict[str, str]
+    target: _TargetSection = Field(default_factory=_TargetSection)
+    intermediate: _IntermediateSection = Field(default_factory=_IntermediateSection)
+    extra_runs: list[_ExtraRun] = Field(default_factory=list)
+    run: _RunSection = Field(default_factory=_RunSection)
+
+
+@dataclass
+class Baseline:
+    """One named run: base model, intermediate task(s), target, and their hyper-parameters."""
+
+    name: str
+    model_alias: str
+    base: str
+    intermediate: list[str]
+    target: str
+    intermediate_hparams: dict[str, Any]
+    target_hparams: dict[str, Any]
+    run: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def to_config(
+        self,
+        eval_data: str | None = None,
+        base: str | None = None,
+        data: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> StiltsConfig:
+        """The :class:`StiltsConfig` of this baseline; ``base`` / ``data`` point at local copies.
+
+        ``overrides`` are StiltsConfig fields (``max_steps``, ``max_train_samples``, ``precision``, ...);
+        ``None`` values are ignored.
+        """
+        data = data or {}
+        unknown = sorted(set(data) - {*self.intermediate, self.target})
+        if unknown:
+            raise ConfigError(f"--data names task(s) {unknown} that this baseline does not use", "--data")
+
+        def with_path(task: str) -> str:
+            return f"{task}={data[task]}" if task in data else task
+
+        options: dict[str, Any] = {
+            "seed": self.run["seed"],
+            "precision": self.run["precision"],
+            "save_steps": self.run["save_steps"],
+            "eval_split": self.run["eval_split"],
+            "eval_batch_size": self.run["eval_batch_size"],
+        }
+        options.update({k: v for k, v in overrides.items() if v is not None})
+        return make_config(
+            base or self.base,
+            intermediate=",".join(with_path(t) for t in self.intermediate) or "none",
+            target=with_path(self.target),
+            eval_data=eval_data,
+            intermediate_overrides=dict(self.intermediate_hparams) if self.intermediate else {},
+            target_overrides=dict(self.target_hparams),
+            **options,
+        )
+
+
+def default_baselines_path() -> Path:
+    """The baselines file shipped with the package."""
+    return Path(str(resources.files("mlqa_domain") / "benchmark" / "baselines.yaml"))
+
+
+def _check_hparams(values: dict[str, Any], where: str, path: Path) -> None:
+    unknown = sorted(set(values) - set(OVERRIDABLE))
+    if unknown:
+        raise ConfigError(f"{where}: unknown hyper-parameter(s) {unknown}", path)
+
+
+def load_baselines(path: str | Path | None = None) -> dict[str, Baseline]:
+    """All baselines by name: the model x intermediate-task grid, then ``extra_runs``."""
+    path = Path(path) if path else default_baselines_path()
+    if not path.is_file():
+        raise ConfigError("baselines file not found", path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = BaselinesFile.model_validate(raw)
+    except yaml.YAMLError:
+        raise ConfigError("invalid YAML", path) from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(
+            f"invalid baselines file: {'.'.join(map(str, err['loc']))}: {err['msg']}", path
+        ) from None
+    _check_hparams(spec.target.hparams, "target.hparams", path)
+    _check_hparams(spec.intermediate.hparams, "intermediate.hparams", path)
+    run = spec.run.model_dump()
+    baselines: dict[str, Baseline] = {}
+
+    def add(name: str, alias: str, intermediate: list[str], description: str) -> None:
+        if alias not in spec.models:
+            raise ConfigError(
+                f"run {name!r}: unknown model {alias!r} (models: {', '.join(spec.models)})", path
+            )
+        if name in baselines:
+            raise ConfigError(f"duplicate baseline name {name!r}", path)
+        baselines[name] = Baseline(
+            name=name,
+            model_alias=alias,
+            base=spec.models[alias],
+            intermediate=intermediate,
+            target=spec.target.task,
+            intermediate_hparams=dict(spec.intermediate.hparams),
+            target_hparams=dict(spec.target.hparams),
+            run=run,
+            description=description,
+        )
+
+    for alias in spec.models:
+        for task in spec.intermediate.tasks:
+            intermediate = [] if task == "none" else [task]
+            label = "SQuAD only" if task == "none" else f"{task} -> {spec.target.task}"
+            add(f"{alias}.{task}", alias, intermediate, label)
+    for extra in spec.extra_runs:
+        add(extra.name, extra.model, list(extra.intermediate), extra.description)
+    return baselines
+
+
+def get_baseline(name: str, path: str | Path | None = None) -> Baseline:
+    """One baseline by name (ConfigError listing a few known names otherwise)."""
+    baselines = load_baselines(path)
+    if name not in baselines:
+        shown = ", ".join(list(baselines)[:6])
+        raise ConfigError(f"unknown baseline {name!r} (e.g. {shown}; see `bench baselines --list`)", "--run")
+    return baselines[name]

@@ -1,0 +1,399 @@
+"""`bench stilts`: base model -> intermediate task(s) -> target task (SQuAD) -> `bench run`, resumable.
+
+Layout of ``runs/NAME``::
+
+    run.json                      the full resolved config (a different config in the same dir is refused)
+    intermediate/                 phase 1 (absent with --intermediate none)
+        phase_config.json  metrics.json  DONE  model/  [checkpoints/ while unfinished]
+    target/                       phase 2, same files
+    eval/                         phase 3: phase_config.json  metrics.json  DONE  results/ (a `bench run` dir)
+
+``DONE`` is written last (atomically), so a phase with ``DONE`` is skipped on a re-run and a phase without
+it resumes from its last Trainer checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from transformers import TrainerCallback
+
+from mlqa_domain import __version__
+from mlqa_domain.atomic import write_text_atomic
+from mlqa_domain.benchmark.task_registry import (
+    HyperParams,
+    TaskRegistry,
+    TaskSpec,
+    parse_task_list,
+    resolve_tasks,
+)
+from mlqa_domain.benchmark.training import CHECKPOINTS_DIR, PhaseSettings, train_multi_task, train_single_task
+from mlqa_domain.errors import ConfigError, InputError
+
+RUN_FILE = "run.json"
+PHASE_CONFIG = "phase_config.json"
+METRICS_FILE = "metrics.json"
+DONE_FILE = "DONE"
+PHASES = ("intermediate", "target", "eval")
+RESULTS_SUBDIR = "results"
+# per-phase options a user (or baselines.yaml) may override on top of a task's defaults
+OVERRIDABLE = (*HyperParams.model_fields, "early_stopping_patience")
+_console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class StiltsConfig:
+    """Everything a `bench stilts` run depends on (``run.json``)."""
+
+    base: str
+    intermediate: list[str] = field(default_factory=list)  # "mnli" or "mnli=/abs/path"; [] = none
+    target: str = "squad"
+    eval_data: str | None = None
+    eval_configs: list[str] | None = None
+    eval_split: str = "test"
+    eval_batch_size: int = 32
+    eval_precision: str = "fp32"
+    task_configs: list[str] = field(default_factory=list)
+    tasks_dirs: list[str] = field(default_factory=list)
+    intermediate_overrides: dict[str, Any] = field(default_factory=dict)
+    target_overrides: dict[str, Any] = field(default_factory=dict)
+    max_steps: int | None = None
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    seed: int = 42
+    precision: str = "fp32"
+    save_steps: int = 1000
+    early_stopping_patience: int = 3
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view."""
+        return asdict(self)
+
+
+def _absolute_if_local(value: str) -> str:
+    path = Path(value).expanduser()
+    return str(path.resolve()) if path.exists() else value
+
+
+def _normalise_task_items(text_items: Sequence[str], option: str) -> list[str]:
+    out = []
+    for name, path in parse_task_list(",".join(text_items), option):
+        out.append(f"{name}={Path(path).expanduser().resolve()}" if path else name)
+    return out
+
+
+def make_config(
+    base: str,
+    intermediate: str = "none",
+    target: str = "squad",
+    **kwargs: Any,
+) -> StiltsConfig:
+    """A :class:`StiltsConfig` with paths made absolute and task lists parsed (``"mnli,squad"``)."""
+    config = StiltsConfig(base=_absolute_if_local(base), **kwargs)
+    config.intermediate = _normalise_task_items([intermediate], "--intermediate")
+    targets = _normalise_task_items([target], "--target")
+    if len(targets) != 1:
+        raise ConfigError("exactly one target task is needed", "--target")
+    config.target = targets[0]
+    if config.eval_data:
+        config.eval_data = _absolute_if_local(config.eval_data)
+    config.task_configs = [str(Path(p).expanduser().resolve()) for p in config.task_configs]
+    config.tasks_dirs = [str(Path(p).expanduser().resolve()) for p in config.tasks_dirs]
+    for label, overrides in (
+        ("intermediate", config.intermediate_overrides),
+        ("target", config.target_overrides),
+    ):
+        unknown = sorted(set(overrides) - set(OVERRIDABLE))
+        if unknown:
+            raise ConfigError(
+                f"unknown {label} hyper-parameter(s) {unknown} (known: {', '.join(OVERRIDABLE)})"
+            )
+        for key in [k for k, v in overrides.items() if v is None]:
+            del overrides[key]
+    return config
+
+
+# ----------------------------------------------------------------------------------------------- plan
+
+
+@dataclass
+class Phase:
+    """One training phase: its tasks and settings."""
+
+    name: str
+    tasks: list[TaskSpec]
+    settings: PhaseSettings
+
+    def describe(self) -> dict[str, Any]:
+        """The phase's recorded config (``phase_config.json``)."""
+        return {
+            "phase": self.name,
+            "tasks": [t.model_dump(mode="json", exclude={"source"}) for t in self.tasks],
+            "settings": self.settings.to_dict(),
+        }
+
+
+def _phase_settings(config: StiltsConfig, tasks: list[TaskSpec], overrides: dict[str, Any]) -> PhaseSettings:
+    """Task defaults (the first task's, for a multi-task phase) <- overrides <- shared run options."""
+    values = tasks[0].hparams.model_dump()
+    patience = overrides.get("early_stopping_patience", config.early_stopping_patience)
+    values.update({k: v for k, v in overrides.items() if k in HyperParams.model_fields})
+    if tasks[0].format != "extractive_qa":  # the stride only matters for QA windows
+        values["doc_stride"] = min(values["doc_stride"], values["max_seq_length"] // 2)
+    try:
+        HyperParams.model_validate(values)
+    except Exception as exc:  # noqa: BLE001 - pydantic ValidationError -> one line
+        raise ConfigError(f"invalid hyper-parameters: {str(exc).splitlines()[-1].strip()}") from None
+    per_task = {}
+    if len(tasks) > 1:
+        for task in tasks:
+            seq = overrides.get("max_seq_length", task.hparams.max_seq_length)
+            stride = overrides.get("doc_stride", task.hparams.doc_stride)
+            per_task[task.name] = {"max_seq_length": seq, "doc_stride": min(stride, seq // 2)}
+    settings = PhaseSettings(
+        **values,
+        max_steps=config.max_steps,
+        seed=config.seed,
+        precision=config.precision,
+        eval_batch_size=config.eval_batch_size,
+        save_steps=config.save_steps,
+        early_stopping_patience=patience,
+        per_task=per_task,
+    )
+    settings.check()
+    return settings
+
+
+def plan_phases(config: StiltsConfig) -> list[Phase]:
+    """The training phases of ``config`` (intermediate only when tasks are given)."""
+    registry = TaskRegistry.load(config.tasks_dirs, config.task_configs)
+    phases = []
+    if config.intermediate:
+        items = parse_task_list(",".join(config.intermediate), "--intermediate")
+        tasks = resolve_tasks(registry, items, "--intermediate")
+        phases.append(
+            Phase("intermediate", tasks, _phase_settings(config, tasks, config.intermediate_overrides))
+        )
+    target_items = parse_task_list(config.target, "--target")
+    target = resolve_tasks(registry, target_items, "--target")
+    if target[0].format != "extractive_qa" and config.eval_data:
+        raise ConfigError(
+            f"the target task must be extractive QA to be scored by `bench run` ({target[0].name!r})"
+        )
+    phases.append(Phase("target", target, _phase_settings(config, target, config.target_overrides)))
+    return phases
+
+
+# ------------------------------------------------------------------------------------------- run dir
+
+
+def _is_main_process() -> bool:
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
+
+
+def _wait_for_everyone() -> None:
+    from accelerate import PartialState
+
+    PartialState().wait_for_everyone()
+
+
+def _dump(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+
+
+def check_run_dir(run_dir: Path, identity: dict[str, Any], force: bool) -> None:
+    """Refuse a run dir that holds a different run (unless ``force``: then its phases are removed)."""
+    run_file = run_dir / RUN_FILE
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError("output exists and is not a directory", run_dir)
+    if run_file.is_file():
+        try:
+            old = json.loads(run_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            raise InputError("unreadable run.json (not JSON)", run_file) from None
+        diffs = _differences(old.get("identity"), identity)
+        if diffs and not force:
+            shown = "; ".join(diffs[:3]) + (f"; ... {len(diffs) - 3} more" if len(diffs) > 3 else "")
+            raise ConfigError(
+                f"this directory holds a run with a different config ({shown}); "
+                "use another --out, or --force to discard it",
+                run_file,
+            )
+        if diffs and force and _is_main_process():
+            for name in PHASES:
+                shutil.rmtree(run_dir / name, ignore_errors=True)
+            run_file.unlink()
+    elif run_dir.is_dir() and any(run_dir.iterdir()):
+        known = {*PHASES, RUN_FILE}
+        strangers = sorted(p.name for p in run_dir.iterdir() if p.name not in known)
+        if strangers:
+            raise InputError(
+                f"directory is not empty and holds no {RUN_FILE} ({', '.join(strangers[:3])})", run_dir
+            )
+
+
+class PhaseRunner:
+    """Runs a phase once: skip when DONE, record config + metrics, write DONE last."""
+
+    def __init__(self, run_dir: Path, keep_checkpoints: bool = False) -> None:
+        self.run_dir = run_dir
+        self.keep_checkpoints = keep_checkpoints
+
+    def done(self, name: str) -> bool:
+        """Whether phase ``name`` finished."""
+        return (self.run_dir / name / DONE_FILE).is_file()
+
+    def metrics(self, name: str) -> dict[str, Any]:
+        """The recorded metrics of a finished phase."""
+        return json.loads((self.run_dir / name / METRICS_FILE).read_text(encoding="utf-8"))
+
+    def run(self, name: str, phase_config: dict[str, Any], body, collective: bool = True) -> dict[str, Any]:
+        """Run ``body(phase_dir) -> metrics`` unless the phase is DONE with the same config.
+
+        ``collective``: every process runs the body (training); otherwise only the main process calls this.
+        """
+        sync = _wait_for_everyone if collective else (lambda: None)
+        phase_dir = self.run_dir / name
+        config_file = phase_dir / PHASE_CONFIG
+        if config_file.is_file():
+            old = json.loads(config_file.read_text(encoding="utf-8"))
+            if old != json.loads(_dump(phase_config)):
+                raise ConfigError("phase config differs from the recorded one; use --force", config_file)
+        if self.done(name):
+            _console.print(f"[bold]{name}[/]: done earlier, skipped")
+            return self.metrics(name)
+        if _is_main_process():
+            phase_dir.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(config_file, _dump(phase_config))
+        sync()
+        _console.print(f"[bold]{name}[/]: running")
+        metrics = body(phase_dir)
+        if _is_main_process():
+            write_text_atomic(phase_dir / METRICS_FILE, _dump(metrics))
+            write_text_atomic(phase_dir / DONE_FILE, datetime.now(timezone.utc).isoformat() + "\n")
+            if not self.keep_checkpoints:
+                shutil.rmtree(phase_dir / CHECKPOINTS_DIR, ignore_errors=True)
+        sync()
+        return metrics
+
+
+def _load_phase_data(phase: Phase, config: StiltsConfig):
+    from mlqa_domain.benchmark.task_data import load_task_data
+
+    return [load_task_data(t, config.max_train_samples, config.max_eval_samples) for t in phase.tasks]
+
+
+def _train_phase(phase: Phase, config: StiltsConfig, source: str, callbacks: Sequence[TrainerCallback]):
+    def body(phase_dir: Path) -> dict[str, Any]:
+        data = _load_phase_data(phase, config)
+        if len(data) == 1:
+            result = train_single_task(data[0], source, phase_dir, phase.settings, callbacks)
+        else:
+            result = train_multi_task(data, source, phase_dir, phase.settings, callbacks)
+        return {"source_model": source, **result.metrics}
+
+    return body
+
+
+def _eval_body(config: StiltsConfig, model_dir: Path, target: Phase, intermediate_names: list[str]):
+    def body(phase_dir: Path) -> dict[str, Any]:
+        from mlqa_domain.benchmark.runner import run_benchmark
+
+        results = run_benchmark(
+            model=str(model_dir),
+            data=config.eval_data,
+            out=phase_dir / RESULTS_SUBDIR,
+            configs=config.eval_configs,
+            split=config.eval_split,
+            batch_size=config.eval_batch_size,
+            device="auto",
+            precision=config.eval_precision,
+            max_seq_length=target.settings.max_seq_length,
+            doc_stride=target.settings.doc_stride,
+            model_card={"base_model": config.base, "intermediate_tasks": intermediate_names},
+        )
+        return {
+            "results_dir": RESULTS_SUBDIR,
+            "averages": results.get("averages", {}),
+            "configs": {
+                name: {k: row.get(k) for k in ("exact_match", "f1", "count")}
+                for name, row in results.get("configs", {}).items()
+            },
+        }
+
+    return body
+
+
+def run_stilts(
+    config: StiltsConfig,
+    out: str | Path,
+    force: bool = False,
+    keep_checkpoints: bool = False,
+    callbacks: Sequence[TrainerCallback] = (),
+    command: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) all phases of ``config`` in ``out``; return ``{phase: metrics}``."""
+    run_dir = Path(out).expanduser().resolve()
+    phases = plan_phases(config)
+    if config.eval_data is None:
+        _console.print("note: no --eval-data; phase 3 (bench run) is skipped")
+    identity = {"config": config.to_dict(), "phases": {p.name: p.describe() for p in phases}}
+    check_run_dir(run_dir, identity, force)
+    if _is_main_process():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record = {
+            "identity": identity,
+            "command": list(command) if command else None,
+            "harness": {"name": "mlqa-domain", "version": __version__},
+            "created": datetime.now(timezone.utc).isoformat(),
+        }
+        if not (run_dir / RUN_FILE).is_file():
+            write_text_atomic(run_dir / RUN_FILE, _dump(record))
+    _wait_for_everyone()
+
+    runner = PhaseRunner(run_dir, keep_checkpoints)
+    source = config.base
+    intermediate_names: list[str] = []
+    summary: dict[str, Any] = {}
+    for phase in phases:
+        summary[phase.name] = runner.run(
+            phase.name, phase.describe(), _train_phase(phase, config, source, callbacks)
+        )
+        source = str(run_dir / phase.name / "model")
+        if phase.name == "intermediate":
+            intermediate_names = [t.name for t in phase.tasks]
+    if config.eval_data is not None and _is_main_process():
+        target = phases[-1]
+        eval_config = {
+            "phase": "eval",
+            "model": source,
+            "data": config.eval_data,
+            "configs": config.eval_configs,
+            "split": config.eval_split,
+            "batch_size": config.eval_batch_size,
+            "precision": config.eval_precision,
+            "max_seq_length": target.settings.max_seq_length,
+            "doc_stride": target.settings.doc_stride,
+            "model_card": {"base_model": config.base, "intermediate_tasks": intermediate_names},
+        }
+        body = _eval_body(config, Path(source), target, intermediate_names)
+        summary["eval"] = runner.run("eval", eval_config, body, collective=False)
+    return summary
