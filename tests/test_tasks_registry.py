@@ -148,3 +148,24 @@ def test_bad_task_inputs_are_one_line_errors(tmp_path: Path) -> None:
         parse_task_list("mnli,mnli")
     assert parse_task_list("none") == []
     assert parse_task_list("mnli, squad=/x/y.json") == [("mnli", None), ("squad", "/x/y.json")]
+
+
+DEMO_TASKS = Path(__file__).resolve().parents[1] / "mlqa_domain" / "data" / "demo" / "tasks"
+
+
+@pytest.mark.parametrize(
+    ("task", "filename", "rows"),
+    [
+        ("squad", "mini_squad.json", 33),
+        ("cuad", "mini_cuad.json", 12),
+        ("mnli", "mini_mnli.jsonl", 60),
+        ("pubmedqa", "mini_pubmedqa.jsonl", 24),  # `context` is already one string (not context.contexts)
+        ("hellaswag", "mini_hellaswag.jsonl", 24),
+    ],
+)
+def test_demo_task_files_load_as_overrides(task: str, filename: str, rows: int) -> None:
+    data = load_task_data(TaskRegistry.load().with_data_override(task, DEMO_TASKS / filename))
+    assert len(data.train) == rows
+    if data.spec.format == "classification":
+        assert data.label_names and all(0 <= label < len(data.label_names) for label in data.train["label"])
+        assert all(data.train["text_pair"])

@@ -160,16 +160,22 @@ def load_raw_splits(spec: TaskSpec) -> dict[str, Dataset]:
 # ------------------------------------------------------------------------------------ canonical columns
 
 
-def _get_path(row: dict, path: str) -> Any:
-    """``row["a"]["b"]`` for ``"a.b"``; a list of dicts yields the list of their values."""
+def _get_path(row: Mapping, path: str) -> Any:
+    """``row["a"]["b"]`` for ``"a.b"``; a list of dicts yields the list of their values.
+
+    A plain string met before the end of the path is returned as is: local files often hold the flattened
+    field (PubMedQA's ``context.contexts`` saved as one ``context`` string).
+    """
     value: Any = row
     for key in path.split("."):
         if isinstance(value, Mapping):
             if key not in value:
                 raise KeyError(path)
             value = value[key]
-        elif isinstance(value, list):
+        elif isinstance(value, list) and all(isinstance(item, Mapping) for item in value):
             value = [item[key] for item in value]
+        elif isinstance(value, str):
+            return value
         else:
             raise KeyError(path)
     return value
