@@ -1,0 +1,336 @@
+"""End-to-end `bench run` on a small dataset repo with a tiny random XLM-R QA checkpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from mlqa_domain.builders.card import front_matter
+from mlqa_domain.builders.export import write_build_info, write_configs
+from mlqa_domain.builders.repo_info import list_configs
+from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.example import Example
+
+VERTRAG = "Der Vertrag ist nichtig, weil der Mieter nicht unterschrieben hat."
+# (context language, question language, domains, context, question, answer)
+ROWS = [
+    ("de", "de", ["legal"], VERTRAG, "Was ist nichtig?", "Der Vertrag"),
+    ("de", "de", ["legal"], "Das Gericht entschied 1999 gegen den Vermieter.", "Wann?", "1999"),
+    ("de", "de", ["biomedical"], "Der Patient wurde mit Antibiotika behandelt.", "Womit?", "Antibiotika"),
+    ("de", "de", [], "Die Zentralbank erhöhte den Leitzins gegen die Inflation.", "Was?", "den Leitzins"),
+    ("de", "de", [], "Der Fluss fließt durch die Altstadt.", "Wodurch?", "die Altstadt"),
+    ("en", "en", ["legal"], "The court ruled that the contract was void.", "What was void?", "the contract"),
+    ("en", "en", [], "The river flows through the old town.", "Where does it flow?", "through the old town"),
+    ("zh", "zh", ["legal"], "法院裁定合同无效，因为租户没有签署租约。", "什么无效？", "合同"),
+    ("zh", "zh", [], "中央银行提高了利率。", "谁提高了利率？", "中央银行"),
+    ("de", "en", ["legal"], VERTRAG, "What is void?", "Der Vertrag"),
+    ("de", "en", [], "Die Zentralbank erhöhte den Leitzins.", "What did the bank raise?", "den Leitzins"),
+]
+
+
+def make_examples(rows=ROWS, splits=("validation", "test")) -> list[Example]:
+    examples = []
+    for split in splits:
+        for i, (ctx_lang, q_lang, domains, context, question, answer) in enumerate(rows):
+            examples.append(
+                Example(
+                    id=f"{split[:3]}-{i:03d}",
+                    split=split,
+                    context_language=ctx_lang,
+                    question_language=q_lang,
+                    context=context,
+                    question=question,
+                    answers={"text": [answer], "answer_start": [context.index(answer)]},
+                    domains=list(domains),
+                    domain_scores={"legal": 0.5 if "legal" in domains else 0.1, "biomedical": 0.2},
+                    classifier_scores={"embedding": {"legal": 0.5, "biomedical": 0.2}},
+                    source="fixture",
+                )
+            )
+    return examples
+
+
+def write_repo(out: Path, examples: list[Example]) -> Path:
+    """A dataset repo per contract A, written with the builder's own export and card helpers."""
+    out.mkdir(parents=True, exist_ok=True)
+    counts = write_configs(out, examples, ["legal", "biomedical"], "general")
+    languages = sorted({e.context_language for e in examples} | {e.question_language for e in examples})
+    info = write_build_info(
+        out,
+        {
+            "harness_version": "test",
+            "domains": ["legal", "biomedical"],
+            "general": "general",
+            "languages": languages,
+            "configs": counts,
+        },
+    )
+    header = yaml.safe_dump(front_matter(counts, languages), sort_keys=False, allow_unicode=True)
+    (out / "README.md").write_text(f"---\n{header}---\n\n# fixture\n", encoding="utf-8")
+    assert info["dataset_fingerprint"].startswith("sha256:")
+    return out
+
+
+@pytest.fixture(scope="module")
+def bench_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_repo(tmp_path_factory.mktemp("repo") / "mlqa-domain", make_examples())
+
+
+@pytest.fixture(scope="module")
+def qa_checkpoint(tiny_xlmr: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny XLM-R with its QA head saved, so every load gives the same weights."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    torch.manual_seed(0)
+    model = AutoModelForQuestionAnswering.from_pretrained(tiny_xlmr)
+    out = tmp_path_factory.mktemp("tiny-xlmr-qa")
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(tiny_xlmr).save_pretrained(out)
+    return out
+
+
+def make_app() -> typer.Typer:
+    from mlqa_domain.benchmark import cli_run
+
+    app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+    cli_run.register(app)
+
+    @app.command("noop", hidden=True)
+    def _noop() -> None:  # a second command keeps `run` a named subcommand
+        pass
+
+    return app
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(make_app(), ["run", *args])
+
+
+def test_bench_run_end_to_end(bench_repo: Path, qa_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    result = invoke(
+        "--model",
+        str(qa_checkpoint),
+        "--data",
+        str(bench_repo),
+        "--out",
+        str(out),
+        "--max-seq-length",
+        "48",
+        "--doc-stride",
+        "16",
+        "--batch-size",
+        "4",
+    )
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text("utf-8"))
+    build_info = json.loads((bench_repo / "build_info.json").read_text("utf-8"))
+
+    assert results["schema_version"] == 1
+    assert results["harness"]["name"] == "mlqa-domain"
+    assert results["model"] == {
+        "id": str(qa_checkpoint),
+        "revision": None,
+        "commit_hash": None,
+        "base_model": None,
+        "intermediate_tasks": [],
+    }
+    assert results["dataset"] == {
+        "path": str(bench_repo),
+        "fingerprint": build_info["dataset_fingerprint"],
+        "split": "test",
+    }
+    assert results["settings"] == {
+        "max_seq_length": 48,
+        "doc_stride": 16,
+        "max_answer_length": 30,
+        "n_best": 20,
+        "batch_size": 4,
+        "precision": "fp32",
+        "device": "cpu",
+    }
+    expected_configs = {name for name, splits in build_info["configs"].items() if "test" in splits}
+    assert set(results["configs"]) == expected_configs
+    assert set(results["timings"]["per_config_seconds"]) == expected_configs
+    assert results["timings"]["examples_per_second"] > 0
+
+    for name, entry in results["configs"].items():
+        data = (out / entry["predictions_file"]).read_bytes()
+        assert entry["predictions_file"] == f"predictions/{name}.json"
+        assert hashlib.sha256(data).hexdigest() == entry["predictions_sha256"]
+        predictions = json.loads(data)
+        assert len(predictions) == entry["count"] == build_info["configs"][name]["test"]
+        assert data == json.dumps(predictions, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        assert 0.0 <= entry["exact_match"] <= entry["f1"] <= 100.0
+
+    assert results["configs"]["legal.de.en"]["context_language"] == "de"
+    assert results["configs"]["legal.de.en"]["question_language"] == "en"
+    averages = results["averages"]
+    assert set(averages["per_language"]) == {"de", "en", "zh", "de.en"}
+    assert "all" in averages["per_domain"] and "legal" in averages["per_domain"]
+    assert averages["overall"]["count"] == sum(
+        e["count"] for n, e in results["configs"].items() if not n.startswith("all.") and n.count(".") == 1
+    )
+    gap = results["domain_gap"]["legal.de"]
+    assert gap["general_config"] == "general.de"
+    assert gap["f1_gap"] == pytest.approx(
+        results["configs"]["legal.de"]["f1"] - results["configs"]["general.de"]["f1"]
+    )
+    assert gap["ci95"][0] <= gap["ci95"][1] and gap["em_ci95"][0] <= gap["em_ci95"][1]
+    assert results["domain_gap"]["legal.de.en"]["general_config"] == "general.de.en"
+    assert results["domain_gap"]["biomedical.de"]["general_config"] == "general.de"
+    assert "legal.en" in results["domain_gap"] and "legal.zh" in results["domain_gap"]
+    assert not any(name.startswith(("all.", "general.")) for name in results["domain_gap"])
+
+    # A rerun gives the same predictions and scores.
+    out2 = tmp_path / "results2"
+    result = invoke(
+        "--model",
+        str(qa_checkpoint),
+        "--data",
+        str(bench_repo),
+        "--out",
+        str(out2),
+        "--max-seq-length",
+        "48",
+        "--doc-stride",
+        "16",
+        "--batch-size",
+        "4",
+    )
+    assert result.exit_code == 0, result.output
+    again = json.loads((out2 / "results.json").read_text("utf-8"))
+    assert again["configs"] == results["configs"]
+    assert again["domain_gap"] == results["domain_gap"]
+
+
+def test_configs_glob_selection(bench_repo: Path, qa_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    result = invoke(
+        "--model",
+        str(qa_checkpoint),
+        "--data",
+        str(bench_repo),
+        "--out",
+        str(out),
+        "--configs",
+        "legal.*,general.de",
+        "--configs",
+        "all.zh",
+        "--split",
+        "validation",
+        "--max-seq-length",
+        "48",
+        "--doc-stride",
+        "16",
+    )
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text("utf-8"))
+    wanted = {"all.zh", "legal.de", "legal.en", "legal.zh", "legal.de.en", "general.de"}
+    assert list(results["configs"]) == [c for c in list_configs(bench_repo) if c in wanted]  # repo order
+    assert set(results["configs"]) == wanted
+    assert results["dataset"]["split"] == "validation"
+    assert sorted(p.name for p in (out / "predictions").iterdir()) == sorted(
+        f"{name}.json" for name in results["configs"]
+    )
+    assert set(results["domain_gap"]) == {"legal.de"}
+
+
+def test_select_configs_patterns() -> None:
+    from mlqa_domain.benchmark.data import select_configs
+
+    available = ["all.de", "legal.de", "legal.de.en", "biomedical.de", "general.de"]
+    assert select_configs(available, None) == available
+    assert select_configs(available, ["biomedical.*, legal.de"]) == ["legal.de", "biomedical.de"]
+    assert select_configs(available, ["*.de.en", "legal.*"]) == ["legal.de", "legal.de.en"]
+    with pytest.raises(ConfigError, match=r"unknown config 'legal\.fr'.*available: all\.de"):
+        select_configs(available, ["legal.de", "legal.fr"])
+    with pytest.raises(ConfigError, match=r"unknown pattern 'finance\.\*'"):
+        select_configs(available, ["finance.*"])
+
+
+def test_bad_inputs_raise_one_clear_error(bench_repo: Path, qa_checkpoint: Path, tmp_path: Path) -> None:
+    base = ["--data", str(bench_repo), "--out", str(tmp_path / "r")]
+    result = invoke("--model", str(tmp_path / "no-such-model"), *base)
+    assert isinstance(result.exception, InputError) and "model not found" in str(result.exception)
+    result = invoke("--model", str(qa_checkpoint), *base, "--configs", "legal.fr")
+    assert isinstance(result.exception, ConfigError) and "legal.fr" in str(result.exception)
+    empty = tmp_path / "empty-repo"
+    empty.mkdir()
+    (empty / "README.md").write_text("---\npretty_name: x\n---\n", encoding="utf-8")
+    (empty / "build_info.json").write_text("{}", encoding="utf-8")
+    result = invoke("--model", str(qa_checkpoint), "--data", str(empty), "--out", str(tmp_path / "r"))
+    assert isinstance(result.exception, InputError) and "no configs" in str(result.exception)
+    not_a_model = tmp_path / "not-a-model"
+    not_a_model.mkdir()
+    result = invoke("--model", str(not_a_model), *base)
+    assert isinstance(result.exception, InputError)
+    assert "cannot load a question-answering model" in str(result.exception)
+    result = invoke("--model", str(qa_checkpoint), *base, "--doc-stride", "400")
+    assert isinstance(result.exception, ConfigError) and "--doc-stride" in str(result.exception)
+    assert not (tmp_path / "r").exists()  # nothing half-written
+
+
+def test_output_dir_that_is_not_a_results_dir_is_not_overwritten(
+    bench_repo: Path, qa_checkpoint: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "precious.txt").write_text("keep me", encoding="utf-8")
+    result = invoke("--model", str(qa_checkpoint), "--data", str(bench_repo), "--out", str(tmp_path))
+    assert isinstance(result.exception, InputError) and "not overwriting" in str(result.exception)
+    assert (tmp_path / "precious.txt").read_text("utf-8") == "keep me"
+
+
+SCRIPT = (
+    "import sys, typer; from mlqa_domain.benchmark import cli_run; "
+    "from mlqa_domain.cli_utils import run_app; "
+    "app = typer.Typer(pretty_exceptions_enable=False); cli_run.register(app); "
+    "app.command('noop')(lambda: None); sys.argv = ['bench', 'run', *sys.argv[1:]]; run_app(app)"
+)
+
+
+@pytest.mark.parametrize("case", ["model", "config", "no-configs"])
+def test_cli_prints_one_error_line_and_exits_2(
+    case: str, bench_repo: Path, qa_checkpoint: Path, tmp_path: Path
+) -> None:
+    data, model, extra = str(bench_repo), str(qa_checkpoint), []
+    if case == "model":
+        model = str(tmp_path / "missing-model")
+    elif case == "config":
+        extra = ["--configs", "legal.fr"]
+    else:
+        (tmp_path / "repo").mkdir()
+        (tmp_path / "repo" / "README.md").write_text("# no configs\n", encoding="utf-8")
+        (tmp_path / "repo" / "build_info.json").write_text("{}", encoding="utf-8")
+        data = str(tmp_path / "repo")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SCRIPT,
+            "--model",
+            model,
+            "--data",
+            data,
+            "--out",
+            str(tmp_path / "out"),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    expected = {"model": "missing-model", "config": "legal.fr", "no-configs": "no configs"}[case]
+    assert expected in lines[0]
