@@ -1,0 +1,106 @@
+"""End to end through `bench`: a real `bench run` (tiny XLM-R) goes on an empty leaderboard and its page."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mlqa_domain.benchmark.cli import app as bench_app
+from mlqa_domain.benchmark.runner import run_benchmark
+from mlqa_domain.leaderboard.store import LocalStore
+from mlqa_domain.leaderboard.table import build_table
+
+FACTORY_PATH = Path(__file__).resolve().parent / "fixtures" / "leaderboard" / "factory.py"
+
+
+def load_factory():
+    """tests/fixtures/leaderboard/factory.py as a module (shared by the leaderboard test modules)."""
+    name = "leaderboard_test_factory"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, FACTORY_PATH)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+factory = load_factory()
+
+
+def test_bench_run_result_is_accepted_and_rendered(tmp_path, tiny_xlmr):
+    dataset = factory.build_dataset_repo(tmp_path / "dataset")
+    run_dir = tmp_path / "run"
+    results = run_benchmark(
+        str(tiny_xlmr),
+        str(dataset),
+        run_dir,
+        configs=["legal.*", "general.*"],
+        device="cpu",
+        batch_size=16,
+        max_seq_length=128,
+        doc_stride=32,
+        model_card={"base_model": "tiny-xlmr", "intermediate_tasks": ["mnli"]},
+    )
+    board = tmp_path / "board"
+    runner = CliRunner()
+    result = runner.invoke(
+        bench_app, ["leaderboard", "init", "--leaderboard", str(board), "--data", str(dataset)]
+    )
+    assert result.exit_code == 0, result.output
+    store = LocalStore(board)
+
+    # a tampered copy first, through the real `bench` entry point: one line, exit 2, store still empty
+    tampered = tmp_path / "tampered"
+    shutil.copytree(run_dir, tampered)
+    data = json.loads((tampered / "results.json").read_text("utf-8"))
+    data["configs"]["legal.es"]["f1"] = round(data["configs"]["legal.es"]["f1"] + 10.0, 3)
+    (tampered / "results.json").write_text(json.dumps(data), "utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlqa_domain.benchmark.cli", "submit", str(tampered), "-l", str(board)]
+        + ["--submitter", "mallory"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert re.fullmatch(
+        rf"error: {re.escape(str(tampered / 'results.json'))}: config legal\.es: claimed f1 \S+ but the "
+        r"predictions score \S+ against the gold answers",
+        proc.stderr.strip(),
+    ), proc.stderr
+    assert store.entry_ids() == []
+
+    result = runner.invoke(
+        bench_app, ["submit", str(run_dir), "--leaderboard", str(board), "--submitter", "ana"]
+    )
+    assert result.exit_code == 0, result.output
+    (entry,) = store.entries()
+    assert entry.submission.model.base_model == "tiny-xlmr"
+    assert entry.submission.model.intermediate_tasks == ["mnli"]
+    assert set(entry.verification.configs) == set(results["configs"])
+    for config, claim in results["configs"].items():
+        assert entry.verification.configs[config].f1 == pytest.approx(claim["f1"], abs=1e-6)
+    # bench run's own gap numbers and the leaderboard's agree
+    for config, gap in results["domain_gap"].items():
+        assert entry.verification.config_gaps[config].f1_gap == pytest.approx(gap["f1_gap"], abs=1e-3)
+
+    site = tmp_path / "site"
+    result = runner.invoke(
+        bench_app, ["leaderboard", "render", "--leaderboard", str(board), "--out", str(site)]
+    )
+    assert result.exit_code == 0, result.output
+    table = build_table(store.entries())
+    assert [r.entry_id for r in table.rows] == [entry.entry_id]
+    index = (site / "index.html").read_text("utf-8")
+    assert f'<tr data-entry="{entry.entry_id}">' in index
+    assert (site / "entries" / f"{entry.entry_id}.html").is_file()
+    overall = results["averages"]["overall"]["f1"]
+    assert table.rows[0].overall_f1 == pytest.approx(overall, abs=1e-3)
