@@ -340,3 +340,19 @@ def test_sample_for_audit_cli(repo: Path, tmp_path: Path) -> None:
         record["domains"] = ["general"]
     out.write_text("".join(json.dumps(r) + "\n" for r in records))
     assert run_audit(repo, out)["items"] >= 3
+
+
+def test_console_errors_are_one_line_with_status_2(repo: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "labels.jsonl"
+    bad.write_text('{"id": "a", "domains": ["sports"]}\n')
+    command = [sys.executable, "-m", "mlqa_domain.cli", "audit", "--data", str(repo), "--labels", str(bad)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"error: {bad}: line 1: unknown domain(s) sports (known: legal, biomedical, finance, general)"
+    )
+    assert "Traceback" not in result.stderr
