@@ -46,7 +46,7 @@ factory = load_factory()
 
 def find_chromium() -> str | None:
     """Debian's chromium (or another Chromium build) on PATH, else None."""
-    for name in (os.environ.get("MLQA_DOMAIN_CHROMIUM"), "chromium", "chromium-browser", "/usr/bin/chromium"):
+    for name in (os.environ.get("MLQA_DOMAIN_CHROMIUM"), "chromium", "chromium-browser"):
         if name and shutil.which(name):
             return shutil.which(name)
     return None
