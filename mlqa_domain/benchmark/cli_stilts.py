@@ -245,29 +245,28 @@ def register(app: typer.Typer) -> None:
 
 
 def _hp(values: dict[str, Any]) -> str:
-    if not values:
-        return "-"
-    batch = values.get("batch_size", "?")
-    accum = values.get("gradient_accumulation_steps", 1)
-    text = f"lr {values.get('learning_rate', '?'):g}, {values.get('epochs', '?'):g} ep, batch {batch}"
-    return text + (f"x{accum}" if accum != 1 else "")
+    parts = [
+        f"{key.replace('_', ' ')} {value:g}"
+        if isinstance(value, float)
+        else f"{key.replace('_', ' ')} {value}"
+        for key, value in values.items()
+    ]
+    return ", ".join(parts) or "task defaults"
 
 
 def _print_baselines(baselines) -> None:
-    table = Table(title="STILTs baselines (target: SQuAD v1.1, then zero-shot on every domain config)")
-    table.add_column("name", no_wrap=True)
-    for column in ("base model", "intermediate", "intermediate hparams", "target hparams"):
-        table.add_column(column, overflow="fold")
-    for baseline in baselines.values():
-        table.add_row(
-            baseline.name,
-            baseline.base,
-            ", ".join(baseline.intermediate) or "none",
-            _hp(baseline.intermediate_hparams) if baseline.intermediate else "-",
-            _hp(baseline.target_hparams) + f", {baseline.target_hparams.get('max_seq_length', '?')}/"
-            f"{baseline.target_hparams.get('doc_stride', '?')}",
-        )
-    _out().print(table)
-    _out().print(
-        "run one: bench baselines --run NAME --eval-data ./mlqa-domain [--max-steps N for a smoke run]"
+    table = Table(
+        title="STILTs baselines: base -> intermediate -> SQuAD v1.1 -> zero-shot on every domain config"
     )
+    table.add_column("name", no_wrap=True)
+    table.add_column("base model", no_wrap=True)
+    table.add_column("intermediate", overflow="fold")
+    for baseline in baselines.values():
+        table.add_row(baseline.name, baseline.base, ", ".join(baseline.intermediate) or "none")
+    console = _out()
+    console.print(table)
+    first = next(iter(baselines.values()), None)
+    if first is not None:
+        console.print(f"intermediate phase: {_hp(first.intermediate_hparams)} (max length: the task's)")
+        console.print(f"target phase ({first.target}): {_hp(first.target_hparams)}")
+    console.print("run one: bench baselines --run NAME --eval-data ./mlqa-domain [--max-steps N: smoke run]")
