@@ -54,9 +54,7 @@ def _summary(summary: dict[str, Any], out: Path) -> None:
             overall = metrics.get("averages", {}).get("overall", {})
             f1, em, count = (overall.get(k, 0) for k in ("f1", "exact_match", "count"))
             result = f"F1 {f1:.2f} / EM {em:.2f} (n={count})"
-            table.add_row(
-                phase, "-", "-", "-", result + f"  -> {out / 'eval' / metrics.get('results_dir', '')}"
-            )
+            table.add_row(phase, "-", "-", "-", result)
             continue
         train = metrics.get("train", {})
         loss = train.get("train_loss")
@@ -68,7 +66,10 @@ def _summary(summary: dict[str, Any], out: Path) -> None:
             f"{loss:.4f}" if isinstance(loss, float) else "-",
             f"eval loss {eval_loss:.4f}" if isinstance(eval_loss, float) else "",
         )
-    _out().print(table)
+    console = _out()
+    console.print(table)
+    if "eval" in summary:
+        console.print(f"results: {out / 'eval' / summary['eval'].get('results_dir', '')}")
 
 
 def _run(config, out: Path, force: bool, keep_checkpoints: bool) -> None:
