@@ -232,3 +232,40 @@ def test_cli_build_and_bad_taxonomy(
     info = load_build_info(tmp_path / "o")
     assert info["languages"] == ["de", "en"] and "all.de.en" in info["configs"]
     assert [f["name"] for f in info["filters"]][0] == "answer_span"
+
+
+def test_rebuild_in_place_is_seen_by_load_dataset(mlqa_dir: Path, tiny_sbert: Path, tmp_path: Path) -> None:
+    from mlqa_domain.builders.repo_info import load_config
+
+    squad = json.loads((mlqa_dir / "test" / "test-context-de-question-de.json").read_text("utf-8"))
+    rows = [
+        {
+            "id": qa["id"],
+            "context": p["context"],
+            "question": qa["question"],
+            "answers": {
+                "text": [a["text"] for a in qa["answers"]],
+                "answer_start": [a["answer_start"] for a in qa["answers"]],
+            },
+        }
+        for article in squad["data"]
+        for p in article["paragraphs"]
+        for qa in p["qas"]
+    ]
+    source = tmp_path / "mlqa.de.de.test.jsonl"
+    out = tmp_path / "mlqa-domain"
+
+    def build_with_first_question(question: str) -> None:
+        rows[0]["question"] = question
+        source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+        build_dataset([str(source)], out, embedding_model=str(tiny_sbert), cache_dir=tmp_path)
+
+    build_with_first_question("Was war nichtig?")
+    assert load_config(out, "all.de", "test")["question"][0] == "Was war nichtig?"
+    assert datasets.load_dataset(str(out), "all.de", split="test")["question"][0] == "Was war nichtig?"
+    # same path, same configs and row counts, one question changed: datasets keys its cache of a local
+    # folder on the card's YAML, whose dataset_info sizes change; load_config keys on the fingerprint
+    build_with_first_question("Was genau war laut dem Gericht nichtig?")
+    assert load_config(out, "all.de", "test")["question"][0] == "Was genau war laut dem Gericht nichtig?"
+    plain = datasets.load_dataset(str(out), "all.de", split="test")
+    assert plain["question"][0] == "Was genau war laut dem Gericht nichtig?"

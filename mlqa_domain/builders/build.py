@@ -133,13 +133,15 @@ def write_dataset(
     start = time.perf_counter()
     out = Path(out)
     with atomic_dir(out) as tmp:
-        counts = write_configs(tmp, kept, tax.domain_names, tax.general)
+        sizes: dict = {}
+        counts = write_configs(tmp, kept, tax.domain_names, tax.general, sizes)
         info = {
             "harness_version": __version__,
             "domains": tax.domain_names,
             "general": tax.general,
             "languages": sorted({e.context_language for e in kept} | {e.question_language for e in kept}),
             "configs": counts,
+            "sizes": sizes,
             "sources": source_infos,
             "taxonomy": {
                 "source": taxonomy_source,

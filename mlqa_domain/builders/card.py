@@ -18,8 +18,37 @@ MLQA_CITATION = """@inproceedings{lewis2020mlqa,
 }"""
 
 
-def front_matter(counts: dict[str, dict[str, int]], languages: list[str]) -> dict:
-    """The YAML header: licence, languages and one ``configs`` entry per config."""
+def dataset_infos(counts: dict[str, dict[str, int]], sizes: dict) -> list[dict]:
+    """``dataset_info`` entries: rows and sizes per config and split.
+
+    Besides documenting the sizes, they make ``datasets`` notice a rebuild in place: it keys its cache
+    of a local folder on the card's YAML, not on the data files.
+    """
+    infos = []
+    for name, splits in counts.items():
+        config_sizes = sizes.get(name, {})
+        split_entries = [
+            {
+                "name": split,
+                "num_bytes": config_sizes.get(split, {}).get("num_bytes", 0),
+                "num_examples": splits[split],
+            }
+            for split in SPLITS
+            if split in splits
+        ]
+        infos.append(
+            {
+                "config_name": name,
+                "splits": split_entries,
+                "download_size": sum(s.get("parquet_bytes", 0) for s in config_sizes.values()),
+                "dataset_size": sum(e["num_bytes"] for e in split_entries),
+            }
+        )
+    return infos
+
+
+def front_matter(counts: dict[str, dict[str, int]], languages: list[str], sizes: dict | None = None) -> dict:
+    """The YAML header: licence, languages, one ``configs`` entry per config and its sizes."""
     configs = [
         {
             "config_name": name,
@@ -40,6 +69,7 @@ def front_matter(counts: dict[str, dict[str, int]], languages: list[str]) -> dic
         "task_ids": ["extractive-qa"],
         "source_datasets": ["mlqa"],
         "configs": configs,
+        "dataset_info": dataset_infos(counts, sizes or {}),
     }
 
 
@@ -72,7 +102,9 @@ def domain_language_table(counts: dict[str, dict[str, int]], domains: list[str])
 def render_card(info: dict) -> str:
     """The full README.md of the dataset repo from the build info."""
     counts = info["configs"]
-    header = yaml.safe_dump(front_matter(counts, info["languages"]), sort_keys=False, allow_unicode=True)
+    header = yaml.safe_dump(
+        front_matter(counts, info["languages"], info.get("sizes")), sort_keys=False, allow_unicode=True
+    )
     labeler = info["labeler"]
     thresholds = labeler.get("thresholds", {})
     sources = "\n".join(

@@ -136,9 +136,16 @@ def config_sort_key(config: ConfigName) -> tuple:
 
 
 def write_configs(
-    repo_dir: Path, examples: Sequence[Example], domain_names: Sequence[str], general: str
+    repo_dir: Path,
+    examples: Sequence[Example],
+    domain_names: Sequence[str],
+    general: str,
+    sizes: dict[str, dict[str, dict[str, int]]] | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Write ``data/<config>/<split>.parquet`` for every config; return row counts per config and split."""
+    """Write ``data/<config>/<split>.parquet`` for every config; return row counts per config and split.
+
+    When ``sizes`` is given it is filled with ``{config: {split: {num_bytes, parquet_bytes}}}``.
+    """
     schema = arrow_schema(domain_names, classifier_scores_type(examples))
     grouped = group_into_configs(examples, general)
     counts: dict[str, dict[str, int]] = {}
@@ -147,8 +154,15 @@ def write_configs(
         for split in SPLITS:
             rows = grouped[config].get(split)
             if rows:
-                write_parquet(to_table(rows, schema), repo_dir / DATA_DIR / config.name / f"{split}.parquet")
+                table = to_table(rows, schema)
+                path = repo_dir / DATA_DIR / config.name / f"{split}.parquet"
+                write_parquet(table, path)
                 counts[config.name][split] = len(rows)
+                if sizes is not None:
+                    sizes.setdefault(config.name, {})[split] = {
+                        "num_bytes": table.nbytes,
+                        "parquet_bytes": path.stat().st_size,
+                    }
     return counts
 
 

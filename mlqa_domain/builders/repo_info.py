@@ -58,3 +58,26 @@ def list_configs(data: str | Path, revision: str | None = None) -> list[str]:
     if not names:
         raise ConfigError("dataset has no configs", path)
     return names
+
+
+def datasets_cache_dir(data: str | Path, revision: str | None = None) -> str | None:
+    """A `datasets` cache dir keyed by a local repo's fingerprint (None for hub repos).
+
+    `datasets` caches a local folder by its card's YAML, not by the data files, so a folder rebuilt in
+    place could otherwise be served from the old cache.
+    """
+    if not Path(data).is_dir():
+        return None
+    from mlqa_domain.builders.classifiers.embedding import default_cache_dir
+
+    fingerprint = load_build_info(data, revision)["dataset_fingerprint"].split(":")[-1][:24]
+    return str(default_cache_dir() / "datasets" / fingerprint)
+
+
+def load_config(data: str | Path, config: str, split: str, revision: str | None = None):
+    """``datasets.load_dataset(data, config, split=split)`` that never serves a stale local build."""
+    import datasets
+
+    return datasets.load_dataset(
+        str(data), config, split=split, revision=revision, cache_dir=datasets_cache_dir(data, revision)
+    )
