@@ -115,3 +115,16 @@ def test_device_and_precision_checks() -> None:
     if not __import__("torch").cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA device"):
             resolve_device("cuda")
+
+
+def test_question_without_room_for_a_window_is_a_clear_error(tokenizer) -> None:
+    from mlqa_domain.benchmark.features import QuestionTooLongError
+
+    long_question = " ".join(["Wer hat den Vertrag unterschrieben?"] * 6)
+    long_context = " ".join(CONTEXTS[:2] * 3)
+    with pytest.raises(QuestionTooLongError, match="question 1 has") as info:
+        prepare_validation_features(["Wer?", long_question], [long_context, long_context], tokenizer, 48, 16)
+    assert info.value.index == 1
+    # The same question with a context that fits needs no truncation and is fine.
+    features = prepare_validation_features([long_question], ["Wer?"], tokenizer, 512, 16)
+    assert len(features) == 1

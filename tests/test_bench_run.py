@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import typer
 import yaml
 from typer.testing import CliRunner
 
 from mlqa_domain.builders.card import front_matter
+from mlqa_domain.builders.configs import parse_config_name
 from mlqa_domain.builders.export import write_build_info, write_configs
 from mlqa_domain.builders.repo_info import list_configs
 from mlqa_domain.errors import ConfigError, InputError
@@ -115,102 +118,127 @@ def invoke(*args: str):
     return CliRunner().invoke(make_app(), ["run", *args])
 
 
-def test_bench_run_end_to_end(bench_repo: Path, qa_checkpoint: Path, tmp_path: Path) -> None:
-    out = tmp_path / "results"
-    result = invoke(
-        "--model",
-        str(qa_checkpoint),
-        "--data",
-        str(bench_repo),
-        "--out",
-        str(out),
-        "--max-seq-length",
-        "48",
-        "--doc-stride",
-        "16",
-        "--batch-size",
-        "4",
-    )
+def run_cli(model: Path, data: Path, out: Path, *extra: str) -> dict:
+    """`bench run` with short features; returns results.json."""
+    args = ["--model", str(model), "--data", str(data), "--out", str(out)]
+    result = invoke(*args, "--max-seq-length", "192", "--doc-stride", "32", "--batch-size", "4", *extra)
     assert result.exit_code == 0, result.output
-    results = json.loads((out / "results.json").read_text("utf-8"))
-    build_info = json.loads((bench_repo / "build_info.json").read_text("utf-8"))
+    return json.loads((out / "results.json").read_text("utf-8"))
 
+
+def check_results_dir(results: dict, out: Path, repo: Path, model: Path, split: str) -> None:
+    """Every contract-C field of results.json and the prediction files."""
+    build_info = json.loads((repo / "build_info.json").read_text("utf-8"))
     assert results["schema_version"] == 1
-    assert results["harness"]["name"] == "mlqa-domain"
+    assert results["harness"]["name"] == "mlqa-domain" and results["harness"]["version"]
     assert results["model"] == {
-        "id": str(qa_checkpoint),
+        "id": str(model),
         "revision": None,
         "commit_hash": None,
         "base_model": None,
         "intermediate_tasks": [],
     }
     assert results["dataset"] == {
-        "path": str(bench_repo),
+        "path": str(repo),
         "fingerprint": build_info["dataset_fingerprint"],
-        "split": "test",
+        "split": split,
     }
     assert results["settings"] == {
-        "max_seq_length": 48,
-        "doc_stride": 16,
+        "max_seq_length": 192,
+        "doc_stride": 32,
         "max_answer_length": 30,
         "n_best": 20,
         "batch_size": 4,
         "precision": "fp32",
         "device": "cpu",
     }
-    expected_configs = {name for name, splits in build_info["configs"].items() if "test" in splits}
-    assert set(results["configs"]) == expected_configs
-    assert set(results["timings"]["per_config_seconds"]) == expected_configs
+    expected_configs = [name for name, splits in build_info["configs"].items() if split in splits]
+    assert list(results["configs"]) == expected_configs
+    assert list(results["timings"]["per_config_seconds"]) == expected_configs
     assert results["timings"]["examples_per_second"] > 0
-
+    assert results["timings"]["total_seconds"] >= sum(results["timings"]["per_config_seconds"].values())
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", results["created"])
+    assert sorted(p.name for p in (out / "predictions").iterdir()) == sorted(
+        f"{c}.json" for c in expected_configs
+    )
     for name, entry in results["configs"].items():
+        parsed = parse_config_name(name)
+        assert (entry["domain"], entry["context_language"], entry["question_language"]) == (
+            parsed.domain,
+            parsed.context_language,
+            parsed.question_language,
+        )
         data = (out / entry["predictions_file"]).read_bytes()
         assert entry["predictions_file"] == f"predictions/{name}.json"
         assert hashlib.sha256(data).hexdigest() == entry["predictions_sha256"]
         predictions = json.loads(data)
-        assert len(predictions) == entry["count"] == build_info["configs"][name]["test"]
+        assert len(predictions) == entry["count"] == build_info["configs"][name][split]
         assert data == json.dumps(predictions, sort_keys=True, ensure_ascii=False).encode("utf-8")
         assert 0.0 <= entry["exact_match"] <= entry["f1"] <= 100.0
+    for name, gap in results["domain_gap"].items():
+        general = gap["general_config"]
+        assert general == f"{build_info['general']}.{name.split('.', 1)[1]}"
+        assert gap["f1_gap"] == pytest.approx(
+            results["configs"][name]["f1"] - results["configs"][general]["f1"]
+        )
+        assert gap["ci95"][0] <= gap["f1_gap"] <= gap["ci95"][1]
+        assert gap["em_ci95"][0] <= gap["em_gap"] <= gap["em_ci95"][1]
+    monolingual = [e for n, e in results["configs"].items() if not n.startswith("all.") and n.count(".") == 1]
+    assert results["averages"]["overall"]["count"] == sum(e["count"] for e in monolingual)
+    assert results["averages"]["overall"]["f1"] == pytest.approx(np.mean([e["f1"] for e in monolingual]))
 
-    assert results["configs"]["legal.de.en"]["context_language"] == "de"
-    assert results["configs"]["legal.de.en"]["question_language"] == "en"
-    averages = results["averages"]
-    assert set(averages["per_language"]) == {"de", "en", "zh", "de.en"}
-    assert "all" in averages["per_domain"] and "legal" in averages["per_domain"]
-    assert averages["overall"]["count"] == sum(
-        e["count"] for n, e in results["configs"].items() if not n.startswith("all.") and n.count(".") == 1
+
+@pytest.fixture(scope="module")
+def demo_repo(minilm_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real `mlqa-domain build` of the bundled demo MLQA sample (de and en: 4 language pairs)."""
+    from mlqa_domain.builders.build import build_dataset
+    from mlqa_domain.demo import DEMO_DIR
+
+    out = tmp_path_factory.mktemp("demo") / "mlqa-domain"
+    cache = tmp_path_factory.mktemp("demo-cache")
+    build_dataset(
+        [str(DEMO_DIR / "MLQA_V1")],
+        out,
+        embedding_model=str(minilm_path),
+        cache_dir=cache,
+        languages=["de", "en"],
     )
-    gap = results["domain_gap"]["legal.de"]
-    assert gap["general_config"] == "general.de"
-    assert gap["f1_gap"] == pytest.approx(
-        results["configs"]["legal.de"]["f1"] - results["configs"]["general.de"]["f1"]
-    )
-    assert gap["ci95"][0] <= gap["ci95"][1] and gap["em_ci95"][0] <= gap["em_ci95"][1]
+    return out
+
+
+def test_bench_run_end_to_end_on_the_built_demo_data(
+    demo_repo: Path, qa_checkpoint: Path, tmp_path: Path
+) -> None:
+    results = run_cli(qa_checkpoint, demo_repo, tmp_path / "results")
+    check_results_dir(results, tmp_path / "results", demo_repo, qa_checkpoint, "test")
+    assert {"legal.de", "general.de", "legal.de.en", "all.en.de"} <= set(results["configs"])
     assert results["domain_gap"]["legal.de.en"]["general_config"] == "general.de.en"
-    assert results["domain_gap"]["biomedical.de"]["general_config"] == "general.de"
-    assert "legal.en" in results["domain_gap"] and "legal.zh" in results["domain_gap"]
-    assert not any(name.startswith(("all.", "general.")) for name in results["domain_gap"])
+    assert set(results["averages"]["per_language"]) == {"de", "en", "de.en", "en.de"}
 
-    # A rerun gives the same predictions and scores.
-    out2 = tmp_path / "results2"
-    result = invoke(
-        "--model",
-        str(qa_checkpoint),
-        "--data",
-        str(bench_repo),
-        "--out",
-        str(out2),
-        "--max-seq-length",
-        "48",
-        "--doc-stride",
-        "16",
-        "--batch-size",
-        "4",
-    )
-    assert result.exit_code == 0, result.output
-    again = json.loads((out2 / "results.json").read_text("utf-8"))
+    # A rerun gives the same predictions, scores and intervals.
+    again = run_cli(qa_checkpoint, demo_repo, tmp_path / "again")
     assert again["configs"] == results["configs"]
     assert again["domain_gap"] == results["domain_gap"]
+    assert again["averages"] == results["averages"]
+
+    # The validation split: configs without one (science.* in the demo) are skipped, not failed.
+    validation = run_cli(qa_checkpoint, demo_repo, tmp_path / "validation", "--split", "validation")
+    check_results_dir(validation, tmp_path / "validation", demo_repo, qa_checkpoint, "validation")
+    assert not any(name.startswith("science.") for name in validation["configs"])
+
+
+def test_bench_run_on_a_hand_made_repo_with_chinese(
+    bench_repo: Path, qa_checkpoint: Path, tmp_path: Path
+) -> None:
+    results = run_cli(qa_checkpoint, bench_repo, tmp_path / "results")
+    check_results_dir(results, tmp_path / "results", bench_repo, qa_checkpoint, "test")
+    averages = results["averages"]
+    assert set(averages["per_language"]) == {"de", "en", "zh", "de.en"}
+    assert {"all", "legal", "biomedical", "general"} == set(averages["per_domain"])
+    assert set(results["domain_gap"]) == {"legal.de", "legal.en", "legal.zh", "legal.de.en", "biomedical.de"}
+    zh_predictions = json.loads((tmp_path / "results" / "predictions" / "legal.zh.json").read_text("utf-8"))
+    context = dict(zip([f"tes-{i:03d}" for i in range(len(ROWS))], [r[3] for r in ROWS], strict=True))
+    assert all(answer in context[id_] for id_, answer in zh_predictions.items())  # sliced from the context
 
 
 def test_configs_glob_selection(bench_repo: Path, qa_checkpoint: Path, tmp_path: Path) -> None:

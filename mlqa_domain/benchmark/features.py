@@ -38,6 +38,39 @@ class QAFeatures:
         return np.fromiter((len(ids) for ids in self.input_ids), dtype=np.int64, count=len(self.input_ids))
 
 
+class QuestionTooLongError(ValueError):
+    """A question leaves no more than ``doc_stride`` tokens for the context."""
+
+    def __init__(self, index: int, question_tokens: int, max_length: int, doc_stride: int) -> None:
+        self.index = index
+        super().__init__(
+            f"question {index} has {question_tokens} tokens: with max_seq_length {max_length} the context "
+            f"window is not longer than doc_stride {doc_stride}"
+        )
+
+
+def check_question_room(
+    questions: Sequence[str],
+    tokenizer: PreTrainedTokenizerBase,
+    max_length: int,
+    doc_stride: int,
+    offset: int = 0,
+) -> None:
+    """Raise QuestionTooLongError unless every question leaves more than ``doc_stride`` context tokens.
+
+    (The tokenizer itself would panic on such a pair instead of raising a normal error.)
+    """
+    if not questions:
+        return
+    special = tokenizer.num_special_tokens_to_add(pair=True)
+    encoded = tokenizer([q.lstrip() for q in questions], add_special_tokens=False)["input_ids"]
+    lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(encoded))
+    too_long = np.flatnonzero(max_length - special - lengths <= doc_stride)
+    if len(too_long):
+        index = int(too_long[0])
+        raise QuestionTooLongError(index + offset, int(lengths[index]), max_length, doc_stride)
+
+
 def prepare_validation_features(
     questions: Sequence[str],
     contexts: Sequence[str],
@@ -62,16 +95,23 @@ def prepare_validation_features(
     for lo in range(0, len(questions), _TOKENIZE_CHUNK):
         chunk_questions = [q.lstrip() for q in questions[lo : lo + _TOKENIZE_CHUNK]]
         chunk_contexts = list(contexts[lo : lo + _TOKENIZE_CHUNK])
-        encoded = tokenizer(
-            chunk_questions if pad_on_right else chunk_contexts,
-            chunk_contexts if pad_on_right else chunk_questions,
-            truncation="only_second" if pad_on_right else "only_first",
-            max_length=max_length,
-            stride=doc_stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding=False,
-        )
+        try:
+            encoded = tokenizer(
+                chunk_questions if pad_on_right else chunk_contexts,
+                chunk_contexts if pad_on_right else chunk_questions,
+                truncation="only_second" if pad_on_right else "only_first",
+                max_length=max_length,
+                stride=doc_stride,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+                padding=False,
+            )
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # tokenizers panics (pyo3 PanicException is a BaseException)
+            # A question that leaves no room for a stride-sized window makes the tokenizer fail (even panic).
+            check_question_room(chunk_questions, tokenizer, max_length, doc_stride, offset=lo)
+            raise ValueError(f"tokenizer failed: {exc}") from None
         example_index.append(np.asarray(encoded["overflow_to_sample_mapping"], dtype=np.int64) + lo)
         input_ids.extend(np.asarray(ids, dtype=np.int64) for ids in encoded["input_ids"])
         if token_type_ids is not None and "token_type_ids" in encoded:

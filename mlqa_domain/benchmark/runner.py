@@ -13,7 +13,7 @@ from rich.console import Console
 from mlqa_domain import __version__
 from mlqa_domain.benchmark import results as results_mod
 from mlqa_domain.benchmark.data import ConfigExamples, load_config_examples, open_repo, plan_configs
-from mlqa_domain.benchmark.features import prepare_validation_features
+from mlqa_domain.benchmark.features import QuestionTooLongError, prepare_validation_features
 from mlqa_domain.benchmark.inference import PRECISIONS, predict_logits, prepare_model, resolve_device
 from mlqa_domain.benchmark.spans import logits_to_answers
 from mlqa_domain.errors import ConfigError, InputError
@@ -112,7 +112,12 @@ def predict_answers(
         features = prepare_validation_features(
             examples.questions, examples.contexts, tokenizer, settings.max_seq_length, settings.doc_stride
         )
-    except Exception as exc:  # tokenizers raises plain Exceptions for impossible truncation
+    except QuestionTooLongError as exc:
+        raise InputError(
+            f"{examples.config}: question {examples.ids[exc.index]!r} is too long ({exc}); "
+            "raise --max-seq-length or lower --doc-stride"
+        ) from None
+    except ValueError as exc:
         raise InputError(f"cannot tokenise {examples.config}: {_first_line(exc)}") from None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     start, end = predict_logits(model, features, pad_id, settings.batch_size, description)
