@@ -201,8 +201,26 @@ def route_run_qa(model, tokenizer, examples, args, workdir: Path) -> dict[str, s
     trainer = Trainer(model=model, args=training_args, data_collator=default_data_collator)
     output = trainer.predict(features)
     start_logits, end_logits = output.predictions[:2]
+    _LAST_RUN_QA.update(raw=raw, features=features, logits=(start_logits, end_logits))
     return utils_qa_postprocess(
         raw, features, (start_logits, end_logits), args.n_best, args.max_answer_length
+    )
+
+
+_LAST_RUN_QA: dict = {}
+
+
+def run_qa_without_padding_candidates(args) -> dict[str, str]:
+    """The last run_qa route's answers again, with padding positions' logits set to -inf (not timed).
+
+    utils_qa ranks every position of a max-length-padded feature, so with an untrained head the padding
+    positions can take n-best slots that real tokens would get; this tells such differences apart.
+    """
+    features = _LAST_RUN_QA["features"]
+    padding = np.asarray(features["attention_mask"]) == 0
+    start, end = (np.where(padding, -np.inf, logits) for logits in _LAST_RUN_QA["logits"])
+    return utils_qa_postprocess(
+        _LAST_RUN_QA["raw"], features, (start, end), args.n_best, args.max_answer_length
     )
 
 
@@ -325,6 +343,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "--repeat", type=int, default=3, help="runs per route, interleaved; the fastest counts"
     )
     parser.add_argument("--routes", default=",".join(ROUTES))
+    parser.add_argument(
+        "--engine-precision",
+        default="fp32",
+        choices=("fp32", "bf16", "fp16"),
+        help="precision of the engine route only (the baselines stay fp32; answers may then differ)",
+    )
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -342,6 +366,12 @@ def worker(args: argparse.Namespace) -> int:
     model = AutoModelForQuestionAnswering.from_pretrained(args.model).eval()
     with torch.inference_mode():  # first-call allocations are nobody's cost
         model(input_ids=torch.ones((2, 64), dtype=torch.long))
+    if args.worker == "engine" and args.engine_precision != "fp32":
+        from mlqa_domain.benchmark.inference import prepare_model
+
+        model = prepare_model(model, torch.device("cpu"), args.engine_precision)
+        with torch.inference_mode():
+            model(input_ids=torch.ones((2, 64), dtype=torch.long))
     routes = {
         "engine": lambda: route_engine(model, tokenizer, examples, args),
         "run_qa": lambda: route_run_qa(model, tokenizer, examples, args, Path(args.result).parent),
@@ -362,6 +392,8 @@ def worker(args: argparse.Namespace) -> int:
         "answers": answers,
         "threads": torch.get_num_threads(),
     }
+    if args.worker == "run_qa":
+        result["answers_without_padding_candidates"] = run_qa_without_padding_candidates(args)
     Path(args.result).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
     return 0
 
@@ -428,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"data: {args.data} ({len(examples)} examples, metric language {examples.context_language}); "
         f"max_seq_length {args.max_seq_length}, doc_stride {args.doc_stride}, batch {args.batch_size}, "
-        f"best of {args.repeat} interleaved runs, each route in a fresh process"
+        f"best of {args.repeat} interleaved runs, each route in a fresh process; "
+        f"engine precision {args.engine_precision}, baselines fp32"
     )
     mib = 1024**2
     best = {name: min(rs, key=lambda r: r["seconds"]) for name, rs in runs.items()}
@@ -457,6 +490,13 @@ def main(argv: list[str] | None = None) -> int:
             if name == "engine":
                 continue
             differ = sum(engine["answers"].get(k) != v for k, v in r["answers"].items())
+            if "answers_without_padding_candidates" in r:
+                unpadded = r["answers_without_padding_candidates"]
+                left = sum(engine["answers"].get(k) != v for k, v in unpadded.items())
+                print(
+                    f"  run_qa answers that differ from the engine's: {differ}; with padding positions "
+                    f"kept out of utils_qa's n-best (they are never answers): {left}"
+                )
             print(
                 f"engine vs {name}: {r['seconds'] / engine['seconds']:.2f}x the examples/s (best runs), "
                 f"{median[name] / median['engine']:.2f}x (median runs), "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -362,3 +363,27 @@ def test_cli_prints_one_error_line_and_exits_2(
     assert "Traceback" not in proc.stderr
     expected = {"model": "missing-model", "config": "legal.fr", "no-configs": "no configs"}[case]
     assert expected in lines[0]
+
+
+def test_hub_id_from_the_local_hub_cache_records_the_commit_hash(qa_checkpoint: Path, tmp_path: Path) -> None:
+    """A hub id resolves offline from an HF cache snapshot; the snapshot's commit is what gets recorded."""
+    import shutil
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo_cache = tmp_path / "hub" / "models--someorg--tiny-qa"
+    shutil.copytree(qa_checkpoint, repo_cache / "snapshots" / commit)
+    (repo_cache / "refs").mkdir()
+    (repo_cache / "refs" / "main").write_text(commit, encoding="utf-8")
+    code = (
+        "from mlqa_domain.benchmark.runner import load_qa_model; "
+        "model, tokenizer, commit = load_qa_model('someorg/tiny-qa'); print(commit)"
+    )
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == commit
+    # A local directory inside a snapshot is recognised too.
+    from mlqa_domain.benchmark.runner import load_qa_model
+
+    assert load_qa_model(str(repo_cache / "snapshots" / commit))[2] == commit
+    assert load_qa_model(str(qa_checkpoint))[2] is None

@@ -33,7 +33,10 @@ def prepare_model(model: torch.nn.Module, device: torch.device, precision: str) 
             f"unknown precision {precision!r} (choose one of {', '.join(PRECISIONS)})", "--precision"
         )
     if precision != "fp32" and device.type == "cpu":
-        _warn_console.print(f"warning: {precision} on CPU is slow; fp32 is the usual choice there")
+        _warn_console.print(
+            f"warning: {precision} on CPU is slow unless the CPU has native {precision} instructions "
+            "(e.g. AVX512-BF16/AMX for bf16), and scores may differ slightly from fp32"
+        )
     return model.to(device=device, dtype=PRECISIONS[precision]).eval()
 
 
