@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -13,8 +14,18 @@ from mlqa_domain.errors import MlqaDomainError
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def quiet_datasets_progress() -> None:
+    """Our commands show their own rich progress; hide `datasets`' per-split tqdm bars on stderr."""
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # if datasets is imported later
+    if "datasets" in sys.modules:
+        from datasets.utils.tqdm import disable_progress_bars
+
+        disable_progress_bars()
+
+
 def run_app(app: typer.Typer) -> None:
     """Invoke ``app``; an MlqaDomainError exits with status 2 and one ``error: ...`` line."""
+    quiet_datasets_progress()
     try:
         exit_code = app(standalone_mode=False)
         if isinstance(exit_code, int) and exit_code:

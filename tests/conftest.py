@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MLQA_DOMAIN_NO_PROGRESS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Cold caches every session, as on a fresh machine: nothing from an earlier run can hide a bug.
+_CACHE_ROOT = Path(tempfile.mkdtemp(prefix="mlqa-domain-tests-"))
+os.environ.setdefault("HF_DATASETS_CACHE", str(_CACHE_ROOT / "datasets"))
+os.environ.setdefault("MLQA_DOMAIN_CACHE", str(_CACHE_ROOT / "mlqa_domain"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
