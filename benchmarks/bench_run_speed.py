@@ -13,7 +13,8 @@ Routes (each: raw examples in -> ``{id: answer}`` out; scoring is not timed):
 
 Default model: a random XLM-R (hidden 256, 4 layers, 4 heads) with a tokenizer trained on the data, saved
 with its QA head so every route loads identical weights. Default data: the real MLQA German dev set in
-../shared/data/mlqa-de-dev (skipped with a message when absent).
+../shared/data/mlqa-de-dev, else the bundled demo's de-de test file. Each route runs in a fresh process
+(one torch thread by default), interleaved over ``--repeat`` rounds; the fastest run counts.
 
     python benchmarks/bench_run_speed.py [--model DIR] [--data FILE.jsonl|REPO_DIR] [--config all.de]
         [--limit N] [--repeat 3] [--threads N]
@@ -44,6 +45,37 @@ DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "mlqa-de-dev" / "mlqa.de.d
 
 
 # ----------------------------------------------------------------------------------------------- data
+def read_rows(path: Path) -> list[dict]:
+    """Rows in the HF ``mlqa`` schema from a jsonl file or a SQuAD/MLQA v1 json file."""
+    text = path.read_text("utf-8")
+    if path.suffix != ".json":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    rows = []
+    for article in json.loads(text)["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                answers = {"text": [a["text"] for a in qa["answers"]]}
+                rows.append(
+                    {
+                        "id": qa["id"],
+                        "question": qa["question"],
+                        "context": paragraph["context"],
+                        "answers": answers,
+                    }
+                )
+    return rows
+
+
+def default_data() -> Path | None:
+    """The real German dev set in ../shared, else the bundled demo sample (de-de test), else None."""
+    if DEFAULT_DATA.is_file():
+        return DEFAULT_DATA
+    demo = (
+        REPO_ROOT / "mlqa_domain" / "data" / "demo" / "MLQA_V1" / "test" / "test-context-de-question-de.json"
+    )
+    return demo if demo.is_file() else None
+
+
 def load_examples(data: Path, config: str, limit: int | None):
     """ConfigExamples from an HF-``mlqa``-schema jsonl file, or from a built dataset repo's ``config``."""
     from mlqa_domain.benchmark.data import ConfigExamples, load_config_examples
@@ -54,7 +86,7 @@ def load_examples(data: Path, config: str, limit: int | None):
         path = data if data.is_file() else next(iter(sorted(data.glob("*.jsonl"))), None)
         if path is None:
             raise SystemExit(f"no .jsonl file in {data}")
-        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        rows = read_rows(path)
         lang = config.split(".")[1] if "." in config else "de"
         examples = ConfigExamples(
             config=config,
@@ -315,7 +347,13 @@ ROUTES = ("engine", "run_qa", "per_example")
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="QA checkpoint dir (default: a random XLM-R built on the data)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="jsonl (HF mlqa schema) or repo dir")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="jsonl (HF mlqa schema), SQuAD/MLQA json or a built repo dir (default: the German dev set "
+        "in ../shared, else the demo's de-de test file)",
+    )
     parser.add_argument("--config", default="all.de", help="config of a built repo (and the metric language)")
     parser.add_argument("--limit", type=int, default=None, help="first N examples only")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -418,11 +456,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return worker(args)
 
+    if args.data is None:
+        args.data = default_data()
+        if args.data is None:
+            print(
+                f"skipped: neither the German dev set ({DEFAULT_DATA}) nor the demo data is here; pass --data"
+            )
+            return 0
+        argv += ["--data", str(args.data)]
+        if args.data != DEFAULT_DATA:
+            print(f"note: {DEFAULT_DATA} not found; using the demo sample {args.data}")
     if not args.data.exists():
-        print(
-            f"skipped: data not found at {args.data} (the real MLQA German dev set lives in ../shared; "
-            "pass --data FILE.jsonl or a repo built by `mlqa-domain build`)"
-        )
+        print(f"skipped: data not found at {args.data}")
         return 0
 
     from transformers import AutoModelForQuestionAnswering
