@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlqa_domain.builders.configs import parse_config_name
-from mlqa_domain.builders.repo_info import list_configs, load_build_info
+from mlqa_domain.builders.repo_info import list_configs, load_build_info, load_config
 from mlqa_domain.errors import ConfigError, InputError
 
 _SHOW_AVAILABLE = 8
@@ -134,10 +134,8 @@ def plan_configs(
 
 def load_config_examples(data: str, config: str, split: str, revision: str | None = None) -> ConfigExamples:
     """Rows of ``config``/``split`` through ``datasets.load_dataset`` (local repo dir or hub id)."""
-    import datasets
-
     try:
-        table = datasets.load_dataset(data, config, split=split, revision=revision)
+        table = load_config(data, config, split, revision=revision)
     except (ValueError, FileNotFoundError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"cannot load config {config!r} split {split!r}: {first}", data) from None

@@ -101,7 +101,9 @@ def build_dataset(
     seconds["read"] = time.perf_counter() - start
     console.print(f"read {len(examples)} examples from {len(sources)} source(s)")
 
-    labeler = build_labeler(tax, embedding_model=embedding_model, cache_dir=cache_dir)
+    labeler = build_labeler(
+        tax, embedding_model=str(embedding_model) if embedding_model else None, cache_dir=cache_dir
+    )
     report = write_dataset(
         examples, out, tax, labeler, filters_config, source_infos, taxonomy_source=str(taxonomy or "default")
     )

@@ -60,24 +60,32 @@ def list_configs(data: str | Path, revision: str | None = None) -> list[str]:
     return names
 
 
-def datasets_cache_dir(data: str | Path, revision: str | None = None) -> str | None:
-    """A `datasets` cache dir keyed by a local repo's fingerprint (None for hub repos).
+def datasets_cache_dir(fingerprint: str) -> str:
+    """A `datasets` cache dir that only ever holds the build with this fingerprint.
 
     `datasets` caches a local folder by its card's YAML, not by the data files, so a folder rebuilt in
     place could otherwise be served from the old cache.
     """
-    if not Path(data).is_dir():
-        return None
-    from mlqa_domain.builders.classifiers.embedding import default_cache_dir
+    from datasets import config
 
-    fingerprint = load_build_info(data, revision)["dataset_fingerprint"].split(":")[-1][:24]
-    return str(default_cache_dir() / "datasets" / fingerprint)
+    return str(Path(config.HF_DATASETS_CACHE) / "mlqa-domain" / fingerprint.split(":")[-1][:24])
 
 
-def load_config(data: str | Path, config: str, split: str, revision: str | None = None):
-    """``datasets.load_dataset(data, config, split=split)`` that never serves a stale local build."""
+def load_config(
+    data: str | Path, config: str, split: str, revision: str | None = None, fingerprint: str | None = None
+):
+    """``datasets.load_dataset(data, config, split=split)`` that never serves a stale local build.
+
+    A local repo's cache is keyed by its fingerprint (read from build_info.json unless given).
+    """
     import datasets
 
+    if fingerprint is None and Path(data).is_dir():
+        fingerprint = load_build_info(data)["dataset_fingerprint"]
     return datasets.load_dataset(
-        str(data), config, split=split, revision=revision, cache_dir=datasets_cache_dir(data, revision)
+        str(data),
+        config,
+        split=split,
+        revision=revision,
+        cache_dir=datasets_cache_dir(fingerprint) if fingerprint else None,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlqa_domain.builders.export import dataset_fingerprint
-from mlqa_domain.builders.repo_info import load_build_info
+from mlqa_domain.builders.repo_info import datasets_cache_dir, load_build_info
 from mlqa_domain.errors import InputError
 from mlqa_domain.leaderboard.store import LeaderboardStore, Manifest
 
@@ -86,6 +86,4 @@ def check_dataset_unchanged(manifest: Manifest) -> None:
 
 def gold_cache_dir(fingerprint: str) -> str:
     """A `datasets` cache dir that only ever holds the dataset with this fingerprint."""
-    from datasets import config
-
-    return str(Path(config.HF_DATASETS_CACHE) / "mlqa-domain-leaderboard" / fingerprint.split(":")[-1][:24])
+    return datasets_cache_dir(fingerprint)
