@@ -77,3 +77,10 @@ def tiny_sbert(tiny_xlmr: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     out = tmp_path_factory.mktemp("tiny-sbert")
     SentenceTransformer(modules=[encoder, pooling], device="cpu").save(str(out))
     return out
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the per-session caches."""
+    import shutil
+
+    shutil.rmtree(_CACHE_ROOT, ignore_errors=True)
