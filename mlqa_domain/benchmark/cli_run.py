@@ -24,6 +24,9 @@ def run_command(
     doc_stride: int = typer.Option(128, "--doc-stride", help="Overlap of consecutive features (tokens)."),
     max_answer_length: int = typer.Option(30, "--max-answer-length", help="Longest answer (tokens)."),
     n_best: int = typer.Option(20, "--n-best", help="Start/end candidates per feature."),
+    model_id: str | None = typer.Option(
+        None, "--model-id", help="Name recorded for the model (default: the --model path or hub id)."
+    ),
 ) -> None:
     """Score a QA checkpoint on the domain configs; write results.json and predictions/<config>.json."""
     import datasets
@@ -50,6 +53,7 @@ def run_command(
         doc_stride=doc_stride,
         max_answer_length=max_answer_length,
         n_best=n_best,
+        model_card={"id": model_id} if model_id else None,
     )
     console = Console()
     console.print(results_table(results))

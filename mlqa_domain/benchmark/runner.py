@@ -188,7 +188,7 @@ def run_benchmark(
         "schema_version": results_mod.SCHEMA_VERSION,
         "harness": {"name": HARNESS_NAME, "version": __version__},
         "model": {
-            "id": model,
+            "id": card.get("id") or model,
             "revision": revision,
             "commit_hash": commit_hash,
             "base_model": card.get("base_model"),

@@ -313,6 +313,15 @@ def _train_phase(phase: Phase, config: StiltsConfig, source: str, callbacks: Seq
     return body
 
 
+def _model_card(config: StiltsConfig, model_dir: Path, intermediate_names: list[str]) -> dict[str, Any]:
+    """How phase 3 names the model: the run's directory name (runs/NAME/target/model -> NAME)."""
+    return {
+        "id": model_dir.parent.parent.name,
+        "base_model": config.base,
+        "intermediate_tasks": intermediate_names,
+    }
+
+
 def _eval_body(config: StiltsConfig, model_dir: Path, target: Phase, intermediate_names: list[str]):
     def body(phase_dir: Path) -> dict[str, Any]:
         from mlqa_domain.benchmark.runner import run_benchmark
@@ -328,7 +337,7 @@ def _eval_body(config: StiltsConfig, model_dir: Path, target: Phase, intermediat
             precision=config.eval_precision,
             max_seq_length=target.settings.max_seq_length,
             doc_stride=target.settings.doc_stride,
-            model_card={"base_model": config.base, "intermediate_tasks": intermediate_names},
+            model_card=_model_card(config, model_dir, intermediate_names),
         )
         return {
             "results_dir": RESULTS_SUBDIR,
@@ -392,7 +401,7 @@ def run_stilts(
             "precision": config.eval_precision,
             "max_seq_length": target.settings.max_seq_length,
             "doc_stride": target.settings.doc_stride,
-            "model_card": {"base_model": config.base, "intermediate_tasks": intermediate_names},
+            "model_card": _model_card(config, Path(source), intermediate_names),
         }
         body = _eval_body(config, Path(source), target, intermediate_names)
         summary["eval"] = runner.run("eval", eval_config, body, collective=False)
