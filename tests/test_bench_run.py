@@ -216,8 +216,9 @@ def test_bench_run_end_to_end_on_the_built_demo_data(
     assert results["domain_gap"]["legal.de.en"]["general_config"] == "general.de.en"
     assert set(results["averages"]["per_language"]) == {"de", "en", "de.en", "en.de"}
 
-    # A rerun gives the same predictions, scores and intervals.
-    again = run_cli(qa_checkpoint, demo_repo, tmp_path / "again")
+    # A rerun gives the same predictions, scores and intervals; --model-id only renames the model.
+    again = run_cli(qa_checkpoint, demo_repo, tmp_path / "again", "--model-id", "my-qa-model")
+    assert again["model"]["id"] == "my-qa-model"
     assert again["configs"] == results["configs"]
     assert again["domain_gap"] == results["domain_gap"]
     assert again["averages"] == results["averages"]
