@@ -111,12 +111,12 @@ class TextEncoder:
         todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}
         if todo:
             todo_hashes = sorted(todo, key=lambda h: len(todo[h]))  # length-sorted batches pad less
+            # one batch per step: the cache is written as we go, so an interrupted run keeps its work
             chunks = [
-                todo_hashes[i : i + 8 * self.batch_size]
-                for i in range(0, len(todo_hashes), 8 * self.batch_size)
+                todo_hashes[i : i + self.batch_size] for i in range(0, len(todo_hashes), self.batch_size)
             ]
             if show_progress and len(chunks) > 1:
-                chunks = track(chunks, f"embedding ({self.model_id})")
+                chunks = track(chunks, f"embedding {len(todo_hashes)} texts ({self.model_id})")
             for chunk in chunks:
                 vectors = self.model.encode(
                     [todo[h] for h in chunk],
