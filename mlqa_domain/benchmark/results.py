@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Mapping
@@ -140,10 +139,6 @@ def domain_gaps(
 def predictions_bytes(predictions: Mapping[str, str]) -> bytes:
     """The exact bytes of ``predictions/<config>.json`` (sorted keys, UTF-8, compact)."""
     return json.dumps(dict(predictions), sort_keys=True, ensure_ascii=False).encode("utf-8")
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def check_output_dir(out: Path) -> None:

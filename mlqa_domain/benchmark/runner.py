@@ -17,6 +17,7 @@ from mlqa_domain.benchmark.features import QuestionTooLongError, prepare_validat
 from mlqa_domain.benchmark.inference import PRECISIONS, predict_logits, prepare_model, resolve_device
 from mlqa_domain.benchmark.spans import logits_to_answers
 from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.hashing import sha256_bytes
 
 HARNESS_NAME = "mlqa-domain"
 _SNAPSHOT = re.compile(r"snapshots[/\\]([0-9a-f]{40})(?:[/\\]|$)")
@@ -210,7 +211,7 @@ def run_benchmark(
                 "f1": r.f1,
                 "count": r.count,
                 "predictions_file": f"{results_mod.PREDICTIONS_DIR}/{name}.json",
-                "predictions_sha256": results_mod.sha256_hex(predictions[name]),
+                "predictions_sha256": sha256_bytes(predictions[name]),
             }
             for name, r in scored.items()
         },

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ import pyarrow.parquet as pq
 from mlqa_domain.builders.configs import ALL, ConfigName
 from mlqa_domain.builders.pivot import provenance_json
 from mlqa_domain.example import SPLITS, Example
+from mlqa_domain.hashing import sha256_bytes, sha256_file
 
 DATA_DIR = "data"
 BUILD_INFO = "build_info.json"
@@ -106,22 +106,13 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     )
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def dataset_fingerprint(repo_dir: Path) -> str:
     """sha256 over ``<relative path>\\t<sha256>`` of every data parquet file, sorted."""
     lines = [
         f"{p.relative_to(repo_dir).as_posix()}\t{sha256_file(p)}\n"
         for p in sorted((repo_dir / DATA_DIR).rglob("*.parquet"))
     ]
-    return "sha256:" + hashlib.sha256("".join(lines).encode()).hexdigest()
+    return "sha256:" + sha256_bytes("".join(lines).encode())
 
 
 def config_sort_key(config: ConfigName) -> tuple:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -11,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlqa_domain.errors import ConfigError
+from mlqa_domain.hashing import sha256_bytes
 
 RESERVED_NAMES = {"all"}
 
@@ -82,7 +82,7 @@ class Taxonomy(BaseModel):
     def fingerprint(self) -> str:
         """sha256 of the taxonomy content (for provenance)."""
         payload = self.model_dump_json(exclude={"source"})
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return sha256_bytes(payload.encode())[:16]
 
 
 def default_taxonomy_path() -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from datetime import datetime
@@ -10,6 +9,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mlqa_domain.hashing import sha256_bytes
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("submission.schema.json")
@@ -131,7 +132,7 @@ class Submission(_Strict):
 
     def entry_id(self) -> str:
         """A stable, URL-safe id: the model name's slug plus a hash of the duplicate key."""
-        digest = hashlib.sha256(json.dumps(self.duplicate_key(), sort_keys=True).encode()).hexdigest()[:10]
+        digest = sha256_bytes(json.dumps(self.duplicate_key(), sort_keys=True).encode())[:10]
         slug = re.sub(r"[^a-z0-9]+", "-", self.model.id.lower()).strip("-")[-40:].strip("-") or "model"
         return f"{slug}-{digest}"
 

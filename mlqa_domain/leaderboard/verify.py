@@ -21,6 +21,7 @@ from pydantic import ValidationError
 import mlqa_domain
 from mlqa_domain.builders.configs import parse_config_name
 from mlqa_domain.errors import InputError
+from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.leaderboard.dataset_info import check_dataset_unchanged, gold_cache_dir
 from mlqa_domain.leaderboard.schema import (
     DomainGap,
@@ -132,11 +133,6 @@ def build_submission(
         field = str(loc[-1])
         hint = f" (pass {_CLI_HINTS[field]})" if field in _CLI_HINTS else ""
         raise InputError(f"invalid submission: {first_error(exc)}{hint}", results_path) from exc
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Hex sha256."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def read_predictions(results_dir: Path, config: str, relpath: str, claimed_sha: str) -> tuple[bytes, dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ import numpy as np
 
 from mlqa_domain.builders.models import model_fingerprint, resolve_model
 from mlqa_domain.errors import ConfigError
+from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.progress import track
 
 
@@ -22,7 +22,7 @@ def default_cache_dir() -> Path:
 
 def text_hash(text: str) -> str:
     """sha256 of the UTF-8 text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_bytes(text.encode("utf-8"))
 
 
 class EmbeddingCache:

@@ -7,7 +7,6 @@ domains), or jsonl with ``text`` and ``labels`` (a list or a string). The same :
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -24,6 +23,7 @@ import numpy as np
 from mlqa_domain.atomic import atomic_file
 from mlqa_domain.builders.classifiers.calibration import LabelMap
 from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.hashing import sha256_file
 
 LABEL_PREFIX = "__label__"
 NGRAM_SEPARATOR = "|"
@@ -300,15 +300,6 @@ def _check_finite(model, where) -> None:
     _, probs = model.predict("the", k=-1)
     if not np.isfinite(np.asarray(probs, dtype=np.float64)).all():
         raise InputError("training diverged (NaN probabilities); use --threads 1 or a lower --lr", where)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def resolve_model_file(

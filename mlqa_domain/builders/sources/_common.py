@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from typing import Any
 
 from mlqa_domain.errors import InputError
 from mlqa_domain.example import Example
+from mlqa_domain.hashing import sha256_bytes, sha256_file
 from mlqa_domain.languages import check_language
 
 SPLIT_NAMES: dict[str, str] = {"validation": "validation", "dev": "validation", "test": "test"}
@@ -41,20 +41,6 @@ class LoadedSource:
 def one_line(text: object) -> str:
     """Collapse whitespace so an error message stays on one line."""
     return " ".join(str(text).split())
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Hex sha256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_record(path: str | Path, data: bytes | None = None) -> dict[str, Any]:

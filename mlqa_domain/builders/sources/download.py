@@ -27,9 +27,10 @@ from rich.progress import (
 
 from mlqa_domain.atomic import write_text_atomic
 from mlqa_domain.errors import InputError
+from mlqa_domain.hashing import sha256_bytes, sha256_file
 from mlqa_domain.progress import console
 
-from ._common import one_line, sha256_file
+from ._common import one_line
 
 DEFAULT_MLQA_URL = "https://dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip"
 # From the Hugging Face `mlqa` dataset script (datasets/mlqa/dataset_infos.json, download_checksums).
@@ -72,7 +73,7 @@ def cache_path(url: str, cache_dir: str | Path | None = None) -> Path:
     """Where ``url`` is cached: ``<cache root>/downloads/<hash of the url>/<file name>``."""
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     name = Path(urllib.parse.unquote(urllib.parse.urlparse(url).path)).name or "download"
-    return root / "downloads" / hashlib.sha256(url.encode("utf-8")).hexdigest()[:16] / name
+    return root / "downloads" / sha256_bytes(url.encode("utf-8"))[:16] / name
 
 
 def _sidecar(path: Path) -> Path:
