@@ -19,6 +19,7 @@ from datasets import ClassLabel, Dataset
 
 from mlqa_domain.benchmark.task_registry import DATA_SUFFIXES, TaskSpec
 from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.jsonio import read_json
 
 PARQUET_EXPORT = "refs/convert/parquet"
 
@@ -96,7 +97,7 @@ def read_local_split(paths: list[Path]) -> Dataset:
     if all(p.suffix.lower() == ".json" and _is_squad_document(p) for p in paths):
         rows: list[dict] = []
         for path in paths:
-            rows.extend(flatten_squad_json(json.loads(path.read_text(encoding="utf-8")), path))
+            rows.extend(flatten_squad_json(read_json(path), path))
         return Dataset.from_list(rows)
     suffixes = {p.suffix.lower() for p in paths}
     builder = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}[

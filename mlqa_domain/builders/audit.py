@@ -31,6 +31,7 @@ from mlqa_domain.builders.classifiers.calibration import fit_logistic
 from mlqa_domain.builders.ensemble import SCORE_DIGITS, EnsembleRule
 from mlqa_domain.builders.labeling import decide_domains
 from mlqa_domain.errors import InputError
+from mlqa_domain.jsonio import iter_jsonl
 from mlqa_domain.languages import PIVOT_LANGUAGE
 
 ENSEMBLE = "ensemble"
@@ -130,32 +131,25 @@ def read_gold(path: str | Path, known: Sequence[str]) -> tuple[dict[str, list[st
         raise InputError("labels file not found", path)
     gold: dict[str, list[str]] = {}
     unlabelled = 0
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"line {number}: invalid JSON ({exc.msg})", path) from None
-            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-                raise InputError(f'line {number}: expected an object with a string "id"', path)
-            domains = record.get("domains")
-            if isinstance(domains, str):
-                domains = [domains]
-            if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
-                raise InputError(f'line {number}: "domains" must be a list of domain names', path)
-            unknown = sorted(set(domains) - set(known))
-            if unknown:
-                raise InputError(
-                    f"line {number}: unknown domain(s) {', '.join(unknown)} (known: {', '.join(known)})", path
-                )
-            if record["id"] in gold:
-                raise InputError(f"line {number}: id {record['id']!r} labelled twice", path)
-            if not domains:
-                unlabelled += 1
-                continue
-            gold[record["id"]] = list(dict.fromkeys(domains))
+    for number, record in iter_jsonl(path):
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            raise InputError(f'line {number}: expected an object with a string "id"', path)
+        domains = record.get("domains")
+        if isinstance(domains, str):
+            domains = [domains]
+        if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+            raise InputError(f'line {number}: "domains" must be a list of domain names', path)
+        unknown = sorted(set(domains) - set(known))
+        if unknown:
+            raise InputError(
+                f"line {number}: unknown domain(s) {', '.join(unknown)} (known: {', '.join(known)})", path
+            )
+        if record["id"] in gold:
+            raise InputError(f"line {number}: id {record['id']!r} labelled twice", path)
+        if not domains:
+            unlabelled += 1
+            continue
+        gold[record["id"]] = list(dict.fromkeys(domains))
     if not gold:
         raise InputError("no labelled examples (every 'domains' list is empty)", path)
     return gold, unlabelled

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
 
 from mlqa_domain.builders.export import BUILD_INFO
 from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.jsonio import read_json
 
 
 def _local_file(data: str, name: str) -> Path | None:
@@ -40,10 +40,7 @@ def _fetch(data: str, name: str, revision: str | None = None) -> Path:
 def load_build_info(data: str | Path, revision: str | None = None) -> dict:
     """The repo's ``build_info.json`` (fingerprint, configs with row counts, domains, ...)."""
     path = _fetch(str(data), BUILD_INFO, revision)
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg} at line {exc.lineno}", path) from None
+    return read_json(path)
 
 
 def list_configs(data: str | Path, revision: str | None = None) -> list[str]:

@@ -18,7 +18,6 @@ per label and shuffled with a fixed seed, so the same inputs give the same file.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 from collections import Counter
@@ -31,6 +30,7 @@ from mlqa_domain.atomic import atomic_file
 from mlqa_domain.builders.classifiers.fasttext_classifier import LABEL_PREFIX
 from mlqa_domain.builders.taxonomy import Taxonomy
 from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.jsonio import iter_jsonl, read_json
 
 TEXT_FIELDS = ("context", "citing_prompt", "support", "sentence", "text")
 GENERAL_TASKS = ("squad", "wikipedia")
@@ -88,18 +88,9 @@ def read_records(path: Path, fields: Sequence[str] = TEXT_FIELDS) -> Iterator[di
     suffix = path.suffix.lower()
     try:
         if suffix == ".jsonl":
-            with open(path, encoding="utf-8") as handle:
-                for number, line in enumerate(handle, 1):
-                    if line.strip():
-                        try:
-                            yield json.loads(line)
-                        except json.JSONDecodeError as exc:
-                            raise InputError(f"line {number}: invalid JSON ({exc.msg})", path) from None
+            yield from (record for _, record in iter_jsonl(path))
         elif suffix == ".json":
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON: {exc.msg} at line {exc.lineno}", path) from None
+            data = read_json(path)
             if isinstance(data, dict) and isinstance(data.get("data"), list):
                 yield from _squad_records(data, path)
             elif isinstance(data, list):

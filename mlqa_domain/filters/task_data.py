@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from mlqa_domain.errors import InputError
+from mlqa_domain.jsonio import iter_jsonl, read_json
 
 # Fields that hold passages in the hub formats of the usual intermediate tasks: SQuAD/CUAD (context,
 # question), MNLI/SNLI/ANLI (premise, hypothesis), HellaSwag/SWAG (ctx, ctx_a, ctx_b, endings),
@@ -76,18 +76,9 @@ def _records(path: Path) -> Iterable[Any]:
         with path.open(encoding="utf-8") as handle:
             yield from (line.strip() for line in handle if line.strip())
     elif suffix == ".jsonl":
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise InputError(f"line {number}: invalid JSON ({exc.msg})", path) from None
+        yield from (record for _, record in iter_jsonl(path))
     elif suffix == ".json":
-        try:
-            yield json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON at line {exc.lineno} ({exc.msg})", path) from None
+        yield read_json(path)
     elif suffix in (".csv", ".tsv"):
         with path.open(encoding="utf-8", newline="") as handle:
             yield from csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ",")

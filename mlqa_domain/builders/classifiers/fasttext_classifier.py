@@ -13,7 +13,7 @@ import random
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from mlqa_domain.atomic import atomic_file
 from mlqa_domain.builders.classifiers.calibration import LabelMap
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.hashing import sha256_file
+from mlqa_domain.jsonio import iter_jsonl
 
 LABEL_PREFIX = "__label__"
 NGRAM_SEPARATOR = "|"
@@ -57,8 +58,7 @@ def _parse_label_line(line: str) -> LabelledText | None:
     return LabelledText(tuple(labels), " ".join(tokens))
 
 
-def _parse_json_line(line: str) -> LabelledText | None:
-    record = json.loads(line)
+def _labelled_record(record: Any) -> LabelledText | None:
     if not isinstance(record, dict):
         return None
     text, labels = record.get("text"), record.get("labels", record.get("label"))
@@ -71,25 +71,28 @@ def _parse_json_line(line: str) -> LabelledText | None:
     return LabelledText(tuple(labels), text)
 
 
+def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` of every non-blank line of a UTF-8 text file."""
+    with open(path, encoding="utf-8") as handle:
+        yield from ((number, line) for number, line in enumerate(handle, 1) if line.strip())
+
+
 def read_labelled(path: str | Path) -> list[LabelledText]:
     """Read a ``__label__`` text file or a jsonl file with ``text``/``labels``."""
     path = Path(path)
     if not path.is_file():
         raise InputError("training data not found", path)
-    is_json = path.suffix.lower() in {".jsonl", ".json"}
+    if path.suffix.lower() in {".jsonl", ".json"}:
+        parsed = ((number, _labelled_record(record)) for number, record in iter_jsonl(path))
+        expected = 'a JSON object with "text" and "labels"'
+    else:
+        parsed = ((number, _parse_label_line(line)) for number, line in _text_lines(path))
+        expected = "'__label__<domain> text'"
     items = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                item = _parse_json_line(line) if is_json else _parse_label_line(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"line {number}: invalid JSON ({exc.msg})", path) from None
-            if item is None:
-                expected = 'a JSON object with "text" and "labels"' if is_json else "'__label__<domain> text'"
-                raise InputError(f"line {number}: expected {expected}", path)
-            items.append(item)
+    for number, item in parsed:
+        if item is None:
+            raise InputError(f"line {number}: expected {expected}", path)
+        items.append(item)
     if not items:
         raise InputError("no labelled examples", path)
     return items

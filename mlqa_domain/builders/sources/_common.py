@@ -11,6 +11,7 @@ from typing import Any
 from mlqa_domain.errors import InputError
 from mlqa_domain.example import Example
 from mlqa_domain.hashing import sha256_bytes, sha256_file
+from mlqa_domain.jsonio import parse_json
 from mlqa_domain.languages import check_language
 
 SPLIT_NAMES: dict[str, str] = {"validation": "validation", "dev": "validation", "test": "test"}
@@ -68,13 +69,9 @@ def decode_json(data: bytes, where: str | Path) -> Any:
     if not data.strip():
         raise InputError("empty file", where=where)
     try:
-        return json.loads(data)
+        return parse_json(data, where)
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text: {one_line(exc.reason)} at byte {exc.start}", where=where) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {one_line(exc.msg)}", where=where
-        ) from None
 
 
 def looks_like_json_lines(data: bytes) -> bool:
