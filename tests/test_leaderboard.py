@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib.util
 import io
 import json
 import shutil
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from fixtures.leaderboard import factory
 from typer.testing import CliRunner
 
 from mlqa_domain.errors import InputError
@@ -23,22 +23,6 @@ from mlqa_domain.leaderboard.render import render_site
 from mlqa_domain.leaderboard.schema import SCHEMA_PATH, Submission, submission_json_schema
 from mlqa_domain.leaderboard.store import HubStore, LocalStore, open_store
 from mlqa_domain.leaderboard.verify import submit
-
-FACTORY_PATH = Path(__file__).resolve().parent / "fixtures" / "leaderboard" / "factory.py"
-
-
-def load_factory():
-    """tests/fixtures/leaderboard/factory.py as a module (shared by the leaderboard test modules)."""
-    name = "leaderboard_test_factory"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FACTORY_PATH)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-factory = load_factory()
 
 
 @pytest.fixture(scope="module")
@@ -118,15 +102,7 @@ def _valid_submission() -> dict:
         },
         "harness": {"name": "mlqa-domain", "version": "0.1.0"},
         "dataset": {"path": "x", "fingerprint": "sha256:" + "0" * 64, "split": "test"},
-        "settings": {
-            "max_seq_length": 384,
-            "doc_stride": 128,
-            "max_answer_length": 30,
-            "n_best": 20,
-            "batch_size": 32,
-            "precision": "fp32",
-            "device": "cpu",
-        },
+        "settings": dict(factory.SETTINGS),
         "configs": {
             "legal.de": {
                 "domain": "legal",

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from fixtures.leaderboard import factory
 from typer.testing import CliRunner
 
 from mlqa_domain.benchmark.cli import app as bench_app
 from mlqa_domain.benchmark.runner import run_benchmark
 from mlqa_domain.leaderboard.store import LocalStore
 from mlqa_domain.leaderboard.table import build_table
-
-FACTORY_PATH = Path(__file__).resolve().parent / "fixtures" / "leaderboard" / "factory.py"
-
-
-def load_factory():
-    """tests/fixtures/leaderboard/factory.py as a module (shared by the leaderboard test modules)."""
-    name = "leaderboard_test_factory"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FACTORY_PATH)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-factory = load_factory()
 
 
 def test_bench_run_result_is_accepted_and_rendered(tmp_path, tiny_xlmr):

@@ -8,40 +8,23 @@ driver, no websocket package, no port. Skips when Chromium is not installed.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import queue
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from fixtures.leaderboard import factory
 
 from mlqa_domain.leaderboard.dataset_info import init_leaderboard
 from mlqa_domain.leaderboard.render import render_site
 from mlqa_domain.leaderboard.store import LocalStore
 from mlqa_domain.leaderboard.verify import submit
-
-FACTORY_PATH = Path(__file__).resolve().parent / "fixtures" / "leaderboard" / "factory.py"
-
-
-def load_factory():
-    """tests/fixtures/leaderboard/factory.py as a module (shared by the leaderboard test modules)."""
-    name = "leaderboard_test_factory"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FACTORY_PATH)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-factory = load_factory()
 
 
 def find_chromium() -> str | None:
