@@ -316,6 +316,15 @@ def _load_tokenizer(source: str | Path) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
+def _with_early_stopping(
+    callbacks: Sequence[TrainerCallback], args: TrainingArguments, settings: PhaseSettings
+) -> list[TrainerCallback]:
+    """``callbacks``, plus early stopping when the best checkpoint is restored at the end."""
+    if not args.load_best_model_at_end:
+        return list(callbacks)
+    return [*callbacks, EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience)]
+
+
 def _finish(
     trainer: Trainer, train_output, resumed_from: str | None, extra: dict[str, Any]
 ) -> dict[str, Any]:
@@ -375,9 +384,6 @@ def train_single_task(
         )
     torch.manual_seed(settings.seed)  # the fresh head's initial weights
     model = load_with_new_head(source_model, spec.format, task.label_names)
-    all_callbacks = list(callbacks)
-    if args.load_best_model_at_end:
-        all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     trainer = Trainer(
         model=model,
         args=args,
@@ -386,7 +392,7 @@ def train_single_task(
         data_collator=collator_for(spec.format, tokenizer, settings.precision),
         processing_class=tokenizer,
         compute_metrics=classification_metrics if spec.format != "extractive_qa" else None,
-        callbacks=all_callbacks,
+        callbacks=_with_early_stopping(callbacks, args, settings),
     )
     resume = _resume_point(checkpoints)
     output = trainer.train(resume_from_checkpoint=resume)
@@ -506,9 +512,6 @@ def train_multi_task(
         if has_eval
         else None
     )
-    all_callbacks = list(callbacks)
-    if args.load_best_model_at_end:
-        all_callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     trainer = Trainer(
         model=model,
         args=args,
@@ -516,7 +519,7 @@ def train_multi_task(
         eval_dataset=eval_batches,
         data_collator=_unwrap_single,
         processing_class=tokenizer,
-        callbacks=all_callbacks,
+        callbacks=_with_early_stopping(callbacks, args, settings),
     )
     resume = _resume_point(checkpoints)
     output = trainer.train(resume_from_checkpoint=resume)
