@@ -11,14 +11,13 @@
 
 from __future__ import annotations
 
-import json
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from mlqa_domain.errors import ConfigError, InputError
 
-from ._common import LoadedSource, SourceInfo, decode_json, looks_like_json_lines, read_input_bytes
+from ._common import LoadedSource, SourceInfo, decode_json_or_lines, read_input_bytes
 from .download import (
     DEFAULT_MLQA_URL,
     MLQA_V1_ZIP_BYTES,
@@ -51,12 +50,9 @@ KINDS: tuple[str, ...] = ("mlqa-official", "hf-mlqa", "squad-parallel")
 def _json_file_kind(path: Path) -> str:
     """``squad-parallel`` for a SQuAD document, else ``hf-mlqa`` (a JSON list or JSON lines)."""
     data = read_input_bytes(path)
-    try:
-        document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        if looks_like_json_lines(data):
-            return "hf-mlqa"
-        document = decode_json(data, path)  # raises with line/column
+    document, is_json_lines = decode_json_or_lines(data, path)
+    if is_json_lines:
+        return "hf-mlqa"
     return "squad-parallel" if is_squad_document(document) else "hf-mlqa"
 
 

@@ -74,6 +74,16 @@ def decode_json(data: bytes, where: str | Path) -> Any:
         raise InputError(f"not UTF-8 text: {one_line(exc.reason)} at byte {exc.start}", where=where) from None
 
 
+def decode_json_or_lines(data: bytes, where: str | Path) -> tuple[Any, bool]:
+    """``(document, False)`` for one JSON document, ``(None, True)`` for JSON lines; bad JSON raises."""
+    try:
+        return json.loads(data), False
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        if looks_like_json_lines(data):
+            return None, True
+        return decode_json(data, where), False  # raises with line/column
+
+
 def looks_like_json_lines(data: bytes) -> bool:
     """True when the first non-blank line is a JSON object on its own (JSON lines, not one document)."""
     for line in data.split(b"\n"):

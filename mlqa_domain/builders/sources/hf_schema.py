@@ -20,9 +20,8 @@ from mlqa_domain.languages import check_language
 from ._common import (
     LoadedSource,
     SourceInfo,
-    decode_json,
+    decode_json_or_lines,
     file_record,
-    looks_like_json_lines,
     make_answers,
     normalize_languages,
     normalize_split,
@@ -100,12 +99,9 @@ def _json_lines(data: bytes, path: Path) -> list[tuple[str, Any]]:
 
 def _json_records(data: bytes, path: Path) -> list[tuple[str, Any]]:
     """Records of a ``.json`` file: a JSON list, one object, or JSON lines."""
-    try:
-        document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        if looks_like_json_lines(data):
-            return _json_lines(data, path)
-        document = decode_json(data, path)  # raises with line/column
+    document, is_json_lines = decode_json_or_lines(data, path)
+    if is_json_lines:
+        return _json_lines(data, path)
     if isinstance(document, list):
         return [(f"record {index}", record) for index, record in enumerate(document)]
     if isinstance(document, dict) and "data" in document and "id" not in document:
