@@ -27,6 +27,7 @@ import typer
 from mlqa_domain.atomic import atomic_dir
 from mlqa_domain.cli_utils import run_app
 from mlqa_domain.errors import InputError
+from mlqa_domain.jsonio import iter_jsonl, read_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO_ROOT / "mlqa_domain" / "data" / "demo"
@@ -116,11 +117,9 @@ def load_source(path: str | Path = SOURCE_PATH) -> list[dict[str, Any]]:
     """Read and validate the parallel source; return its items."""
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = read_json(path)
     except FileNotFoundError:
         raise InputError("file not found", path) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc}", path) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list) or not doc["items"]:
         raise InputError("expected an object with a non-empty 'items' list", path)
     languages = doc.get("languages")
@@ -214,18 +213,10 @@ def layout_differences(files: Mapping[str, bytes], out_dir: str | Path) -> list[
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        raise InputError("file not found", path)
     rows = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError("file not found", path) from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"line {number}: invalid JSON: {exc}", path) from None
+    for number, row in iter_jsonl(path):
         if not isinstance(row, dict):
             raise InputError(f"line {number}: expected a JSON object", path)
         rows.append(row)
