@@ -14,6 +14,20 @@ from mlqa_domain.errors import MlqaDomainError
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _click_exception_types() -> tuple[type[BaseException], ...]:
+    """Usage-error classes: typer >= 0.26 vendors its own click, older typer uses click itself."""
+    import click
+
+    types: list[type[BaseException]] = [click.exceptions.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as VendoredClickException
+
+        types.append(VendoredClickException)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
 def quiet_datasets_progress() -> None:
     """Our commands show their own rich progress; hide `datasets`' per-split tqdm bars on stderr."""
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # if datasets is imported later
@@ -24,7 +38,10 @@ def quiet_datasets_progress() -> None:
 
 
 def run_app(app: typer.Typer) -> None:
-    """Invoke ``app``; an MlqaDomainError exits with status 2 and one ``error: ...`` line."""
+    """Invoke ``app``; an MlqaDomainError exits with status 2 and one ``error: ...`` line.
+
+    Usage errors (unknown option, missing value) print click's usage message, without a traceback.
+    """
     quiet_datasets_progress()
     try:
         exit_code = app(standalone_mode=False)
@@ -38,10 +55,6 @@ def run_app(app: typer.Typer) -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except _click_exception_types() as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", 2))

@@ -216,3 +216,15 @@ def test_embedding_overlap_catches_a_paraphrase(task_dir: Path, minilm_path: Pat
     assert contamination.stats.reasons == {"embedding overlap with task.jsonl": 1}
     without_encoder = ContaminationFilter([task_dir / "task.jsonl"])
     assert without_encoder(examples) == examples
+
+
+def test_parallel_translations_of_a_leaked_context_go_too(task_dir: Path):
+    english = make("q-lease", LEASE)
+    german = make("q-lease", "Der Vermieter kann diesen Mietvertrag mit einer Frist von dreißig Tagen kündigen.")
+    german.context_language = german.question_language = "de"
+    other = make("q-river", RIVER)
+    contamination = ContaminationFilter([task_dir / "squad.json"])
+    assert contamination([english, german, other]) == [other]
+    reasons = {r.example.context_language: r.reason for r in contamination.rejected}
+    assert "squad.json" in reasons["en"]
+    assert "parallel instance of id q-lease" in reasons["de"]

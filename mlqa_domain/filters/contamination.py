@@ -195,9 +195,18 @@ class ContaminationFilter(ReasonedFilter):
                     f"with a passage of {source}",
                     f"embedding overlap with {source.name}",
                 )
+        # A leaked passage leaks its translations too: the verdict follows the MLQA id to every
+        # parallel instance (the de/es/zh copies of a contaminated English context).
+        by_id: dict[str, tuple[str, str]] = {}
+        for example in examples:
+            if example.context in verdict:
+                by_id.setdefault(example.id, verdict[example.context])
         kept = []
         for example in examples:
             found = verdict.get(example.context)
+            if found is None and example.id in by_id:
+                reason, key = by_id[example.id]
+                found = (f"{reason} (a parallel instance of id {example.id})", f"{key} (parallel)")
             if found is None or self.act(example, *found, self.action):
                 kept.append(example)
         return kept
