@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -145,9 +146,9 @@ def test_german_dev_set_builds(de_dev_dir: Path, tiny_sbert: Path, tmp_path: Pat
     assert report.info["examples"] == {"read": 512, "kept": 511, "rejected": 1}
     assert report.info["labeling"] == {
         "pivot": 0,
-        "own_language": 511,
+        "own_language": 512,  # labelled before filtering
         "pivot_contexts": 0,
-        "own_language_contexts": 455,
+        "own_language_contexts": 456,
     }
     rejected = (tmp_path / "de" / "rejected" / "language_id.jsonl").read_text("utf-8").splitlines()
     assert len(rejected) == 1 and "predicted ru" in json.loads(rejected[0])["reason"]
@@ -157,14 +158,95 @@ def test_german_dev_set_builds(de_dev_dir: Path, tiny_sbert: Path, tmp_path: Pat
 
 def test_failed_build_leaves_old_output_untouched(mlqa_dir: Path, tiny_sbert: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("old")
+    first = build_dataset([str(mlqa_dir)], out, embedding_model=str(tiny_sbert), cache_dir=tmp_path)
     with pytest.raises(ConfigError):
         build_dataset(
             [str(mlqa_dir)], out, embedding_model=str(tmp_path / "missing-model"), cache_dir=tmp_path
         )
-    assert (out / "keep.txt").read_text() == "old"
+    assert load_build_info(out)["dataset_fingerprint"] == first.info["dataset_fingerprint"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
+
+
+def test_out_must_be_new_empty_or_an_earlier_build(mlqa_dir: Path, tiny_sbert: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "my-files"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not an mlqa-domain build"):
+        build_dataset([str(mlqa_dir)], mine, embedding_model=str(tiny_sbert), cache_dir=tmp_path)
+    assert (mine / "notes.txt").read_text() == "mine"
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    with pytest.raises(InputError, match="not a directory"):
+        build_dataset([str(mlqa_dir)], a_file, embedding_model=str(tiny_sbert), cache_dir=tmp_path)
+
+
+def test_filters_that_drop_everything_write_nothing(mlqa_dir: Path, tiny_sbert: Path, tmp_path: Path) -> None:
+    strict = tmp_path / "filters.yaml"
+    strict.write_text(json.dumps({"length": {"min_context_chars": 19999}}))
+    with pytest.raises(InputError, match="no example is left"):
+        build_dataset(
+            [str(mlqa_dir)],
+            tmp_path / "out",
+            embedding_model=str(tiny_sbert),
+            filters=strict,
+            cache_dir=tmp_path,
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_filter_config_fails_before_reading(tmp_path: Path) -> None:
+    bad = tmp_path / "filters.yaml"
+    bad.write_text(json.dumps({"no_such_filter": {}}))
+    with pytest.raises(ConfigError, match="no_such_filter"):
+        build_dataset([str(tmp_path / "never-read.jsonl")], tmp_path / "out", filters=bad)
+
+
+def test_languages_subset_still_uses_the_english_pivot(
+    mlqa_dir: Path, minilm_path: Path, filters_yaml: Path, tmp_path: Path
+) -> None:
+    report = build_dataset(
+        [str(mlqa_dir)],
+        tmp_path / "out",
+        embedding_model=str(minilm_path),
+        languages=["de", "es"],
+        filters=filters_yaml,
+        cache_dir=tmp_path,
+    )
+    assert report.info["languages"] == ["de", "es"]
+    assert not any(".en" in name or name.endswith("en") for name in report.counts)
+    legal_de = datasets.load_dataset(str(tmp_path / "out"), "legal.de", split="test")
+    legal_es = datasets.load_dataset(str(tmp_path / "out"), "legal.es", split="test")
+    assert legal_de["id"] == legal_es["id"] == ["q-legal-1"]
+    assert json.loads(legal_de[0]["provenance"])["label_source"] == "pivot:en"
+
+
+def test_labels_survive_when_a_filter_drops_the_english_instance(
+    mlqa_dir: Path, minilm_path: Path, filters_yaml: Path, tmp_path: Path
+) -> None:
+    # break the answer span of q-legal-1 in every English-context file: the span filter drops those
+    # four instances, yet the pivot labels them first, so de/es/zh keep the English labels
+    broken = tmp_path / "MLQA_V1"
+    shutil.copytree(mlqa_dir, broken)
+    for path in (broken / "test").glob("test-context-en-question-*.json"):
+        doc = json.loads(path.read_text("utf-8"))
+        for article in doc["data"]:
+            for qa in article["paragraphs"][0]["qas"]:
+                if qa["id"] == "q-legal-1":
+                    qa["answers"][0]["answer_start"] += 1
+        path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    report = build_dataset(
+        [str(broken)],
+        tmp_path / "out",
+        embedding_model=str(minilm_path),
+        filters=filters_yaml,
+        cache_dir=tmp_path,
+    )
+    assert report.info["examples"]["rejected"] == 4
+    assert "q-legal-1" not in datasets.load_dataset(str(tmp_path / "out"), "all.en", split="test")["id"]
+    for lang in ("de", "es", "zh"):
+        rows = datasets.load_dataset(str(tmp_path / "out"), f"legal.{lang}", split="test")
+        assert rows["id"] == ["q-legal-1"]
+        assert json.loads(rows[0]["provenance"])["label_source"] == "pivot:en"
 
 
 def test_missing_source_is_input_error(tmp_path: Path) -> None:

@@ -121,19 +121,24 @@ def test_pivot_propagates_english_labels(minilm_labeler: ScoreLabeler) -> None:
         _example("q2", "zh", "乐队在一家小俱乐部举办了第一场音乐会。"),
         # no English parallel: classified in its own language
         _example("q3", "de", "Die Patienten erhielten den Impfstoff in einer klinischen Studie."),
+        # no English parallel but two languages: labelled once (from de) and shared with es
+        _example("q4", "es", "El tribunal declaró nulo el contrato de arrendamiento."),
+        _example("q4", "de", "Das Gericht erklärte den Mietvertrag für nichtig."),
     ]
     before = encoder.encoded_count
     counts = label_examples(examples, minilm_labeler)
-    assert counts["pivot"] == 5 and counts["own_language"] == 1
-    assert counts["pivot_contexts"] == 2 and counts["own_language_contexts"] == 1
+    assert counts["pivot"] == 5 and counts["own_language"] == 3
+    assert counts["pivot_contexts"] == 2 and counts["own_language_contexts"] == 2
     en, de, es = examples[:3]
     assert de.domains == en.domains == es.domains and en.domains[0] == "legal"
     assert de.domain_scores == en.domain_scores
     assert de.provenance["label_source"] == "pivot:en"
     assert examples[4].domains == examples[3].domains == ["general"]
     assert examples[5].provenance["label_source"] == "own:de"
-    # only the two English contexts and the one German-only context were embedded (cache was cold)
-    assert encoder.encoded_count - before <= 3
+    es_q4, de_q4 = examples[6:8]
+    assert es_q4.domain_scores == de_q4.domain_scores and es_q4.provenance["label_source"] == "own:de"
+    # only the two English contexts and the two German ones were embedded (cache was cold)
+    assert encoder.encoded_count - before <= 4
     assert examples[0].provenance["thresholds"]["legal"] == load_taxonomy().domains["legal"].threshold
 
 

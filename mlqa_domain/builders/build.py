@@ -1,4 +1,4 @@
-"""`mlqa-domain build`: sources -> filters -> domain labels (English pivot) -> dataset repo."""
+"""`mlqa-domain build`: sources -> domain labels (English pivot) -> filters -> dataset repo."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ import yaml
 from mlqa_domain import __version__
 from mlqa_domain.atomic import atomic_dir
 from mlqa_domain.builders.card import render_card
-from mlqa_domain.builders.export import write_build_info, write_configs
+from mlqa_domain.builders.export import BUILD_INFO, write_build_info, write_configs
 from mlqa_domain.builders.labelers import build_labeler
 from mlqa_domain.builders.pivot import label_examples
 from mlqa_domain.builders.sources import load_source
 from mlqa_domain.builders.taxonomy import Taxonomy, load_taxonomy
-from mlqa_domain.errors import ConfigError
+from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
 from mlqa_domain.filters import build_filters, filter_report, write_rejected
-from mlqa_domain.pipeline import Pipeline
+from mlqa_domain.languages import PIVOT_LANGUAGE
+from mlqa_domain.pipeline import Filter, Pipeline
 from mlqa_domain.progress import console
 
 
@@ -62,6 +63,16 @@ class BuildReport:
         return self.info["configs"]
 
 
+def check_output_dir(out: Path) -> None:
+    """Refuse to replace anything but an earlier build: ``--out`` must be new, empty, or a build."""
+    if out.exists() and not out.is_dir():
+        raise InputError("output exists and is not a directory", out)
+    if out.is_dir() and any(out.iterdir()) and not (out / BUILD_INFO).is_file():
+        raise InputError(
+            "output directory is not empty and is not an mlqa-domain build; choose another --out", out
+        )
+
+
 def build_dataset(
     sources: list[str],
     out: str | Path,
@@ -76,12 +87,24 @@ def build_dataset(
     split: str | None = None,
     expected_sha256: str | None = None,
 ) -> BuildReport:
-    """Build the dataset repo at ``out`` (written to a temp dir, moved into place at the end)."""
+    """Build the dataset repo at ``out`` (written to a temp dir, moved into place at the end).
+
+    Configuration (taxonomy, filters, output dir) is checked before any source is read. With
+    ``languages``, English is read as well so the pivot can label every id, then left out of the output.
+    """
     if not sources:
         raise ConfigError("no --source given")
+    out = Path(out)
+    check_output_dir(out)
     seconds: dict[str, float] = {}
     tax = load_taxonomy(taxonomy)
-    filters_config = load_filters_config(filters, contamination)
+    labeler = build_labeler(
+        tax, embedding_model=str(embedding_model) if embedding_model else None, cache_dir=cache_dir
+    )
+    filter_blocks = build_filters(
+        load_filters_config(filters, contamination), encoder_factory=lambda: _encoder_of(labeler)
+    )
+    read_languages = sorted({*languages, PIVOT_LANGUAGE}) if languages else None
 
     start = time.perf_counter()
     examples: list[Example] = []
@@ -93,7 +116,7 @@ def build_dataset(
             question_language=question_language,
             split=split,
             cache_dir=cache_dir,
-            languages=languages,
+            languages=read_languages,
             expected_sha256=expected_sha256,
         )
         examples.extend(loaded.examples)
@@ -101,11 +124,15 @@ def build_dataset(
     seconds["read"] = time.perf_counter() - start
     console.print(f"read {len(examples)} examples from {len(sources)} source(s)")
 
-    labeler = build_labeler(
-        tax, embedding_model=str(embedding_model) if embedding_model else None, cache_dir=cache_dir
-    )
     report = write_dataset(
-        examples, out, tax, labeler, filters_config, source_infos, taxonomy_source=str(taxonomy or "default")
+        examples,
+        out,
+        tax,
+        labeler,
+        filter_blocks,
+        source_infos,
+        taxonomy_source=str(taxonomy or "default"),
+        keep_languages=languages,
     )
     report.seconds = {**seconds, **report.seconds}
     return report
@@ -116,21 +143,31 @@ def write_dataset(
     out: str | Path,
     tax: Taxonomy,
     labeler,
-    filters_config: dict,
+    filter_blocks: list[Filter],
     source_infos: list[dict],
     taxonomy_source: str = "default",
+    keep_languages: list[str] | None = None,
 ) -> BuildReport:
-    """Filter, label (English pivot) and write ``examples`` as the dataset repo at ``out``."""
+    """Label (English pivot), filter and write ``examples`` as the dataset repo at ``out``.
+
+    Labelling comes first, over every example read, so that an id keeps its English labels in every
+    language even when a filter drops its English instance (or English is not kept in the output).
+    """
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    pipeline = Pipeline(build_filters(filters_config, encoder_factory=lambda: _encoder_of(labeler)))
+    labeling_counts = label_examples(examples, labeler)
+    seconds["label"] = time.perf_counter() - start
+    if keep_languages:
+        keep = set(keep_languages)
+        examples = [e for e in examples if e.context_language in keep and e.question_language in keep]
+
+    start = time.perf_counter()
+    pipeline = Pipeline(filter_blocks)
     kept = pipeline.run(examples)
     seconds["filter"] = time.perf_counter() - start
     console.print(f"filters kept {len(kept)} of {len(examples)}")
-
-    start = time.perf_counter()
-    labeling_counts = label_examples(kept, labeler)
-    seconds["label"] = time.perf_counter() - start
+    if not kept:
+        raise InputError("no example is left after the filters; nothing was written", out)
 
     start = time.perf_counter()
     out = Path(out)
@@ -145,13 +182,13 @@ def write_dataset(
             "configs": counts,
             "sizes": sizes,
             "sources": source_infos,
-            "taxonomy": {
-                "source": taxonomy_source,
-                "fingerprint": tax.fingerprint(),
-            },
+            "taxonomy": {"source": taxonomy_source, "fingerprint": tax.fingerprint()},
             "labeler": labeler.provenance(),
             "labeling": labeling_counts,
-            "filters": filter_report(pipeline.stats),
+            # per-filter seconds stay out, so identical inputs give an identical build_info.json
+            "filters": [
+                {k: v for k, v in f.items() if k != "seconds"} for f in filter_report(pipeline.stats)
+            ],
             "examples": {"read": len(examples), "kept": len(kept), "rejected": len(pipeline.rejected)},
         }
         info = write_build_info(tmp, info)

@@ -79,7 +79,7 @@ def _table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def domain_language_table(counts: dict[str, dict[str, int]], domains: list[str]) -> str:
+def domain_language_table(counts: dict[str, dict[str, int]], domains: list[str], general: str) -> str:
     """Examples per domain × language pair × split (monolingual pairs; cross-lingual in the full list)."""
     per = defaultdict(dict)
     pairs = set()
@@ -91,7 +91,7 @@ def domain_language_table(counts: dict[str, dict[str, int]], domains: list[str])
     pairs = sorted(pairs)
     headers = ["domain"] + [f"{lang} ({split[:4]})" for lang in pairs for split in SPLITS]
     rows = []
-    for domain in [*domains, ALL]:
+    for domain in [*domains, general, ALL]:
         if domain in per:
             rows.append(
                 [domain] + [per[domain].get(lang, {}).get(split, 0) for lang in pairs for split in SPLITS]
@@ -184,7 +184,7 @@ Classifiers:
 
 ## Examples per domain, language and split
 
-{domain_language_table(counts, info["domains"])}
+{domain_language_table(counts, info["domains"], info["general"])}
 
 <details><summary>All configs</summary>
 

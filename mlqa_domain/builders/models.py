@@ -23,12 +23,14 @@ def resolve_model(model: str) -> str:
 
 
 def model_fingerprint(model: str, revision: str | None = None) -> str:
-    """A stable key for caches: hub id + revision, or for a local dir its files' names and sizes."""
+    """A stable key for caches: hub id + revision, or for a local dir its files' names, sizes and mtimes
+    (so re-trained weights at the same path get a new key)."""
     path = Path(model)
     h = hashlib.sha256()
     if path.is_dir():
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            h.update(f"{file.relative_to(path)}:{file.stat().st_size}\n".encode())
+            stat = file.stat()
+            h.update(f"{file.relative_to(path)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     else:
         h.update(f"{model}@{revision or 'main'}".encode())
     return h.hexdigest()[:16]

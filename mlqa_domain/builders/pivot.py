@@ -19,49 +19,49 @@ def group_by_id(examples: Sequence[Example]) -> dict[str, list[Example]]:
     return groups
 
 
-def pivot_context(instances: Sequence[Example], pivot: str = PIVOT_LANGUAGE) -> str | None:
-    """The pivot-language context of a parallel group, if the group has one."""
-    for example in instances:
-        if example.context_language == pivot:
-            return example.context
-    return None
-
-
 def _label_unique(labeler: Labeler, texts: list[str], language: str) -> dict[str, Labeling]:
     unique = sorted(set(texts))
     return dict(zip(unique, labeler.label(unique, language), strict=True)) if unique else {}
 
 
+def representative(instances: Sequence[Example], pivot: str = PIVOT_LANGUAGE) -> Example:
+    """The instance whose context labels a parallel group: the pivot-language one, else the first by
+    context language (so a group without English still gets one set of labels)."""
+    for example in instances:
+        if example.context_language == pivot:
+            return example
+    return min(instances, key=lambda e: (e.context_language, e.question_language))
+
+
 def label_examples(examples: Sequence[Example], labeler: Labeler, pivot: str = PIVOT_LANGUAGE) -> dict:
     """Set domains/scores/provenance on every example, in place; return counts of how they were labelled.
 
-    Where a parallel group has a pivot-language (English) context, that context is classified once and
-    every instance of the group gets its labels, so ``legal.de`` and ``legal.es`` hold the same questions.
-    Groups with no pivot instance are classified in their own context language.
+    Each parallel group (same ``id``) is labelled once, from its pivot-language (English) context where it
+    has one, and every instance of the group gets those labels, so ``legal.de`` and ``legal.es`` hold the
+    same questions. A group with no pivot instance is labelled from one of its own contexts (the first
+    by language), in that language.
     """
     groups = group_by_id(examples)
-    pivot_of = {gid: pivot_context(insts, pivot) for gid, insts in groups.items()}
-    pivot_labels = _label_unique(labeler, [c for c in pivot_of.values() if c is not None], pivot)
-
-    own_texts: dict[str, list[str]] = defaultdict(list)
-    for gid, insts in groups.items():
-        if pivot_of[gid] is None:
-            for example in insts:
-                own_texts[example.context_language].append(example.context)
-    own_labels = {lang: _label_unique(labeler, texts, lang) for lang, texts in sorted(own_texts.items())}
+    chosen = {gid: representative(insts, pivot) for gid, insts in groups.items()}
+    texts_by_language: dict[str, list[str]] = defaultdict(list)
+    for rep in chosen.values():
+        texts_by_language[rep.context_language].append(rep.context)
+    labels = {lang: _label_unique(labeler, texts, lang) for lang, texts in sorted(texts_by_language.items())}
 
     base = labeler.provenance()
-    counts = {"pivot": 0, "own_language": 0, "pivot_contexts": len(pivot_labels)}
-    counts["own_language_contexts"] = sum(len(v) for v in own_labels.values())
+    counts = {
+        "pivot": 0,
+        "own_language": 0,
+        "pivot_contexts": len(labels.get(pivot, {})),
+        "own_language_contexts": sum(len(v) for lang, v in labels.items() if lang != pivot),
+    }
     for gid, insts in groups.items():
+        rep = chosen[gid]
+        labeling = labels[rep.context_language][rep.context]
+        is_pivot = rep.context_language == pivot
+        source = f"pivot:{pivot}" if is_pivot else f"own:{rep.context_language}"
+        counts["pivot" if is_pivot else "own_language"] += len(insts)
         for example in insts:
-            if pivot_of[gid] is not None:
-                labeling, source = pivot_labels[pivot_of[gid]], f"pivot:{pivot}"
-                counts["pivot"] += 1
-            else:
-                labeling = own_labels[example.context_language][example.context]
-                source = f"own:{example.context_language}"
-                counts["own_language"] += 1
             example.domains = list(labeling.domains)
             example.domain_scores = dict(labeling.domain_scores)
             example.classifier_scores = {k: dict(v) for k, v in labeling.classifier_scores.items()}

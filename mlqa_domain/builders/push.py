@@ -35,6 +35,8 @@ def push_dataset(
             revision=revision,
             commit_message=commit_message or f"Upload MLQA-Domain build {data.name}",
             ignore_patterns=[".*", "**/.*"],
+            # configs that a rebuild no longer has must not linger on the hub
+            delete_patterns=["data/**", "rejected/**"],
         )
     except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
