@@ -380,6 +380,14 @@ def _stray_prediction(results, gold):
     return r"config legal\.de: 1 predicted ids are not in the gold set"
 
 
+def _cherry_picked_subset(results, gold):
+    def keep_one(r):
+        r["configs"] = {"legal.de": r["configs"]["legal.de"]}
+
+    edit_results(results, keep_one)
+    return r"\d+ of the leaderboard's \d+ configs are missing \(e\.g\. [\w.]+\); run `bench run` on every"
+
+
 def _not_json(results, gold):
     (results / "results.json").write_text("{not json", "utf-8")
     return r"results\.json: not valid JSON"
@@ -397,6 +405,7 @@ def _not_json(results, gold):
         _unknown_config,
         _config_relabelled,
         _stray_prediction,
+        _cherry_picked_subset,
         _not_json,
     ],
     ids=lambda f: f.__name__.strip("_"),

@@ -214,6 +214,17 @@ def test_three_phases_interrupted_resumed_and_skipped(
     assert {p: (run_dir / p / "DONE").stat().st_mtime_ns for p in done_times} == done_times
     assert again["target"] == summary["target"]
 
+    # evaluation-only options (configs, batch size) re-score the trained model; training stays DONE
+    import dataclasses
+
+    rescored = run_stilts(dataclasses.replace(config, eval_configs=["legal.*"], eval_batch_size=4), run_dir)
+    for phase in ("intermediate", "target"):
+        assert (run_dir / phase / "DONE").stat().st_mtime_ns == done_times[phase]
+    assert (run_dir / "eval" / "DONE").stat().st_mtime_ns != done_times["eval"]
+    assert rescored["target"] == summary["target"]
+    rescored_configs = json.loads((results_dir / "results.json").read_text("utf-8"))["configs"]
+    assert set(rescored_configs) and all(name.startswith("legal.") for name in rescored_configs)
+
     changed = _tiny_config(
         tiny_xlmr,
         "my_nli",

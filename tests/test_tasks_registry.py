@@ -137,6 +137,29 @@ def test_bad_task_inputs_are_one_line_errors(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"premise": "x", "hypothesis": "y", "label": "maybe"}) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="unknown label 'maybe'"):
         load_task_data(registry.with_data_override("mnli", bad))
+    wrong_offset = tmp_path / "wrong_offset.json"
+    squad = {
+        "data": [
+            {
+                "title": "t",
+                "paragraphs": [
+                    {
+                        "context": "The cat sat on the mat.",
+                        "qas": [
+                            {
+                                "id": "q1",
+                                "question": "Who sat?",
+                                "answers": [{"text": "cat", "answer_start": 9}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    wrong_offset.write_text(json.dumps(squad), encoding="utf-8")
+    with pytest.raises(InputError, match="answer 'cat' is not at offset 9"):
+        load_task_data(registry.with_data_override("squad", wrong_offset))
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: x\nformat: ranking\ndataset: a/b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="format"):

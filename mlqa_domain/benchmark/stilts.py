@@ -219,6 +219,25 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
 
 
+# Options that only change how phase 3 (and training-time validation) is run, not the trained weights:
+# changing them re-runs the evaluation instead of refusing the run directory.
+EVAL_ONLY_OPTIONS = ("eval_data", "eval_configs", "eval_split", "eval_batch_size", "eval_precision")
+
+
+def comparable_phase_config(phase_config: dict[str, Any]) -> dict[str, Any]:
+    """A phase config without the settings that do not change what the phase trains."""
+    view = json.loads(_dump(phase_config))
+    if isinstance(view.get("settings"), dict):
+        view["settings"].pop("eval_batch_size", None)
+    return view
+
+
+def run_identity(config: StiltsConfig, phases: Sequence[Phase]) -> dict[str, Any]:
+    """What must match for a run directory to be resumed: training options and phase configs."""
+    options = {k: v for k, v in config.to_dict().items() if k not in EVAL_ONLY_OPTIONS}
+    return {"config": options, "phases": {p.name: comparable_phase_config(p.describe()) for p in phases}}
+
+
 def check_run_dir(run_dir: Path, identity: dict[str, Any], force: bool) -> None:
     """Refuse a run dir that holds a different run (unless ``force``: then its phases are removed)."""
     run_file = run_dir / RUN_FILE
@@ -230,6 +249,7 @@ def check_run_dir(run_dir: Path, identity: dict[str, Any], force: bool) -> None:
         except json.JSONDecodeError:
             raise InputError("unreadable run.json (not JSON)", run_file) from None
         diffs = _differences(old.get("identity"), identity)
+        _wait_for_everyone()  # every rank has read run.json before the main one may remove it
         if diffs and not force:
             shown = "; ".join(diffs[:3]) + (f"; ... {len(diffs) - 3} more" if len(diffs) > 3 else "")
             raise ConfigError(
@@ -276,7 +296,13 @@ class PhaseRunner:
         if config_file.is_file():
             old = json.loads(config_file.read_text(encoding="utf-8"))
             if old != json.loads(_dump(phase_config)):
-                raise ConfigError("phase config differs from the recorded one; use --force", config_file)
+                if name == "eval":  # evaluation settings changed: score the trained model again
+                    if _is_main_process():
+                        (phase_dir / DONE_FILE).unlink(missing_ok=True)
+                    sync()
+                elif comparable_phase_config(old) != comparable_phase_config(phase_config):
+                    raise ConfigError("phase config differs from the recorded one; use --force", config_file)
+                # else only evaluation-time settings differ: a finished training phase stays finished
         if self.done(name):
             _console.print(f"[bold]{name}[/]: done earlier, skipped")
             return self.metrics(name)
@@ -364,7 +390,7 @@ def run_stilts(
     phases = plan_phases(config)
     if config.eval_data is None:
         _console.print("note: no --eval-data; phase 3 (bench run) is skipped")
-    identity = {"config": config.to_dict(), "phases": {p.name: p.describe() for p in phases}}
+    identity = run_identity(config, phases)
     check_run_dir(run_dir, identity, force)
     if _is_main_process():
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -200,6 +200,9 @@ def normalise_answers(value: Any, context: str) -> dict[str, list]:
         texts, starts = list(value.get("text") or []), [int(s) for s in value.get("answer_start") or []]
         if len(texts) != len(starts):
             raise ValueError("answers.text and answers.answer_start differ in length")
+        for text, start in zip(texts, starts, strict=True):
+            if context[start : start + len(text)] != text:  # a wrong offset would train on the wrong span
+                raise ValueError(f"answer {text!r} is not at offset {start} of the context")
         return {"text": texts, "answer_start": starts}
     spans = value.get("char_spans")
     if spans is None:

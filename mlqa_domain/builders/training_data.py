@@ -115,6 +115,9 @@ def read_records(path: Path, fields: Sequence[str] = TEXT_FIELDS) -> Iterator[di
             )
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", path) from None
+    except (ValueError, OSError) as exc:  # pandas ParserError and pyarrow ArrowInvalid are ValueErrors
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read {suffix.lstrip('.')} file: {first}", path) from None
 
 
 def texts_of(record: Any, text_field: str | None = None) -> list[str]:

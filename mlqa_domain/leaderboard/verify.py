@@ -181,6 +181,13 @@ def check_against_leaderboard(
             raise InputError(
                 f"config {unknown[0]} is not in the leaderboard's dataset ({manifest.split})", where
             )
+        missing = sorted(set(manifest.configs) - set(submission.configs))
+        if missing:  # entries are ranked on their averages: a hand-picked subset would not compare
+            raise InputError(
+                f"{len(missing)} of the leaderboard's {len(manifest.configs)} configs are missing "
+                f"(e.g. {missing[0]}); run `bench run` on every config of the dataset",
+                where,
+            )
     for name, claim in submission.configs.items():
         parsed = parse_config_name(name)
         claimed = (claim.domain, claim.context_language, claim.question_language)

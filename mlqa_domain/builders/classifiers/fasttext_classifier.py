@@ -89,10 +89,13 @@ def read_labelled(path: str | Path) -> list[LabelledText]:
         parsed = ((number, _parse_label_line(line)) for number, line in _text_lines(path))
         expected = "'__label__<domain> text'"
     items = []
-    for number, item in parsed:
-        if item is None:
-            raise InputError(f"line {number}: expected {expected}", path)
-        items.append(item)
+    try:
+        for number, item in parsed:
+            if item is None:
+                raise InputError(f"line {number}: expected {expected}", path)
+            items.append(item)
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", path) from None
     if not items:
         raise InputError("no labelled examples", path)
     return items
