@@ -351,3 +351,21 @@ def test_rebuild_in_place_is_seen_by_load_dataset(mlqa_dir: Path, tiny_sbert: Pa
     assert load_config(out, "all.de", "test")["question"][0] == "Was genau war laut dem Gericht nichtig?"
     plain = datasets.load_dataset(str(out), "all.de", split="test")
     assert plain["question"][0] == "Was genau war laut dem Gericht nichtig?"
+
+
+@pytest.mark.parametrize("args", [["build", "--bogus"], ["nosuchcmd"], ["push"], ["build", "--taxonomy"]])
+def test_cli_usage_errors_have_no_traceback(args: list[str]) -> None:
+    result = _cli(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "Error:" in result.stderr
+
+
+def test_bench_usage_error_has_no_traceback() -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "mlqa_domain.benchmark.cli", "run", "--bogus"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "No such option" in result.stderr

@@ -241,6 +241,11 @@ def test_force_discards_a_different_run(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     (run_dir / "target").mkdir(parents=True)
     (run_dir / "run.json").write_text(json.dumps({"identity": {"config": {"seed": 1}}}), encoding="utf-8")
+    check_run_dir(run_dir, {"config": {"seed": 2}}, force=False)  # no finished phase, no checkpoint: replaced
+    assert not (run_dir / "run.json").exists()
+    (run_dir / "target" / "DONE").parent.mkdir(parents=True, exist_ok=True)
+    (run_dir / "target" / "DONE").write_text("done", encoding="utf-8")
+    (run_dir / "run.json").write_text(json.dumps({"identity": {"config": {"seed": 1}}}), encoding="utf-8")
     with pytest.raises(ConfigError, match="seed: 1 -> 2"):
         check_run_dir(run_dir, {"config": {"seed": 2}}, force=False)
     check_run_dir(run_dir, {"config": {"seed": 2}}, force=True)

@@ -250,14 +250,18 @@ def check_run_dir(run_dir: Path, identity: dict[str, Any], force: bool) -> None:
             raise InputError("unreadable run.json (not JSON)", run_file) from None
         diffs = _differences(old.get("identity"), identity)
         _wait_for_everyone()  # every rank has read run.json before the main one may remove it
-        if diffs and not force:
+        # a run that never finished a phase nor saved a checkpoint holds no work: replace it freely
+        has_work = any((run_dir / name / DONE_FILE).is_file() for name in PHASES) or any(
+            (run_dir / name / CHECKPOINTS_DIR).is_dir() for name in PHASES
+        )
+        if diffs and not force and has_work:
             shown = "; ".join(diffs[:3]) + (f"; ... {len(diffs) - 3} more" if len(diffs) > 3 else "")
             raise ConfigError(
                 f"this directory holds a run with a different config ({shown}); "
                 "use another --out, or --force to discard it",
                 run_file,
             )
-        if diffs and force and _is_main_process():
+        if diffs and (force or not has_work) and _is_main_process():
             for name in PHASES:
                 shutil.rmtree(run_dir / name, ignore_errors=True)
             run_file.unlink()

@@ -161,12 +161,13 @@ Dataset fingerprint: `{info["dataset_fingerprint"]}`
 ## Method
 
 1. Every source is read into one record per instance; instances are parallel across languages by `id`.
-2. Filters ({", ".join(f["name"] for f in info.get("filters", [])) or "none"}) drop bad instances; dropped
-   ones are listed with their reasons in `rejected/`.
-3. Each MLQA id is labelled once from its English context (the pivot) and every parallel instance gets the
+2. Each MLQA id is labelled once from its English context (the pivot) and every parallel instance gets the
    same labels, so `legal.de` and `legal.es` hold the same questions. Ids without an English instance are
-   labelled from their own context. Labelled from the pivot: {label_sources.get("pivot", 0)} instances;
-   in their own language: {label_sources.get("own_language", 0)}.
+   labelled once from one of their own contexts. Labelling comes before filtering, so an id keeps its
+   English labels even where a filter drops the English instance. Labelled from the pivot:
+   {label_sources.get("pivot", 0)} instances; in their own language: {label_sources.get("own_language", 0)}.
+3. Filters ({", ".join(f["name"] for f in info.get("filters", [])) or "none"}) drop bad instances; dropped
+   ones are listed with their reasons in `rejected/`.
 4. Labeler `{labeler.get("labeler", "")}`. A context gets every domain whose score is at least that
    domain's threshold τ and within δ = {labeler.get("delta")} of its best domain; otherwise it is
    `{info["general"]}`. Taxonomy `{info["taxonomy"]["source"]}`
