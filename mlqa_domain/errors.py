@@ -20,3 +20,9 @@ class InputError(MlqaDomainError):
 
 class ConfigError(MlqaDomainError):
     """An unknown config, bad option value or invalid taxonomy."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (or its class name), for one-line errors."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlqa_domain.builders.configs import parse_config_name
 from mlqa_domain.builders.repo_info import list_configs, load_build_info, load_config
-from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.errors import ConfigError, InputError, first_line
 
 _SHOW_AVAILABLE = 8
 
@@ -137,7 +137,7 @@ def load_config_examples(data: str, config: str, split: str, revision: str | Non
     try:
         table = load_config(data, config, split, revision=revision)
     except (ValueError, FileNotFoundError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise InputError(f"cannot load config {config!r} split {split!r}: {first}", data) from None
     missing = {"id", "question", "context", "answers"} - set(table.column_names)
     if missing:

@@ -18,7 +18,7 @@ import datasets
 from datasets import ClassLabel, Dataset
 
 from mlqa_domain.benchmark.task_registry import DATA_SUFFIXES, TaskSpec
-from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.errors import ConfigError, InputError, first_line
 from mlqa_domain.jsonio import read_json
 
 PARQUET_EXPORT = "refs/convert/parquet"
@@ -108,7 +108,7 @@ def read_local_split(paths: list[Path]) -> Dataset:
     try:
         return datasets.load_dataset(builder, data_files=[str(p) for p in paths], split="train")
     except Exception as exc:  # noqa: BLE001 - any parse failure is a bad input file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise InputError(f"cannot read task data: {first}", paths[0]) from None
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from mlqa_domain.builders.classifiers.calibration import fit_logistic
 from mlqa_domain.builders.ensemble import SCORE_DIGITS, EnsembleRule
 from mlqa_domain.builders.labeling import decide_domains
-from mlqa_domain.errors import InputError
+from mlqa_domain.errors import InputError, first_line
 from mlqa_domain.jsonio import iter_jsonl
 from mlqa_domain.languages import PIVOT_LANGUAGE
 
@@ -70,7 +70,7 @@ def _repo_dir(data: str | Path) -> Path:
     try:
         return Path(snapshot_download(text, repo_type="dataset", allow_patterns=["data/all.*/*.parquet"]))
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise InputError(f"cannot fetch the dataset from the hub: {first}", data) from None
 
 

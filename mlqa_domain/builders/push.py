@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlqa_domain.builders.export import BUILD_INFO
-from mlqa_domain.errors import InputError
+from mlqa_domain.errors import InputError, first_line
 
 
 def push_dataset(
@@ -39,6 +39,6 @@ def push_dataset(
             delete_patterns=["data/**", "rejected/**"],
         )
     except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise InputError(f"push failed: {first}", repo_id) from None
     return str(getattr(info, "commit_url", info))

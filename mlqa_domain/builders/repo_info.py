@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from mlqa_domain.builders.export import BUILD_INFO
-from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.errors import ConfigError, InputError, first_line
 from mlqa_domain.jsonio import read_json
 
 
@@ -33,7 +33,7 @@ def _fetch(data: str, name: str, revision: str | None = None) -> Path:
     try:
         return Path(hf_hub_download(data, name, repo_type="dataset", revision=revision))
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise InputError(f"cannot fetch {name} from the hub: {first}", data) from None
 
 

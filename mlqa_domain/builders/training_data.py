@@ -29,7 +29,7 @@ from typing import Any
 from mlqa_domain.atomic import atomic_file
 from mlqa_domain.builders.classifiers.fasttext_classifier import LABEL_PREFIX
 from mlqa_domain.builders.taxonomy import Taxonomy
-from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.errors import ConfigError, InputError, first_line
 from mlqa_domain.jsonio import iter_jsonl, read_json
 
 TEXT_FIELDS = ("context", "citing_prompt", "support", "sentence", "text")
@@ -116,7 +116,7 @@ def read_records(path: Path, fields: Sequence[str] = TEXT_FIELDS) -> Iterator[di
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", path) from None
     except (ValueError, OSError) as exc:  # pandas ParserError and pyarrow ArrowInvalid are ValueErrors
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise InputError(f"cannot read {suffix.lstrip('.')} file: {first}", path) from None
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from mlqa_domain.builders.models import model_fingerprint, resolve_model
-from mlqa_domain.errors import ConfigError
+from mlqa_domain.errors import ConfigError, first_line
 from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.progress import track
 
@@ -96,7 +96,7 @@ class TextEncoder:
                     self._path, revision=self.revision, device=self.device or "cpu"
                 )
             except (OSError, ValueError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                first = first_line(exc)
                 raise ConfigError(
                     f"cannot load sentence-transformers model: {first}", self.model_id
                 ) from None

@@ -22,7 +22,7 @@ import numpy as np
 
 from mlqa_domain.atomic import atomic_file
 from mlqa_domain.builders.classifiers.calibration import LabelMap
-from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.errors import ConfigError, InputError, first_line
 from mlqa_domain.hashing import sha256_file
 from mlqa_domain.jsonio import iter_jsonl
 
@@ -328,7 +328,7 @@ def resolve_model_file(
         try:
             return Path(hf_hub_download(model, filename, revision=revision))
         except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise ConfigError(
                 f"cannot fetch fastText model {filename!r} from the hub: {first}", model
             ) from None

@@ -18,7 +18,7 @@ import numpy as np
 
 from mlqa_domain.builders.classifiers.calibration import LabelMap
 from mlqa_domain.builders.models import model_fingerprint
-from mlqa_domain.errors import ConfigError
+from mlqa_domain.errors import ConfigError, first_line
 
 DEFAULT_HYPOTHESIS = "This text is about {}."
 
@@ -29,7 +29,7 @@ def _load_pipeline(task: str, model: str, revision: str | None, device: str | No
     try:
         return pipeline(task, model=model, revision=revision, device=device or "cpu")
     except (OSError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ConfigError(f"cannot load {task} model: {first}", model) from None
 
 
