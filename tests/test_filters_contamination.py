@@ -220,7 +220,9 @@ def test_embedding_overlap_catches_a_paraphrase(task_dir: Path, minilm_path: Pat
 
 def test_parallel_translations_of_a_leaked_context_go_too(task_dir: Path):
     english = make("q-lease", LEASE)
-    german = make("q-lease", "Der Vermieter kann diesen Mietvertrag mit einer Frist von dreißig Tagen kündigen.")
+    german = make(
+        "q-lease", "Der Vermieter kann diesen Mietvertrag mit einer Frist von dreißig Tagen kündigen."
+    )
     german.context_language = german.question_language = "de"
     other = make("q-river", RIVER)
     contamination = ContaminationFilter([task_dir / "squad.json"])
