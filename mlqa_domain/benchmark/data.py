@@ -132,10 +132,12 @@ def plan_configs(
     return to_run, skipped
 
 
-def load_config_examples(data: str, config: str, split: str, revision: str | None = None) -> ConfigExamples:
+def load_config_examples(
+    data: str, config: str, split: str, revision: str | None = None, fingerprint: str | None = None
+) -> ConfigExamples:
     """Rows of ``config``/``split`` through ``datasets.load_dataset`` (local repo dir or hub id)."""
     try:
-        table = load_config(data, config, split, revision=revision)
+        table = load_config(data, config, split, revision=revision, fingerprint=fingerprint)
     except (ValueError, FileNotFoundError, OSError) as exc:
         first = first_line(exc)
         raise InputError(f"cannot load config {config!r} split {split!r}: {first}", data) from None

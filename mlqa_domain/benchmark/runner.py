@@ -176,7 +176,7 @@ def run_benchmark(
     seconds: dict[str, float] = {}
     for name in to_run:
         config_start = time.perf_counter()
-        examples = load_config_examples(data, name, split)
+        examples = load_config_examples(data, name, split, fingerprint=repo.fingerprint)
         answers = predict_answers(qa_model, tokenizer, examples, settings, description=name)
         seconds[name] = time.perf_counter() - config_start
         scored[name] = results_mod.score_config(examples, answers)
