@@ -13,6 +13,11 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_text(text: str) -> str:
+    """Hex sha256 of ``text`` encoded as UTF-8 (the key of a context in caches and label sets)."""
+    return sha256_bytes(text.encode("utf-8"))
+
+
 def sha256_file(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()

@@ -223,10 +223,19 @@ def test_bench_run_end_to_end_on_the_built_demo_data(
     assert again["domain_gap"] == results["domain_gap"]
     assert again["averages"] == results["averages"]
 
-    # The validation split: configs without one (science.* in the demo) are skipped, not failed.
     validation = run_cli(qa_checkpoint, demo_repo, tmp_path / "validation", "--split", "validation")
     check_results_dir(validation, tmp_path / "validation", demo_repo, qa_checkpoint, "validation")
-    assert not any(name.startswith("science.") for name in validation["configs"])
+
+
+def test_configs_without_the_split_are_skipped_not_failed(qa_checkpoint: Path, tmp_path: Path) -> None:
+    """A repo whose validation split has only general rows: the domain configs are skipped there."""
+    examples = make_examples(splits=("test",)) + [
+        e for e in make_examples(splits=("validation",)) if not e.domains
+    ]
+    repo = write_repo(tmp_path / "mlqa-domain", examples)
+    results = run_cli(qa_checkpoint, repo, tmp_path / "validation", "--split", "validation")
+    assert results["configs"] and not any(name.startswith("legal.") for name in results["configs"])
+    assert "general.de" in results["configs"]
 
 
 def test_bench_run_on_a_hand_made_repo_with_chinese(

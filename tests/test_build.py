@@ -91,9 +91,11 @@ def test_load_dataset_round_trip(built: Path) -> None:
     assert row["context"][row["answers"]["answer_start"][0] :].startswith("der Mietvertrag")
     provenance = json.loads(row["provenance"])
     assert provenance["label_source"] == "pivot:en"
-    assert provenance["classifiers"]["embedding"]["type"] == "embedding"
-    assert row["classifier"] == "embedding"
-    assert row["classifier_scores"]["embedding"] == row["domain_scores"]
+    assert provenance["route"] == "en"  # the default taxonomy: English contexts go to the trained head
+    assert provenance["classifiers"]["head"]["type"] == "embedding-head"
+    assert provenance["classifiers"]["head"]["guidelines_version"] == "1.1"
+    assert row["classifier"] == "head"
+    assert row["classifier_scores"]["head"] == row["domain_scores"]
     general = datasets.load_dataset(str(built), "general.zh", split="validation")
     assert general["id"] == ["q-gen-2"]
     cross = datasets.load_dataset(str(built), "biomedical.de.en", split="test")
@@ -117,6 +119,8 @@ def test_card_documents_the_build(built: Path) -> None:
     assert card.startswith("---\n") and "config_name: legal.de\n" in card
     assert "sha256" in card and "CC BY-SA 3.0" in card and "@inproceedings{lewis2020mlqa" in card
     assert "| legal |" in card and "τ" in card
+    assert "Route `en`" in card and "Route `other`" in card  # which classifier labels which languages
+    assert "### Label quality" in card and "neither trained nor tuned on" in card
 
 
 def test_rebuild_is_byte_identical(mlqa_dir: Path, tiny_sbert: Path, tmp_path: Path) -> None:

@@ -258,16 +258,16 @@ def test_ensemble_from_taxonomy_and_relabel_equals_fresh_run(
 
 
 def test_single_embedding_relabel_equals_fresh_run(minilm_path: Path, tmp_path: Path) -> None:
-    labeler = build_labeler(load_taxonomy(), embedding_model=str(minilm_path), cache_dir=tmp_path)
+    prototypes = {"delta": 0.08, "classifiers": [{"name": "embedding", "type": "embedding"}]}
+    taxonomy = load_taxonomy(write_taxonomy(tmp_path / "p.yaml", prototypes))
+    labeler = build_labeler(taxonomy, embedding_model=str(minilm_path), cache_dir=tmp_path)
     rows = _rows(labeler, TEXTS)
     assert rows[0]["classifier_scores"] == {"embedding": rows[0]["domain_scores"]}  # the classic layout
     assert json.loads(rows[0]["provenance"])["labeler"] == "embedding"
     taus = {"legal": 0.45, "biomedical": 0.2, "finance": 0.25, "science": 0.3}
     fresh = _rows(
         build_labeler(
-            load_taxonomy(
-                write_taxonomy(tmp_path / "t.yaml", load_taxonomy().classification.model_dump(), taus)
-            ),
+            load_taxonomy(write_taxonomy(tmp_path / "t.yaml", {**prototypes, "delta": 0.05}, taus)),
             embedding_model=str(minilm_path),
             cache_dir=tmp_path,
         ),

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier, TextEncoder
 from mlqa_domain.builders.labelers import ScoreLabeler, build_labeler
 from mlqa_domain.builders.labeling import decide_domains
 from mlqa_domain.builders.pivot import label_examples
-from mlqa_domain.builders.taxonomy import load_taxonomy
+from mlqa_domain.builders.taxonomy import default_taxonomy_path, load_taxonomy
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
 
@@ -39,7 +40,9 @@ def test_default_taxonomy_has_required_domains() -> None:
     for spec in tax.domains.values():
         assert spec.description and len(spec.exemplars) >= 3 and spec.intermediate_tasks
     assert tax.general == "general"
-    assert tax.classification.classifiers[0].type == "embedding"
+    head, prototypes = tax.classification.classifiers
+    assert head.type == "embedding-head" and head.model_extra["languages"] == ["en"]
+    assert prototypes.type == "embedding" and "languages" not in (prototypes.model_extra or {})
 
 
 @pytest.mark.parametrize(
@@ -84,10 +87,48 @@ MEDICAL_EN = "The patients received the vaccine in a randomised clinical trial a
 GENERAL_EN = "The band played their first concert in a small club and later toured across Europe."
 
 
+def prototype_taxonomy(tmp: Path) -> Path:
+    """The shipped taxonomy with one classifier for every language: the embedding prototypes."""
+    raw = yaml.safe_load(default_taxonomy_path().read_text("utf-8"))
+    raw["classification"]["classifiers"] = [{"name": "embedding", "type": "embedding"}]
+    path = tmp / "prototypes.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def minilm_labeler(minilm_path: Path, tmp_path_factory: pytest.TempPathFactory) -> ScoreLabeler:
-    tax = load_taxonomy()
+    tax = load_taxonomy(prototype_taxonomy(tmp_path_factory.mktemp("tax")))
     return build_labeler(tax, embedding_model=str(minilm_path), cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def test_default_labeler_routes_english_to_the_head_and_the_rest_to_prototypes(
+    minilm_path: Path, tmp_path: Path
+) -> None:
+    labeler = build_labeler(load_taxonomy(), embedding_model=str(minilm_path), cache_dir=tmp_path)
+    examples = [
+        _example("q1", "en", LEGAL_EN),
+        _example("q1", "de", "Das Berufungsgericht entschied, dass der Mietvertrag nichtig war."),
+        _example("q3", "de", "Die Patienten erhielten den Impfstoff in einer klinischen Studie."),
+    ]
+    examples[0].title = "Lease"
+    counts = label_examples(examples, labeler)
+    assert counts["pivot"] == 2 and counts["own_language"] == 1
+    en, de, own = (e.provenance for e in examples)
+    assert en == de and en["route"] == "en" and en["labeler"] == "head"
+    assert en["classifiers"]["head"]["type"] == "embedding-head" and en["delta"] == 1.0
+    assert examples[0].domains == ["legal"] and examples[1].domains == ["legal"]
+    assert own["route"] == "other" and own["labeler"] == "embedding" and own["label_source"] == "own:de"
+    assert labeler.provenance()["routes"].keys() == {"en", "other"}
+
+
+def test_languages_claimed_twice_are_a_config_error(tmp_path: Path) -> None:
+    raw = yaml.safe_load(default_taxonomy_path().read_text("utf-8"))
+    raw["classification"]["classifiers"][1]["languages"] = ["en", "de"]
+    path = tmp_path / "tax.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(ConfigError, match="'en' is routed to two classifier groups"):
+        build_labeler(load_taxonomy(path), cache_dir=tmp_path)
 
 
 def test_embedding_classifier_scores_are_cosines_to_prototypes(minilm_labeler: ScoreLabeler) -> None:
@@ -153,6 +194,8 @@ def test_embedding_cache_reused_across_encoders(minilm_path: Path, tmp_path: Pat
 
 
 def test_unknown_embedding_model_is_config_error(tmp_path: Path) -> None:
-    encoder = TextEncoder(str(tmp_path / "no-such-model"), cache_dir=tmp_path, use_cache=False)
+    with pytest.raises(ConfigError, match="model not found"):
+        TextEncoder(str(tmp_path / "no-such-model"), cache_dir=tmp_path, use_cache=False)
+    encoder = TextEncoder("no-such-org/no-such-model", cache_dir=tmp_path, use_cache=False)
     with pytest.raises(ConfigError, match="cannot load sentence-transformers model"):
         encoder.encode(["x"])

@@ -185,6 +185,7 @@ def write_dataset(
             "taxonomy": {"source": taxonomy_source, "fingerprint": tax.fingerprint()},
             "labeler": labeler.provenance(),
             "labeling": labeling_counts,
+            "label_evaluation": held_out_figures(labeler),
             # per-filter seconds stay out, so identical inputs give an identical build_info.json
             "filters": [
                 {k: v for k, v in f.items() if k != "seconds"} for f in filter_report(pipeline.stats)
@@ -197,6 +198,16 @@ def write_dataset(
             write_rejected(pipeline.rejected, tmp / "rejected")
     seconds["write"] = time.perf_counter() - start
     return BuildReport(out=out, info=info, seconds=seconds)
+
+
+def held_out_figures(labeler) -> dict[str, Any]:
+    """Per trained head of the labeler: its held-out precision/recall on the reference set."""
+    figures = {}
+    for classifier in labeler.classifiers:
+        head = getattr(classifier, "head", None)
+        if head is not None and "held_out" in head.info:
+            figures[classifier.name] = head.info["held_out"]
+    return figures
 
 
 def _encoder_of(labeler):

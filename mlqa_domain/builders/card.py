@@ -99,24 +99,76 @@ def domain_language_table(counts: dict[str, dict[str, int]], domains: list[str],
     return _table(headers, rows)
 
 
+def _classifier_lines(provenance: dict) -> str:
+    return "\n".join(
+        f"- `{name}`: " + ", ".join(f"{k} `{v}`" for k, v in spec.items() if v is not None)
+        for name, spec in provenance.get("classifiers", {}).items()
+    )
+
+
+def _route_text(key: str, provenance: dict, domains: list[str]) -> str:
+    who = "contexts in languages no other route claims" if key == "other" else f"contexts in `{key}`"
+    thresholds = provenance.get("thresholds", {})
+    return (
+        f"**Route `{key}`** ({who}): labeler `{provenance.get('labeler', '')}`, "
+        f"δ = {provenance.get('delta')}.\n\n{_classifier_lines(provenance)}\n\n"
+        + _table(["domain", "τ"], [[d, thresholds.get(d, "")] for d in domains])
+    )
+
+
+def labeler_section(info: dict) -> str:
+    """The classifiers, routes and thresholds that labelled the data."""
+    labeler = info["labeler"]
+    routes = labeler.get("routes") or {"all languages": labeler}
+    labelled = info.get("labeling", {})
+    counts = (
+        f"Instances labelled from the English pivot: {labelled.get('pivot', 0)}; "
+        f"in their own language: {labelled.get('own_language', 0)}."
+    )
+    return "\n\n".join([counts, *(_route_text(k, v, info["domains"]) for k, v in routes.items())]) + "\n"
+
+
+def label_quality_section(info: dict) -> str:
+    """Held-out precision/recall of the trained heads that labelled the data (empty when none)."""
+    figures = info.get("label_evaluation") or {}
+    parts = []
+    for name, held_out in figures.items():
+        rows = []
+        for shown, key in (("title. context", "title_context"), ("context only", "context")):
+            for domain, m in (held_out.get(key) or {}).items():
+                ci = m["ci95"]
+                rows.append(
+                    [
+                        domain,
+                        shown,
+                        f"{m['precision']:.3f} [{ci['precision'][0]:.2f}, {ci['precision'][1]:.2f}]",
+                        f"{m['recall']:.3f} [{ci['recall'][0]:.2f}, {ci['recall'][1]:.2f}]",
+                        f"{m['f1']:.3f}",
+                        m["support"],
+                    ]
+                )
+        parts.append(
+            f"Classifier `{name}`, measured on articles it was neither trained nor tuned on "
+            f"({held_out.get('method', '')}; paragraphs marked borderline left out; 95% CIs by "
+            "bootstrap over articles):\n\n"
+            + _table(["domain", "input", "precision [95% CI]", "recall [95% CI]", "F1", "gold"], rows)
+        )
+    if not parts:
+        return ""
+    return "### Label quality\n\n" + "\n\n".join(parts) + "\n"
+
+
 def render_card(info: dict) -> str:
     """The full README.md of the dataset repo from the build info."""
     counts = info["configs"]
     header = yaml.safe_dump(
         front_matter(counts, info["languages"], info.get("sizes")), sort_keys=False, allow_unicode=True
     )
-    labeler = info["labeler"]
-    thresholds = labeler.get("thresholds", {})
     sources = "\n".join(
         f"- `{s['location']}` ({s['kind']}): "
         + ", ".join(f"`{f['path']}` {f['bytes']} bytes, sha256 `{f['sha256']}`" for f in s["files"])
         for s in info["sources"]
     )
-    classifiers = "\n".join(
-        f"- `{name}`: " + ", ".join(f"{k} `{v}`" for k, v in spec.items() if v is not None)
-        for name, spec in labeler.get("classifiers", {}).items()
-    )
-    threshold_rows = [[d, thresholds.get(d, "")] for d in info["domains"]]
     filters = _table(
         ["filter", "seen", "kept", "dropped", "reasons"],
         [
@@ -168,17 +220,13 @@ Dataset fingerprint: `{info["dataset_fingerprint"]}`
    {label_sources.get("pivot", 0)} instances; in their own language: {label_sources.get("own_language", 0)}.
 3. Filters ({", ".join(f["name"] for f in info.get("filters", [])) or "none"}) drop bad instances; dropped
    ones are listed with their reasons in `rejected/`.
-4. Labeler `{labeler.get("labeler", "")}`. A context gets every domain whose score is at least that
-   domain's threshold τ and within δ = {labeler.get("delta")} of its best domain; otherwise it is
-   `{info["general"]}`. Taxonomy `{info["taxonomy"]["source"]}`
-   (fingerprint `{info["taxonomy"]["fingerprint"]}`).
+4. Domain labels. A context gets every domain whose score is at least that domain's threshold τ (and,
+   where δ < 1, within δ of its best domain); otherwise it is `{info["general"]}`. Taxonomy
+   `{info["taxonomy"]["source"]}` (fingerprint `{info["taxonomy"]["fingerprint"]}`). Each row's
+   `provenance` names the route and classifier that labelled it.
 
-Classifiers:
-
-{classifiers}
-
-{_table(["domain", "τ"], threshold_rows)}
-
+{labeler_section(info)}
+{label_quality_section(info)}
 ## Filters
 
 {filters}

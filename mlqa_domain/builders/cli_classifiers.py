@@ -154,7 +154,23 @@ def _print_audit(report: dict[str, Any], show_sweep: bool) -> None:
 
 def audit_command(
     data: str = typer.Option("./mlqa-domain", "--data", help="Built dataset repo (dir or hub id)."),
-    labels: Path = typer.Option(..., "--labels", help='Hand labels: jsonl of {"id", "domains": [...]}.'),
+    labels: Path | None = typer.Option(
+        None, "--labels", help='Hand labels: jsonl of {"id", "domains": [...]}.'
+    ),
+    squad: Path | None = typer.Option(
+        None,
+        "--squad",
+        help="Audit the domain head on held-out articles of the reference set instead: the SQuAD-format "
+        "file with its paragraphs (e.g. ../shared/data/squad-v1.1-train/train-v1.1.json).",
+    ),
+    head: Path | None = typer.Option(
+        None, "--head", help="With --squad: the head (default: the shipped one)."
+    ),
+    reference: Path | None = typer.Option(None, "--reference", help="With --squad: reference labels."),
+    taxonomy: Path | None = typer.Option(
+        None, "--taxonomy", help="With --squad: taxonomy (prototype baseline)."
+    ),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="With --squad: embedding cache."),
     split: list[str] | None = typer.Option(None, "--split", help="Only these splits (default: all)."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the threshold sweep as a PNG."),
     json_out: Path | None = typer.Option(None, "--json", help="Write every number as JSON."),
@@ -164,11 +180,22 @@ def audit_command(
         None, "--fit-calibration", help="Fit logistic calibrations on the sample; write them as YAML."
     ),
 ) -> None:
-    """Precision/recall/F1, confusion matrix and threshold sweep of each classifier and the ensemble."""
+    """Precision/recall/F1, confusion matrix and threshold sweep of each classifier and the ensemble.
+
+    With --labels: the labels of a built dataset against hand labels of its ids. With --squad: the
+    domain head's training recipe on held-out articles of the hand-labelled reference set.
+    """
     from mlqa_domain.atomic import write_text_atomic
     from mlqa_domain.builders.audit import fit_calibration as fit
     from mlqa_domain.builders.audit import plot_sweeps, run_audit
 
+    if squad is not None:
+        audit_reference(squad, head, reference, taxonomy, cache_dir, plot, json_out)
+        return
+    if labels is None:
+        raise ConfigError(
+            "give --labels (audit a built dataset) or --squad (audit the head on the reference set)"
+        )
     if steps < 2:
         raise ConfigError("--steps must be at least 2")
     report = run_audit(data, labels, split or None, steps)
@@ -218,9 +245,209 @@ def sample_for_audit_command(
     )
 
 
+DEFAULT_HEAD_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _embedded_reference(squad: Path, reference: Path | None, taxonomy: Path | None, model: str, cache_dir):
+    """Reference labels joined with ``squad``, embedded with ``model``; and the encoder."""
+    from mlqa_domain.builders.classifiers.embedding import TextEncoder
+    from mlqa_domain.builders.head_training import embed_reference
+    from mlqa_domain.builders.reference import join_reference, load_reference_labels
+    from mlqa_domain.builders.taxonomy import load_taxonomy
+
+    domains = load_taxonomy(taxonomy).domain_names
+    items, missing = join_reference(squad, load_reference_labels(reference, known=domains))
+    console.print(
+        f"reference: {len(items)} labelled paragraphs from {len({i.title for i in items})} articles found in "
+        f"{squad.name}" + (f" ({missing} labels have no paragraph in it)" if missing else "")
+    )
+    encoder = TextEncoder(model, cache_dir=cache_dir)
+    return embed_reference(items, encoder, domains), encoder
+
+
+def _ci(m: dict[str, Any], key: str) -> str:
+    low, high = m["ci95"][key]
+    return f"{m[key]:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def _held_out_table(title: str, block: dict[str, dict[str, Any]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("domain", "precision [95% CI]", "recall [95% CI]", "F1 [95% CI]", "gold", "predicted"):
+        table.add_column(column, justify="left" if column == "domain" else "right")
+    for domain, m in block.items():
+        table.add_row(
+            domain,
+            _ci(m, "precision"),
+            _ci(m, "recall"),
+            _ci(m, "f1"),
+            str(m["support"]),
+            str(m["predicted"]),
+        )
+    return table
+
+
+def _confusion_table(title: str, confusion: dict[str, Any]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("gold \\ pred")
+    for label in confusion["labels"]:
+        table.add_column(label, justify="right")
+    for label, row in zip(confusion["labels"], confusion["matrix"], strict=True):
+        table.add_row(label, *[str(v) for v in row])
+    return table
+
+
+def _print_held_out(report: dict[str, Any], baseline: dict[str, Any] | None = None) -> None:
+    settings = report["settings"]
+    console.print(
+        f"held-out evaluation: {report['paragraphs']} paragraphs, {report['articles']} articles, "
+        f"{settings['folds']} outer folds grouped by article (thresholds chosen on inner folds for "
+        f"precision >= {settings['min_precision']}); 'clear' leaves out paragraphs marked borderline"
+    )
+    for name, block in report["formats"].items():
+        shown = "title. context" if name == "title_context" else "context only"
+        console.print(_held_out_table(f"head, input {shown}: clear paragraphs", block["clear"]))
+        console.print(
+            _held_out_table(f"head, input {shown}: all paragraphs (borderline as labelled)", block["all"])
+        )
+    block = report["formats"]["title_context"]
+    console.print(
+        _held_out_table(
+            "head, title. context: clear paragraphs of the random pool (natural topic mix)",
+            block["random_pool"],
+        )
+    )
+    console.print(
+        _confusion_table(
+            "head, title. context: domain confusion (gold x predicted pairs)", block["confusion"]
+        )
+    )
+    if baseline:
+        console.print(
+            _held_out_table("prototypes (taxonomy τ/δ, context only): clear paragraphs", baseline["clear"])
+        )
+    folds = report["fold_thresholds"]
+    taus = ", ".join(f"{d} {min(f[d] for f in folds):.2f}-{max(f[d] for f in folds):.2f}" for d in folds[0])
+    console.print(f"thresholds chosen per outer fold: {taus}")
+
+
+def train_head_command(
+    squad: Path = typer.Option(
+        ..., "--squad", help="SQuAD-format file with the reference paragraphs (e.g. train-v1.1.json)."
+    ),
+    out: Path = typer.Option(..., "--out", help="Head file to write (.safetensors)."),
+    reference: Path | None = typer.Option(None, "--reference", help="Reference labels (default: shipped)."),
+    embedding_model: str = typer.Option(
+        DEFAULT_HEAD_MODEL, "--embedding-model", help="sentence-transformers model."
+    ),
+    kind: str = typer.Option("logreg", "--kind", help="logreg (one logistic regression per domain) or mlp."),
+    strength: float = typer.Option(1.0, "--C", help="Inverse regularisation strength."),
+    folds: int = typer.Option(5, "--folds", help="Folds grouped by article."),
+    min_precision: float = typer.Option(
+        0.92,
+        "--min-precision",
+        help="Out-of-fold precision each domain's τ must reach (a margin over the 0.90 wanted held out).",
+    ),
+    threshold_pool: str = typer.Option(
+        "all", "--threshold-pool", help="Paragraphs that choose τ: all, or random (the natural topic mix)."
+    ),
+    keep_borderline: bool = typer.Option(
+        False,
+        "--keep-borderline",
+        help="Train on paragraphs marked borderline too (default: leave them out).",
+    ),
+    seed: int = typer.Option(0, "--seed"),
+    taxonomy: Path | None = typer.Option(None, "--taxonomy", help="Taxonomy whose domains the head scores."),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Embedding cache."),
+    report_out: Path | None = typer.Option(None, "--report", help="Write the held-out figures as JSON."),
+) -> None:
+    """Train a domain head on the hand-labelled reference set; print its held-out precision/recall."""
+    from mlqa_domain.atomic import write_text_atomic
+    from mlqa_domain.builders.head_training import HeadSettings, probe_embedding, train_head
+    from mlqa_domain.builders.reference import GUIDELINES_VERSION, default_reference_path
+    from mlqa_domain.builders.reference_audit import held_out_report, summary
+    from mlqa_domain.hashing import sha256_file
+
+    settings = HeadSettings(kind, strength, folds, min_precision, not keep_borderline, threshold_pool, seed)
+    data, encoder = _embedded_reference(squad, reference, taxonomy, embedding_model, cache_dir)
+    report, _ = held_out_report(data, settings)
+    _print_held_out(report)
+    reference_path = reference or default_reference_path()
+    head, _ = train_head(
+        data,
+        embedding_model,
+        probe_embedding(encoder),
+        settings,
+        info={
+            "guidelines_version": GUIDELINES_VERSION,
+            "reference": {"file": reference_path.name, "sha256": sha256_file(reference_path)},
+            "held_out": {
+                "method": f"nested {folds}-fold CV grouped by article, clear paragraphs",
+                "title_context": summary(report["formats"]["title_context"]),
+                "context": summary(report["formats"]["context"]),
+            },
+        },
+    )
+    head.save(out)
+    shown = ", ".join(f"{d} {t:.3f}" for d, t in head.thresholds.items())
+    console.print(f"wrote {out} ({out.stat().st_size} bytes); thresholds: {shown}")
+    if report_out:
+        write_text_atomic(report_out, json.dumps(report, indent=2) + "\n")
+        console.print(f"wrote {report_out}")
+
+
+def audit_reference(
+    squad: Path,
+    head_path: Path | None,
+    reference: Path | None,
+    taxonomy: Path | None,
+    cache_dir: Path | None,
+    plot: Path | None,
+    json_out: Path | None,
+) -> None:
+    """Held-out figures of the (shipped) head's recipe, and of the prototypes, on the reference set."""
+    from mlqa_domain.atomic import write_text_atomic
+    from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier
+    from mlqa_domain.builders.classifiers.head import DomainHead
+    from mlqa_domain.builders.head_training import HeadSettings
+    from mlqa_domain.builders.reference_audit import (
+        evaluation_block,
+        held_out_report,
+        plot_reference_sweep,
+        prototype_predictions,
+    )
+    from mlqa_domain.builders.taxonomy import default_taxonomy_path, load_taxonomy
+
+    tax = load_taxonomy(taxonomy)
+    if head_path is None:
+        head_path = default_taxonomy_path().parent / "heads" / "minilm-l6-v2-domains.safetensors"
+    head = DomainHead.load(head_path)
+    settings = HeadSettings(**head.info.get("settings", {}))
+    data, encoder = _embedded_reference(squad, reference, taxonomy, head.embedding_model, cache_dir)
+    report, _ = held_out_report(data, settings)
+    prototypes = EmbeddingClassifier.from_taxonomy(encoder, tax)
+    baseline = evaluation_block(
+        data.gold,
+        prototype_predictions(data, prototypes, tax.thresholds, tax.classification.delta),
+        data.borderline,
+        data.groups,
+        data.random_pool(),
+        data.domains,
+    )
+    report["prototypes"] = baseline
+    report["head"] = {"file": head_path.name, "thresholds": head.thresholds}
+    _print_held_out(report, baseline)
+    if plot:
+        plot_reference_sweep(report, head.thresholds, plot)
+        console.print(f"wrote {plot}")
+    if json_out:
+        write_text_atomic(json_out, json.dumps(report, indent=2) + "\n")
+        console.print(f"wrote {json_out}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the classifier and audit commands to ``app``."""
     app.command("train-classifier")(train_classifier_command)
+    app.command("train-head")(train_head_command)
     app.command("classifier-data")(classifier_data_command)
     app.command("audit")(audit_command)
     app.command("sample-for-audit")(sample_for_audit_command)

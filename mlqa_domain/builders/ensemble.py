@@ -293,22 +293,30 @@ class EnsembleLabeler:
         self.name = "ensemble" if rule.combine != "single" else self.classifiers[0].name
         self.taxonomy_fingerprint = taxonomy_fingerprint
 
-    def raw_scores(self, texts: Sequence[str], language: str) -> list[dict[str, dict[str, float]]]:
-        """Per text, per classifier, per output label raw scores (rounded as stored)."""
+    def raw_scores(
+        self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None
+    ) -> list[dict[str, dict[str, float]]]:
+        """Per text, per classifier, per output label raw scores (rounded as stored).
+
+        ``titles`` (one per text, or None) reach the classifiers that read them (``uses_titles``).
+        """
         per_text: list[dict[str, dict[str, float]]] = [{} for _ in texts]
         for classifier in self.classifiers:
             names = list(getattr(classifier, "output_names", classifier.domain_names))
             scorer = getattr(classifier, "all_scores", classifier.scores)
-            matrix = np.asarray(scorer(list(texts), language), dtype=np.float64)
+            extra = {"titles": titles} if getattr(classifier, "uses_titles", False) else {}
+            matrix = np.asarray(scorer(list(texts), language, **extra), dtype=np.float64)
             for i, row in enumerate(matrix):
                 per_text[i][classifier.name] = {n: _round(s) for n, s in zip(names, row, strict=True)}
         return per_text
 
-    def label(self, texts: Sequence[str], language: str) -> list[Labeling]:
+    def label(
+        self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None
+    ) -> list[Labeling]:
         """Score ``texts`` with every classifier and combine."""
-        return [labeling_of(self.rule, raw) for raw in self.raw_scores(texts, language)]
+        return [labeling_of(self.rule, raw) for raw in self.raw_scores(texts, language, titles)]
 
-    def provenance(self) -> dict[str, Any]:
+    def provenance(self, language: str | None = None) -> dict[str, Any]:
         """The rule (model ids/revisions, weights, calibration, thresholds, δ) and the taxonomy."""
         return {**self.rule.to_provenance(), "taxonomy": self.taxonomy_fingerprint}
 

@@ -29,10 +29,13 @@ from mlqa_domain.builders.classifiers.calibration import Calibration
 from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier, TextEncoder
 from mlqa_domain.builders.ensemble import EnsembleLabeler, EnsembleRule, MemberRule
 from mlqa_domain.builders.models import DEFAULT_EMBEDDING_MODEL
+from mlqa_domain.builders.routing import Route, RoutedLabeler
 from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
 from mlqa_domain.errors import ConfigError
+from mlqa_domain.languages import check_language
 
 DEFAULT_PROBABILITY_THRESHOLD = 0.5
+HEAD_DELTA = 1.0
 _COMMON_KEYS = {
     "name",
     "type",
@@ -44,9 +47,11 @@ _COMMON_KEYS = {
     "calibration",
     "batch_size",
     "device",
+    "languages",
 }
 _TYPE_KEYS = {
     "embedding": set(),
+    "embedding-head": {"head"},
     "fasttext": {"filename", "label_map", "aggregate"},
     "transformers": {"label_map", "aggregate", "max_length"},
     "zero-shot": {"candidate_labels", "hypothesis_template"},
@@ -94,7 +99,9 @@ def _check_spec(spec: ClassifierSpec, where: str) -> None:
         )
     if spec.weight <= 0:
         raise ConfigError(f"classifier {spec.name!r}: weight must be positive", where)
-    if spec.type != "embedding" and not spec.model:
+    if spec.type == "embedding-head" and not _extra(spec).get("head"):
+        raise ConfigError(f"classifier {spec.name!r} needs a 'head' (a file written by train-head)", where)
+    if spec.type not in ("embedding", "embedding-head") and not spec.model:
         raise ConfigError(f"classifier {spec.name!r} needs a 'model'", where)
 
 
@@ -119,13 +126,14 @@ def _per_domain(value: Any, taxonomy: Taxonomy, default: Mapping[str, float], wh
     raise ConfigError(f"{what} must be a number or a mapping domain -> number", taxonomy.source)
 
 
-def classifier_thresholds(spec: ClassifierSpec, taxonomy: Taxonomy) -> dict[str, float]:
-    """The classifier's own τ per domain."""
-    default = (
-        taxonomy.thresholds
-        if spec.type == "embedding"
-        else dict.fromkeys(taxonomy.domain_names, DEFAULT_PROBABILITY_THRESHOLD)
-    )
+def classifier_thresholds(spec: ClassifierSpec, taxonomy: Taxonomy, classifier=None) -> dict[str, float]:
+    """The classifier's own τ per domain (a head's default: the thresholds stored with it)."""
+    if spec.type == "embedding":
+        default = taxonomy.thresholds
+    elif spec.type == "embedding-head" and classifier is not None:
+        default = {d: classifier.head.thresholds[d] for d in taxonomy.domain_names}
+    else:
+        default = dict.fromkeys(taxonomy.domain_names, DEFAULT_PROBABILITY_THRESHOLD)
     return _per_domain(
         _extra(spec).get("thresholds"), taxonomy, default, f"classifier {spec.name!r} thresholds"
     )
@@ -142,6 +150,19 @@ def build_classifier(spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | 
             model, cache_dir=cache_dir, revision=spec.revision, device=extra.get("device"), **batch
         )
         return EmbeddingClassifier.from_taxonomy(encoder, taxonomy, name=spec.name)
+    if spec.type == "embedding-head":
+        from mlqa_domain.builders.classifiers.head import DomainHead, HeadClassifier
+
+        head_path = _model_path(str(extra["head"]), taxonomy)
+        model = spec.model or DomainHead.load(head_path).embedding_model
+        encoder = TextEncoder(
+            _model_path(model, taxonomy),
+            cache_dir=cache_dir,
+            revision=spec.revision,
+            device=extra.get("device"),
+            **batch,
+        )
+        return HeadClassifier(head_path, encoder, name=spec.name, domains=taxonomy.domain_names)
     model = _model_path(spec.model, taxonomy)
     if spec.type == "fasttext":
         from mlqa_domain.builders.classifiers.fasttext_classifier import (
@@ -193,10 +214,16 @@ def build_classifier(spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | 
     )
 
 
+def classifier_delta(spec: ClassifierSpec, taxonomy: Taxonomy) -> float:
+    """The classifier's own δ: a head's independent per-domain probabilities default to no δ rule (1)."""
+    default = HEAD_DELTA if spec.type == "embedding-head" else taxonomy.classification.delta
+    return float(_extra(spec).get("delta", default))
+
+
 def member_rule(spec: ClassifierSpec, taxonomy: Taxonomy, classifier) -> MemberRule:
     """Weight, calibration, τ and δ of one classifier in the ensemble."""
     extra = _extra(spec)
-    thresholds = classifier_thresholds(spec, taxonomy)
+    thresholds = classifier_thresholds(spec, taxonomy, classifier)
     calibration = Calibration.from_config(
         extra.get("calibration"),
         taxonomy.domain_names,
@@ -204,8 +231,14 @@ def member_rule(spec: ClassifierSpec, taxonomy: Taxonomy, classifier) -> MemberR
         default_kind="logistic" if spec.type == "embedding" else "identity",
         where=taxonomy.source,
     )
-    delta = float(extra.get("delta", taxonomy.classification.delta))
-    return MemberRule(spec.name, float(spec.weight), calibration, thresholds, delta, classifier.provenance())
+    return MemberRule(
+        spec.name,
+        float(spec.weight),
+        calibration,
+        thresholds,
+        classifier_delta(spec, taxonomy),
+        classifier.provenance(),
+    )
 
 
 def classifier_specs(taxonomy: Taxonomy, embedding_model: str | None = None) -> list[ClassifierSpec]:
@@ -245,22 +278,55 @@ def ensemble_rule(taxonomy: Taxonomy, members: list[MemberRule]) -> EnsembleRule
     )
 
 
+def _labeler_for(specs: list[ClassifierSpec], taxonomy: Taxonomy, cache_dir) -> EnsembleLabeler:
+    classifiers = [build_classifier(spec, taxonomy, cache_dir) for spec in specs]
+    if len(specs) == 1:
+        spec = specs[0]
+        thresholds = classifier_thresholds(spec, taxonomy, classifiers[0])
+        return ScoreLabeler(classifiers[0], taxonomy, thresholds, classifier_delta(spec, taxonomy))
+    members = [member_rule(s, taxonomy, c) for s, c in zip(specs, classifiers, strict=True)]
+    return EnsembleLabeler(classifiers, ensemble_rule(taxonomy, members), taxonomy.fingerprint())
+
+
+def _route_languages(spec: ClassifierSpec, taxonomy: Taxonomy) -> tuple[str, ...] | None:
+    value = _extra(spec).get("languages")
+    if value is None:
+        return None
+    codes = [value] if isinstance(value, str) else value
+    if not isinstance(codes, list) or not codes:
+        raise ConfigError(f"classifier {spec.name!r}: languages must be a list of codes", taxonomy.source)
+    return tuple(sorted(check_language(str(c), taxonomy.source) for c in codes))
+
+
 def build_labeler(
     taxonomy: Taxonomy,
     embedding_model: str | None = None,
     cache_dir: str | Path | None = None,
-) -> EnsembleLabeler:
+) -> EnsembleLabeler | RoutedLabeler:
     """The labeler for ``taxonomy``; ``embedding_model`` overrides every embedding classifier's model.
 
     One classifier: its raw scores are the domain scores, thresholded with its own τ and δ
     (for the embedding classifier: the domains' ``threshold`` and ``classification.delta``).
     Several: an :class:`EnsembleLabeler` combining their calibrated probabilities.
+    Classifiers with ``languages`` label only contexts in those languages (a route); the others
+    label every other language.
     """
     specs = classifier_specs(taxonomy, embedding_model)
-    classifiers = [build_classifier(spec, taxonomy, cache_dir) for spec in specs]
-    if len(specs) == 1:
-        spec = specs[0]
-        delta = float(_extra(spec).get("delta", taxonomy.classification.delta))
-        return ScoreLabeler(classifiers[0], taxonomy, classifier_thresholds(spec, taxonomy), delta)
-    members = [member_rule(s, taxonomy, c) for s, c in zip(specs, classifiers, strict=True)]
-    return EnsembleLabeler(classifiers, ensemble_rule(taxonomy, members), taxonomy.fingerprint())
+    groups: dict[tuple[str, ...] | None, list[ClassifierSpec]] = {}
+    for spec in specs:
+        groups.setdefault(_route_languages(spec, taxonomy), []).append(spec)
+    if list(groups) == [None]:
+        return _labeler_for(specs, taxonomy, cache_dir)
+    claimed: dict[str, tuple[str, ...]] = {}
+    for languages in groups:
+        for code in languages or ():
+            if code in claimed:
+                raise ConfigError(
+                    f"language {code!r} is routed to two classifier groups; give each language one",
+                    taxonomy.source,
+                )
+            claimed[code] = languages
+    routes = [
+        Route(languages, _labeler_for(group, taxonomy, cache_dir)) for languages, group in groups.items()
+    ]
+    return RoutedLabeler(routes)

@@ -21,12 +21,14 @@ class Labeler(Protocol):
 
     name: str
 
-    def label(self, texts: Sequence[str], language: str) -> list[Labeling]:
-        """Labels for each text."""
+    def label(
+        self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None
+    ) -> list[Labeling]:
+        """Labels for each text (``titles``: the article title of each, where the source has one)."""
         ...
 
-    def provenance(self) -> dict[str, Any]:
-        """Model ids/revisions, thresholds and δ that produced the labels."""
+    def provenance(self, language: str | None = None) -> dict[str, Any]:
+        """Model ids/revisions, thresholds and δ that produced the labels (of ``language``'s route)."""
         ...
 
 

@@ -19,9 +19,16 @@ def group_by_id(examples: Sequence[Example]) -> dict[str, list[Example]]:
     return groups
 
 
-def _label_unique(labeler: Labeler, texts: list[str], language: str) -> dict[str, Labeling]:
-    unique = sorted(set(texts))
-    return dict(zip(unique, labeler.label(unique, language), strict=True)) if unique else {}
+Key = tuple[str, str]  # (context, title or "")
+
+
+def _label_unique(labeler: Labeler, keys: list[Key], language: str) -> dict[Key, Labeling]:
+    """Label each distinct (context, title) once."""
+    unique = sorted(set(keys))
+    if not unique:
+        return {}
+    labels = labeler.label([c for c, _ in unique], language, [t or None for _, t in unique])
+    return dict(zip(unique, labels, strict=True))
 
 
 def representative(instances: Sequence[Example], pivot: str = PIVOT_LANGUAGE) -> Example:
@@ -43,12 +50,12 @@ def label_examples(examples: Sequence[Example], labeler: Labeler, pivot: str = P
     """
     groups = group_by_id(examples)
     chosen = {gid: representative(insts, pivot) for gid, insts in groups.items()}
-    texts_by_language: dict[str, list[str]] = defaultdict(list)
+    keys_by_language: dict[str, list[Key]] = defaultdict(list)
     for rep in chosen.values():
-        texts_by_language[rep.context_language].append(rep.context)
-    labels = {lang: _label_unique(labeler, texts, lang) for lang, texts in sorted(texts_by_language.items())}
+        keys_by_language[rep.context_language].append(_key(rep))
+    labels = {lang: _label_unique(labeler, keys, lang) for lang, keys in sorted(keys_by_language.items())}
 
-    base = labeler.provenance()
+    provenance = {lang: labeler.provenance(lang) for lang in labels}
     counts = {
         "pivot": 0,
         "own_language": 0,
@@ -57,7 +64,7 @@ def label_examples(examples: Sequence[Example], labeler: Labeler, pivot: str = P
     }
     for gid, insts in groups.items():
         rep = chosen[gid]
-        labeling = labels[rep.context_language][rep.context]
+        labeling = labels[rep.context_language][_key(rep)]
         is_pivot = rep.context_language == pivot
         source = f"pivot:{pivot}" if is_pivot else f"own:{rep.context_language}"
         counts["pivot" if is_pivot else "own_language"] += len(insts)
@@ -65,8 +72,12 @@ def label_examples(examples: Sequence[Example], labeler: Labeler, pivot: str = P
             example.domains = list(labeling.domains)
             example.domain_scores = dict(labeling.domain_scores)
             example.classifier_scores = {k: dict(v) for k, v in labeling.classifier_scores.items()}
-            example.provenance = {**base, "label_source": source}
+            example.provenance = {**provenance[rep.context_language], "label_source": source}
     return counts
+
+
+def _key(example: Example) -> Key:
+    return (example.context, example.title or "")
 
 
 def provenance_json(example: Example) -> str:

@@ -21,7 +21,7 @@ class ClassifierSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str
-    type: Literal["embedding", "fasttext", "transformers", "zero-shot"]
+    type: Literal["embedding", "embedding-head", "fasttext", "transformers", "zero-shot"]
     model: str | None = None
     revision: str | None = None
     weight: float = 1.0

@@ -58,6 +58,13 @@ class EmbeddingCache:
         self._db.close()
 
 
+def check_model_location(model: str) -> None:
+    """A model given as a local path (not an ``org/name`` hub id) must exist, checked before any work."""
+    looks_local = model.startswith((".", "/", "~")) or model.count("/") > 1 or "\\" in model
+    if looks_local and not Path(model).expanduser().exists():
+        raise ConfigError("sentence-transformers model not found (no such directory)", model)
+
+
 class TextEncoder:
     """Encode texts with a sentence-transformers model into L2-normalised float32 vectors.
 
@@ -78,6 +85,7 @@ class TextEncoder:
         self.batch_size = batch_size
         self.device = device
         self._path = resolve_model(model)
+        check_model_location(self._path)
         self.model_key = model_fingerprint(self._path, revision)
         self._model = None
         self._cache = (

@@ -1,0 +1,194 @@
+"""A supervised per-domain head on sentence embeddings, and the classifier that runs it.
+
+The head is a small network (logistic regression: one layer; MLP: hidden ReLU layers) mapping a
+normalised sentence embedding to one independent probability per domain. It is saved as a
+safetensors file whose metadata names the embedding model it was trained on, the domains, the
+per-domain thresholds, the input format and how it was trained and evaluated. A probe embedding
+(the embedding model's vector for :data:`PROBE_TEXT`) is stored with it, so that running the head
+on another model's embeddings is a clear error rather than silent nonsense.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlqa_domain.errors import ConfigError
+from mlqa_domain.hashing import sha256_file
+
+HEAD_FORMAT = "mlqa-domain-head/1"
+PROBE_TEXT = "The court ruled that the new vaccine patent was invalid, and the company's shares fell."
+# Cosine between the stored probe embedding and the running model's: the same model (also through
+# ONNX or int8) stays well above this; a different model lands far below.
+PROBE_MIN_COSINE = 0.95
+INPUT_FORMATS = ("title_context", "context")
+
+
+@dataclass
+class DomainHead:
+    """Weights, thresholds and metadata of a trained head."""
+
+    domains: list[str]
+    layers: list[tuple[np.ndarray, np.ndarray]]
+    thresholds: dict[str, float]
+    embedding_model: str
+    probe: np.ndarray
+    input_format: str = "title_context"
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def embedding_dim(self) -> int:
+        """Size of the embeddings the head reads."""
+        return int(self.layers[0][0].shape[1])
+
+    def probabilities(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, n_domains) probabilities for (n, dim) normalised embeddings."""
+        hidden = np.asarray(embeddings, dtype=np.float32)
+        if hidden.ndim != 2 or hidden.shape[1] != self.embedding_dim:
+            raise ConfigError(
+                f"head expects {self.embedding_dim}-dimensional embeddings, got shape {hidden.shape}"
+            )
+        for number, (weight, bias) in enumerate(self.layers):
+            hidden = hidden @ weight.T + bias
+            if number < len(self.layers) - 1:
+                hidden = np.maximum(hidden, 0.0)
+        return 1.0 / (1.0 + np.exp(-hidden.astype(np.float64)))
+
+    def metadata(self) -> dict[str, str]:
+        """The safetensors metadata (string values)."""
+        return {
+            "format": HEAD_FORMAT,
+            "domains": json.dumps(self.domains),
+            "thresholds": json.dumps(self.thresholds, sort_keys=True),
+            "embedding_model": self.embedding_model,
+            "input_format": self.input_format,
+            "info": json.dumps(self.info, sort_keys=True, ensure_ascii=False),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the head (atomically) as safetensors."""
+        from safetensors.numpy import save
+
+        from mlqa_domain.atomic import write_bytes_atomic
+
+        tensors = {"probe": np.asarray(self.probe, dtype=np.float32)}
+        for number, (weight, bias) in enumerate(self.layers):
+            tensors[f"layers.{number}.weight"] = np.ascontiguousarray(weight, dtype=np.float32)
+            tensors[f"layers.{number}.bias"] = np.ascontiguousarray(bias, dtype=np.float32)
+        write_bytes_atomic(path, save(tensors, metadata=self.metadata()))
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> DomainHead:
+        """Read a head written by :meth:`save`; a file that is not one is a one-line error."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import load
+
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError("domain head file not found", path)
+        raw = path.read_bytes()
+        try:
+            tensors = load(raw)
+            header_size = int.from_bytes(raw[:8], "little")
+            metadata = json.loads(raw[8 : 8 + header_size]).get("__metadata__") or {}
+        except (SafetensorError, ValueError, OSError):
+            raise ConfigError("not a safetensors domain head", path) from None
+        if metadata.get("format") != HEAD_FORMAT:
+            raise ConfigError(f"not a domain head ({HEAD_FORMAT!r} metadata missing)", path)
+        count = sum(1 for name in tensors if name.endswith(".weight"))
+        layers = [(tensors[f"layers.{i}.weight"], tensors[f"layers.{i}.bias"]) for i in range(count)]
+        domains = json.loads(metadata["domains"])
+        if not layers or layers[-1][0].shape[0] != len(domains):
+            raise ConfigError("domain head: output size does not match its domains", path)
+        return cls(
+            domains=domains,
+            layers=layers,
+            thresholds={d: float(t) for d, t in json.loads(metadata["thresholds"]).items()},
+            embedding_model=metadata["embedding_model"],
+            probe=tensors["probe"],
+            input_format=metadata.get("input_format", "title_context"),
+            info=json.loads(metadata.get("info") or "{}"),
+        )
+
+
+class HeadClassifier:
+    """Domain probabilities from a :class:`DomainHead` over a sentence-transformers encoder.
+
+    Reads ``title. context`` where a title is given (and the head was trained for it), else the context.
+    """
+
+    kind = "embedding-head"
+    uses_titles = True
+
+    def __init__(
+        self, head_path: str | Path, encoder, name: str = "head", domains: Sequence[str] | None = None
+    ):
+        self.name = name
+        self.head_path = Path(head_path)
+        self.head = DomainHead.load(self.head_path)
+        self.encoder = encoder
+        if domains is not None:
+            missing = sorted(set(domains) - set(self.head.domains))
+            if missing:
+                raise ConfigError(
+                    f"the domain head has no output for domain(s) {', '.join(missing)}", self.head_path
+                )
+        self.domain_names = list(domains) if domains is not None else list(self.head.domains)
+        self._columns = [self.head.domains.index(d) for d in self.domain_names]
+        self._checked = False
+
+    def check_encoder(self) -> None:
+        """Refuse to run when the encoder is not the model the head was trained on (probe cosine)."""
+        if self._checked:
+            return
+        vector = self.encoder.encode([PROBE_TEXT])[0]
+        probe = np.asarray(self.head.probe, dtype=np.float32)
+        same_size = vector.shape == probe.shape
+        cosine = (
+            float(vector @ probe / (np.linalg.norm(vector) * np.linalg.norm(probe))) if same_size else -1.0
+        )
+        if cosine < PROBE_MIN_COSINE:
+            raise ConfigError(
+                f"this head was trained on embeddings of {self.head.embedding_model}, and "
+                f"{self.encoder.model_id} gives different ones (probe cosine {cosine:.2f}); "
+                "use that model or train a head for this one (mlqa-domain train-head)",
+                self.head_path,
+            )
+        self._checked = True
+
+    def inputs(self, texts: Sequence[str], titles: Sequence[str | None] | None) -> list[str]:
+        """The strings the encoder reads."""
+        from mlqa_domain.builders.reference import classifier_input
+
+        if titles is None or self.head.input_format != "title_context":
+            return list(texts)
+        return [classifier_input(text, title) for text, title in zip(texts, titles, strict=True)]
+
+    def scores(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """(n_texts, n_domains) probabilities."""
+        if not texts:
+            return np.zeros((0, len(self.domain_names)), dtype=np.float64)
+        self.check_encoder()
+        embeddings = self.encoder.encode(self.inputs(texts, titles), show_progress=True)
+        return self.head.probabilities(embeddings)[:, self._columns]
+
+    def provenance(self) -> dict[str, Any]:
+        """Embedding model, head file and its sha256, and what the head was trained on."""
+        return {
+            "type": self.kind,
+            "model": self.encoder.model_id,
+            "revision": self.encoder.revision,
+            "model_fingerprint": self.encoder.model_key,
+            "head": self.head_path.name,
+            "head_sha256": sha256_file(self.head_path),
+            "head_input": self.head.input_format,
+            "guidelines_version": self.head.info.get("guidelines_version"),
+        }
