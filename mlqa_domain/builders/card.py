@@ -120,12 +120,7 @@ def labeler_section(info: dict) -> str:
     """The classifiers, routes and thresholds that labelled the data."""
     labeler = info["labeler"]
     routes = labeler.get("routes") or {"all languages": labeler}
-    labelled = info.get("labeling", {})
-    counts = (
-        f"Instances labelled from the English pivot: {labelled.get('pivot', 0)}; "
-        f"in their own language: {labelled.get('own_language', 0)}."
-    )
-    return "\n\n".join([counts, *(_route_text(k, v, info["domains"]) for k, v in routes.items())]) + "\n"
+    return "\n\n".join(_route_text(k, v, info["domains"]) for k, v in routes.items()) + "\n"
 
 
 def label_quality_section(info: dict) -> str:
@@ -149,8 +144,7 @@ def label_quality_section(info: dict) -> str:
                 )
         parts.append(
             f"Classifier `{name}`, measured on articles it was neither trained nor tuned on "
-            f"({held_out.get('method', '')}; paragraphs marked borderline left out; 95% CIs by "
-            "bootstrap over articles):\n\n"
+            f"({held_out.get('method', '')}; 95% CIs by bootstrap over articles):\n\n"
             + _table(["domain", "input", "precision [95% CI]", "recall [95% CI]", "F1", "gold"], rows)
         )
     if not parts:

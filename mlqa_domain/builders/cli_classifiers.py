@@ -381,7 +381,7 @@ def train_head_command(
             "guidelines_version": GUIDELINES_VERSION,
             "reference": {"file": reference_path.name, "sha256": sha256_file(reference_path)},
             "held_out": {
-                "method": f"nested {folds}-fold CV grouped by article, clear paragraphs",
+                "method": f"nested {folds}-fold CV grouped by article; paragraphs not marked borderline",
                 "title_context": summary(report["formats"]["title_context"]),
                 "context": summary(report["formats"]["context"]),
             },
