@@ -2,16 +2,77 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sys
+from collections.abc import Iterator
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
+from mlqa_domain import progress
 from mlqa_domain.errors import MlqaDomainError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False)
+
+
+class RichReporter:
+    """Shows library progress (:mod:`mlqa_domain.progress`) as rich bars on stderr."""
+
+    def __init__(self, bars: Progress) -> None:
+        self.bars = bars
+        self._tasks: dict[str, TaskID] = {}
+
+    def start(self, description: str, total: float | None) -> progress.Advance:
+        task_id = self.bars.add_task(description, total=total)
+        self._tasks[description] = task_id
+        return lambda n=1: self.bars.advance(task_id, n)
+
+    def finish(self, description: str) -> None:
+        task_id = self._tasks.pop(description, None)
+        if task_id is not None:
+            self.bars.stop_task(task_id)
+
+
+@contextlib.contextmanager
+def rich_progress() -> Iterator[None]:
+    """Show the progress of library code on stderr (off when MLQA_DOMAIN_NO_PROGRESS is set)."""
+    bars = Progress(
+        TextColumn("[bold blue]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+        disable=bool(os.environ.get("MLQA_DOMAIN_NO_PROGRESS")),
+    )
+    with bars, progress.reporting(RichReporter(bars)):
+        yield
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Library modules log through ``logging``; the CLI shows their records on stderr."""
+    logger = logging.getLogger("mlqa_domain")
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        handler = RichHandler(console=err_console, show_time=False, show_path=False, markup=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
 
 
 def _click_exception_types() -> tuple[type[BaseException], ...]:
@@ -43,8 +104,10 @@ def run_app(app: typer.Typer) -> None:
     Usage errors (unknown option, missing value) print click's usage message, without a traceback.
     """
     quiet_datasets_progress()
+    setup_logging()
     try:
-        exit_code = app(standalone_mode=False)
+        with rich_progress():
+            exit_code = app(standalone_mode=False)
         if isinstance(exit_code, int) and exit_code:
             sys.exit(exit_code)
     except MlqaDomainError as exc:

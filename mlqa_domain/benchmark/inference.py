@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from mlqa_domain import progress
 from mlqa_domain.benchmark.features import QAFeatures
 from mlqa_domain.errors import ConfigError
-from mlqa_domain.progress import make_progress
 
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 DEVICES = ("auto", "cpu", "cuda")
@@ -69,8 +69,7 @@ def predict_logits(
     lengths = features.lengths
     order = np.argsort(-lengths, kind="stable")
     device = next(model.parameters()).device
-    with make_progress() as progress, torch.inference_mode():
-        task = progress.add_task(description, total=n_features)
+    with progress.task(description, n_features) as advance, torch.inference_mode():
         for lo in range(0, n_features, batch_size):
             batch_rows = order[lo : lo + batch_size]
             batch_lengths = lengths[batch_rows]
@@ -89,5 +88,5 @@ def predict_logits(
             valid = attention_mask
             start_out[batch_rows, : start.shape[1]] = np.where(valid, start, -np.inf)
             end_out[batch_rows, : end.shape[1]] = np.where(valid, end, -np.inf)
-            progress.advance(task, len(batch_rows))
+            advance(len(batch_rows))
     return start_out, end_out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,7 +24,8 @@ from mlqa_domain.example import Example
 from mlqa_domain.filters import build_filters, filter_report, write_rejected
 from mlqa_domain.languages import PIVOT_LANGUAGE
 from mlqa_domain.pipeline import Filter, Pipeline
-from mlqa_domain.progress import console
+
+logger = logging.getLogger(__name__)
 
 
 def default_filters_path() -> Path:
@@ -122,7 +124,7 @@ def build_dataset(
         examples.extend(loaded.examples)
         source_infos.append(loaded.info.to_dict())
     seconds["read"] = time.perf_counter() - start
-    console.print(f"read {len(examples)} examples from {len(sources)} source(s)")
+    logger.info("read %d examples from %d source(s)", len(examples), len(sources))
 
     report = write_dataset(
         examples,
@@ -165,7 +167,7 @@ def write_dataset(
     pipeline = Pipeline(filter_blocks)
     kept = pipeline.run(examples)
     seconds["filter"] = time.perf_counter() - start
-    console.print(f"filters kept {len(kept)} of {len(examples)}")
+    logger.info("filters kept %d of %d", len(kept), len(examples))
     if not kept:
         raise InputError("no example is left after the filters; nothing was written", out)
 

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from mlqa_domain.builders.configs import parse_config_name
 from mlqa_domain.builders.sources import DEFAULT_MLQA_URL
-from mlqa_domain.progress import console
+from mlqa_domain.cli_utils import out_console as console
 
 
 def _split_list(value: str | None) -> list[str] | None:

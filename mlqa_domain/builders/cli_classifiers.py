@@ -64,12 +64,11 @@ def train_classifier_command(
     threads: int = typer.Option(1, "--threads", help="1 gives the same model on every run."),
 ) -> None:
     """Train a supervised fastText domain classifier and report precision/recall on a held-out split."""
+    from mlqa_domain import progress
     from mlqa_domain.builders.classifiers.fasttext_classifier import TrainSettings, train_classifier
-    from mlqa_domain.progress import make_progress
 
     settings = TrainSettings(epoch, lr, word_ngrams, dim, min_count, loss, seed, threads)
-    with make_progress() as progress:
-        progress.add_task("training fastText", total=None)
+    with progress.task("training fastText"):
         report = train_classifier(data, out, settings, valid_fraction)
     labels = ", ".join(f"{k}: {v}" for k, v in report.label_counts.items())
     console.print(f"trained on {report.train_count} texts ({labels}); held out {report.valid_count}")

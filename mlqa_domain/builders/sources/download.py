@@ -8,6 +8,7 @@ after checking its checksum again (against the known value, else the one recorde
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import urllib.error
@@ -16,21 +17,14 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-
+from mlqa_domain import progress
 from mlqa_domain.atomic import write_text_atomic
 from mlqa_domain.errors import InputError
 from mlqa_domain.hashing import sha256_bytes, sha256_file
-from mlqa_domain.progress import console
 
 from ._common import one_line
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MLQA_URL = "https://dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip"
 # From the Hugging Face `mlqa` dataset script (datasets/mlqa/dataset_infos.json, download_checksums).
@@ -80,18 +74,6 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold blue]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=bool(os.environ.get("MLQA_DOMAIN_NO_PROGRESS")),
-    )
-
-
 def _cached(target: Path, url: str, sha256: str | None, size: int | None) -> Download | None:
     """The cached download if it is there and still matches its checksum; a bad copy is removed."""
     if not target.is_file():
@@ -104,7 +86,7 @@ def _cached(target: Path, url: str, sha256: str | None, size: int | None) -> Dow
         if not sidecar.is_file():
             write_text_atomic(sidecar, digest + "\n")
         return Download(url, target, actual_size, digest, reused=True)
-    console.print(f"[yellow]cached {target} fails its checksum; downloading it again[/]")
+    logger.warning("cached %s fails its checksum; downloading it again", target)
     target.unlink(missing_ok=True)
     sidecar.unlink(missing_ok=True)
     return None
@@ -119,13 +101,12 @@ def _stream(url: str, tmp: Path, label: str) -> tuple[int, str]:
         with urllib.request.urlopen(request, timeout=60) as response, open(tmp, "wb") as out:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            with _progress() as progress:
-                task = progress.add_task(f"Downloading {label}", total=total)
+            with progress.task(f"Downloading {label}", total) as advance:
                 for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
                     out.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)
-                    progress.advance(task, len(chunk))
+                    advance(len(chunk))
     except urllib.error.HTTPError as exc:
         raise InputError(f"download failed: HTTP {exc.code} {one_line(exc.reason)}", where=url) from None
     except urllib.error.URLError as exc:
