@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mlqa_domain.configs import parse_config_name
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -87,7 +89,7 @@ def load_examples(data: Path, config: str, limit: int | None):
         if path is None:
             raise SystemExit(f"no .jsonl file in {data}")
         rows = read_rows(path)
-        lang = config.split(".")[1] if "." in config else "de"
+        lang = parse_config_name(config).context_language if "." in config else "de"
         examples = ConfigExamples(
             config=config,
             ids=[r["id"] for r in rows],
@@ -295,7 +297,8 @@ def route_per_example(model, tokenizer, examples, args) -> dict[str, str]:
 
 # -------------------------------------------------------------------------------------- the engine
 def route_engine(model, tokenizer, examples, args) -> dict[str, str]:
-    from mlqa_domain.benchmark.runner import RunSettings, predict_answers
+    from mlqa_domain.benchmark.runner import predict_answers
+    from mlqa_domain.benchmark.settings import RunSettings
 
     settings = RunSettings(
         max_seq_length=args.max_seq_length,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mlqa_domain.builders import cli_build, cli_classifiers
+from mlqa_domain.builders.commands import COMMANDS
 from mlqa_domain.cli_utils import run_app
 
 app = typer.Typer(
@@ -14,8 +14,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-cli_build.register(app)
-cli_classifiers.register(app)
+for name, command in COMMANDS:
+    app.command(name)(command)
 
 
 def main() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from mlqa_domain.configs import language_key
+
 SPLITS: tuple[str, ...] = ("validation", "test")
 
 
@@ -34,9 +36,7 @@ class Example:
     @property
     def language_pair(self) -> str:
         """``de`` when context and question share a language, else ``de.en`` (context.question)."""
-        if self.context_language == self.question_language:
-            return self.context_language
-        return f"{self.context_language}.{self.question_language}"
+        return language_key(self.context_language, self.question_language)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict view (for json / parquet)."""

@@ -1,4 +1,10 @@
-"""A pipeline of small blocks over `Example`s, each keeping its own stats (in the spirit of datatrove)."""
+"""A build is a list of steps over `Example`s, each keeping its own stats (datatrove's PipelineStep).
+
+A step takes the examples so far and returns the ones that go on: a reader adds examples, the
+labeller changes them, a filter drops some (each drop recorded with its reason), the writer writes
+them. ``Pipeline(steps).run()`` passes the examples through every step in order; each step's
+:class:`StepStats` say what it saw, kept and dropped, why, and how long it took.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,14 @@ from mlqa_domain.example import Example
 
 
 @dataclass
-class BlockStats:
-    """What one block saw, kept and dropped, why, and how long it took."""
+class StepStats:
+    """What one step saw, kept, dropped and flagged, why, and how long it took."""
 
     name: str
     seen: int = 0
     kept: int = 0
     dropped: int = 0
+    flagged: int = 0
     reasons: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -28,94 +35,76 @@ class BlockStats:
             "seen": self.seen,
             "kept": self.kept,
             "dropped": self.dropped,
+            "flagged": self.flagged,
             "reasons": dict(sorted(self.reasons.items())),
             "seconds": round(self.seconds, 3),
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rejected:
-    """An example a filter dropped, with the filter's name and its reason."""
+    """An example a step dropped, with the step's name and its reason."""
 
     example: Example
     filter: str
     reason: str
 
 
-class Block:
-    """One step over a list of examples. Subclasses implement ``process``."""
+class PipelineStep:
+    """One stage of a build. Subclasses set ``name`` and implement :meth:`run`."""
 
-    name: str = "block"
+    name: str = "step"
 
     def __init__(self) -> None:
-        self.stats = BlockStats(self.name)
+        self.stats = StepStats(self.name)
+        self.rejected: list[Rejected] = []
 
-    def process(self, examples: list[Example]) -> list[Example]:
-        """Return the examples that go on (possibly changed)."""
+    def run(self, examples: list[Example]) -> list[Example]:
+        """The examples that go on (possibly changed, fewer or more)."""
         raise NotImplementedError
 
-    def __call__(self, examples: list[Example]) -> list[Example]:
+    def __call__(self, examples: Iterable[Example]) -> list[Example]:
         start = time.perf_counter()
+        examples = list(examples)
         self.stats.seen += len(examples)
-        out = self.process(examples)
+        out = self.run(examples)
         self.stats.kept += len(out)
         self.stats.seconds += time.perf_counter() - start
         return out
 
-
-class Filter(Block):
-    """A block that keeps or drops examples; each drop is recorded with its reason.
-
-    Per-example filters implement ``check`` (``None`` = keep, else the reason); filters that need
-    to see all examples at once (dedup, contamination) override ``process`` and call ``reject``.
-    """
-
-    name = "filter"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rejected: list[Rejected] = []
-
-    def check(self, example: Example) -> str | None:
-        """Reason to drop ``example``, or None to keep it."""
-        raise NotImplementedError
-
-    def reject(self, example: Example, reason: str) -> None:
-        """Record that ``example`` is dropped for ``reason``."""
+    def reject(self, example: Example, reason: str, key: str | None = None) -> None:
+        """Record that ``example`` is dropped for ``reason`` (counted under ``key``: the reason without
+        per-example numbers, by default the part before its first ':')."""
         self.rejected.append(Rejected(example, self.name, reason))
         self.stats.dropped += 1
-        self.stats.reasons[reason.split(":", 1)[0]] += 1
+        self.stats.reasons[key or reason.split(":", 1)[0]] += 1
 
-    def process(self, examples: list[Example]) -> list[Example]:
-        kept = []
-        for example in examples:
-            reason = self.check(example)
-            if reason is None:
-                kept.append(example)
-            else:
-                self.reject(example, reason)
-        return kept
+    def flag(self, example: Example, reason: str, key: str | None = None) -> None:
+        """Keep ``example`` but add ``reason`` to its flags (counted under ``flagged: <key>``)."""
+        example.flags.append(reason)
+        self.stats.flagged += 1
+        self.stats.reasons[f"flagged: {key or reason.split(':', 1)[0]}"] += 1
 
 
 class Pipeline:
-    """Run blocks in order; collect their stats and every rejected example."""
+    """Run steps in order; collect their stats and every example they rejected."""
 
-    def __init__(self, blocks: Sequence[Block]) -> None:
-        self.blocks = list(blocks)
+    def __init__(self, steps: Sequence[PipelineStep]) -> None:
+        self.steps = list(steps)
 
-    def run(self, examples: Iterable[Example]) -> list[Example]:
-        """Pass ``examples`` through every block."""
+    def run(self, examples: Iterable[Example] = ()) -> list[Example]:
+        """Pass ``examples`` (none: the first step reads them) through every step."""
         current = list(examples)
-        for block in self.blocks:
-            current = block(current)
+        for step in self.steps:
+            current = step(current)
         return current
 
     @property
-    def stats(self) -> list[BlockStats]:
-        """Per-block stats, in order."""
-        return [block.stats for block in self.blocks]
+    def stats(self) -> list[StepStats]:
+        """Per-step stats, in order."""
+        return [step.stats for step in self.steps]
 
     @property
     def rejected(self) -> list[Rejected]:
-        """Every example any filter dropped."""
-        return [r for block in self.blocks if isinstance(block, Filter) for r in block.rejected]
+        """Every example any step rejected."""
+        return [r for step in self.steps for r in step.rejected]

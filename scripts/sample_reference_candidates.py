@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 from mlqa_domain.hashing import sha256_text
+from mlqa_domain.jsonio import read_json
 
 CANDIDATE_ARTICLES = {
     "legal": [
@@ -133,7 +134,7 @@ KEYWORDS = {
 
 def load_paragraphs(path: Path) -> list[dict]:
     """(title, index, context, sha256) for every paragraph of a SQuAD-format file."""
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    data = read_json(path)["data"]
     rows = []
     for article in data:
         for index, paragraph in enumerate(article["paragraphs"]):

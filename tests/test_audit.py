@@ -9,8 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mlqa_domain.builders import cli_classifiers
 from mlqa_domain.builders.audit import (
+    AuditSettings,
+    SampleSettings,
     audit_items,
     confusion_matrix,
     load_rows,
@@ -182,7 +183,7 @@ def test_audit_items_one_per_pivot_id(repo: Path) -> None:
 
 
 def test_audit_of_built_repo_by_hand(repo: Path, labels_file: Path) -> None:
-    report = run_audit(repo, labels_file, steps=5)
+    report = run_audit(labels_file, AuditSettings(data=repo, steps=5))
     assert report["items"] == 6 and report["labelled_ids"] == 6 and report["unlabelled_ids"] == 1
     assert report["missing_ids"] == ["zzz"]
     assert list(report["scorers"]) == ["emb", "ft", "ensemble"]
@@ -222,7 +223,7 @@ def test_read_gold_errors(tmp_path: Path) -> None:
             "line 2: id 'a' labelled twice",
         ),
         ('{"domains": ["legal"]}\n', 'line 1: expected an object with a string "id"'),
-        ("{bad\n", "line 1: invalid JSON"),
+        ("{bad\n", "line 1, column 2: invalid JSON"),
         ('{"id": "a", "domains": []}\n', "no labelled examples"),
     ):
         path.write_text(content)
@@ -263,29 +264,29 @@ def _rows(n_general: int, n_legal: int, n_near: int) -> list[dict]:
 
 def test_sample_for_audit_is_stratified() -> None:
     rows = _rows(n_general=20, n_legal=6, n_near=4)
-    sample = sample_for_audit(rows, n=9, seed=1)
+    sample = sample_for_audit(rows, SampleSettings(n=9, seed=1))
     counts = {s: sum(r["stratum"] == s for r in sample) for s in {r["stratum"] for r in sample}}
     assert counts == {"near_threshold": 3, "predicted:general": 3, "predicted:legal": 3}
     assert all(r["domains"] == [] and r["context"] for r in sample)
     assert all(
         abs(r["domain_scores"]["legal"] - 0.3) <= 0.05 for r in sample if r["stratum"] == "near_threshold"
     )
-    assert sample == sample_for_audit(rows, n=9, seed=1)
-    assert {r["id"] for r in sample} != {r["id"] for r in sample_for_audit(rows, n=9, seed=2)}
+    assert sample == sample_for_audit(rows, SampleSettings(n=9, seed=1))
+    assert {r["id"] for r in sample} != {r["id"] for r in sample_for_audit(rows, SampleSettings(n=9, seed=2))}
     # strata that run dry hand their share to the others
-    bigger = sample_for_audit(rows, n=20, seed=1)
+    bigger = sample_for_audit(rows, SampleSettings(n=20, seed=1))
     counts = {s: sum(r["stratum"] == s for r in bigger) for s in {r["stratum"] for r in bigger}}
     assert counts == {"near_threshold": 4, "predicted:legal": 6, "predicted:general": 10}
     assert len({r["id"] for r in bigger}) == 20
-    assert len(sample_for_audit(rows, n=100)) == 30
+    assert len(sample_for_audit(rows, SampleSettings(n=100))) == 30
 
 
 # ---------------------------------------------------------------- CLI
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer()
-    cli_classifiers.register(app)
+    from mlqa_domain.cli import app
+
     return app
 
 
@@ -339,7 +340,7 @@ def test_sample_for_audit_cli(repo: Path, tmp_path: Path) -> None:
     for record in records:
         record["domains"] = ["general"]
     out.write_text("".join(json.dumps(r) + "\n" for r in records))
-    assert run_audit(repo, out)["items"] >= 3
+    assert run_audit(out, AuditSettings(data=repo))["items"] >= 3
 
 
 def test_console_errors_are_one_line_with_status_2(repo: Path, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from mlqa_domain.benchmark.results import (
     score_config,
     write_results_dir,
 )
-from mlqa_domain.builders.configs import parse_config_name
+from mlqa_domain.configs import parse_config_name
 from mlqa_domain.errors import InputError
 
 

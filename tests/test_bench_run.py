@@ -17,9 +17,9 @@ import yaml
 from typer.testing import CliRunner
 
 from mlqa_domain.builders.card import front_matter
-from mlqa_domain.builders.configs import parse_config_name
 from mlqa_domain.builders.export import write_build_info, write_configs
 from mlqa_domain.builders.repo_info import list_configs
+from mlqa_domain.configs import parse_config_name
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
 
@@ -103,10 +103,10 @@ def qa_checkpoint(tiny_xlmr: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def make_app() -> typer.Typer:
-    from mlqa_domain.benchmark import cli_run
+    from mlqa_domain.benchmark.commands.run import run
 
     app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
-    cli_run.register(app)
+    app.command("run")(run)
 
     @app.command("noop", hidden=True)
     def _noop() -> None:  # a second command keeps `run` a named subcommand
@@ -329,9 +329,9 @@ def test_output_dir_that_is_not_a_results_dir_is_not_overwritten(
 
 
 SCRIPT = (
-    "import sys, typer; from mlqa_domain.benchmark import cli_run; "
+    "import sys, typer; from mlqa_domain.benchmark.commands.run import run; "
     "from mlqa_domain.cli_utils import run_app; "
-    "app = typer.Typer(pretty_exceptions_enable=False); cli_run.register(app); "
+    "app = typer.Typer(pretty_exceptions_enable=False); app.command('run')(run); "
     "app.command('noop')(lambda: None); sys.argv = ['bench', 'run', *sys.argv[1:]]; run_app(app)"
 )
 

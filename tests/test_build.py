@@ -218,6 +218,13 @@ def test_languages_subset_still_uses_the_english_pivot(
     )
     assert report.info["languages"] == ["de", "es"]
     assert not any(".en" in name or name.endswith("en") for name in report.counts)
+    steps = {stats.name: stats for stats in report.steps}
+    assert list(steps) == ["read", "label", "keep_languages", "answer_span", "length", "exact_dedup", "write"]
+    assert steps["read"].seen == steps["label"].kept == 6 * 9  # en, de, es: 9 pairs, 6 ids each
+    assert steps["keep_languages"].kept == steps["write"].seen == 6 * 4  # de and es only
+    assert steps["keep_languages"].dropped == 6 * 5 and all(s.seconds >= 0 for s in report.steps)
+    assert [f["name"] for f in report.info["filters"]] == ["answer_span", "length", "exact_dedup"]
+    assert not any("seconds" in f for f in report.info["filters"])  # timings stay out of build_info
     legal_de = datasets.load_dataset(str(tmp_path / "out"), "legal.de", split="test")
     legal_es = datasets.load_dataset(str(tmp_path / "out"), "legal.es", split="test")
     assert legal_de["id"] == legal_es["id"] == ["q-legal-1"]
@@ -367,7 +374,7 @@ def test_cli_usage_errors_have_no_traceback(args: list[str]) -> None:
 def test_bench_usage_error_has_no_traceback() -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "mlqa_domain.benchmark.cli", "run", "--bogus"],
+        [sys.executable, "-m", "mlqa_domain.bench_cli", "run", "--bogus"],
         capture_output=True,
         text=True,
         env=env,

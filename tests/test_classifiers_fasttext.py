@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mlqa_domain.builders import cli_classifiers
 from mlqa_domain.builders.classifiers.fasttext_classifier import (
     FastTextClassifier,
     LabelledText,
@@ -41,7 +41,7 @@ def train_file(fixtures_dir: Path) -> Path:
 @pytest.fixture(scope="module")
 def model_path(train_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ft") / "domain.bin"
-    train_classifier(train_file, out, SMALL, valid_fraction=0.0)
+    train_classifier(train_file, out, replace(SMALL, valid_fraction=0.0))
     return out
 
 
@@ -75,7 +75,7 @@ def test_read_label_lines_and_jsonl(tmp_path: Path) -> None:
         ("a.txt", "legal no prefix\n", "line 1: expected '__label__<domain> text'"),
         ("a.txt", "__label__legal\n", "line 1"),
         ("a.jsonl", '{"text": "x", "labels": []}\n', 'line 1: expected a JSON object with "text"'),
-        ("a.jsonl", '{"text": "x", "labels": ["a"]}\n{oops\n', "line 2: invalid JSON"),
+        ("a.jsonl", '{"text": "x", "labels": ["a"]}\n{oops\n', "line 2, column 2: invalid JSON"),
         ("a.txt", "\n\n", "no labelled examples"),
     ],
 )
@@ -136,8 +136,8 @@ def test_label_map_and_sum_aggregate(model_path: Path) -> None:
 
 
 def test_training_is_deterministic(train_file: Path, tmp_path: Path) -> None:
-    first = train_classifier(train_file, tmp_path / "a.bin", SMALL, valid_fraction=0.25)
-    second = train_classifier(train_file, tmp_path / "b.bin", SMALL, valid_fraction=0.25)
+    first = train_classifier(train_file, tmp_path / "a.bin", replace(SMALL, valid_fraction=0.25))
+    second = train_classifier(train_file, tmp_path / "b.bin", replace(SMALL, valid_fraction=0.25))
     assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes()
     assert first.valid_metrics == second.valid_metrics
     assert first.valid_count == 15 and first.train_count == 45
@@ -175,8 +175,8 @@ def test_resolve_model_file(model_path: Path, tmp_path: Path) -> None:
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer()
-    cli_classifiers.register(app)
+    from mlqa_domain.cli import app
+
     return app
 
 

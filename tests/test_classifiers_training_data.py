@@ -8,13 +8,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from mlqa_domain.builders import cli_classifiers
 from mlqa_domain.builders.classifiers.fasttext_classifier import read_labelled
 from mlqa_domain.builders.taxonomy import load_taxonomy
 from mlqa_domain.builders.training_data import (
+    TrainingDataSettings,
     build_training_file,
     chunk_text,
     parse_task,
@@ -119,7 +118,7 @@ def test_build_training_file(task_dir: Path, tmp_path: Path) -> None:
         parse_task(f"squad={task_dir / 'squad.jsonl'}", tax),
     ]
     out = tmp_path / "train.txt"
-    report = build_training_file(tasks, out, max_chars=120, min_chars=20)
+    report = build_training_file(tasks, out, TrainingDataSettings(max_chars=120, min_chars=20))
     items = read_labelled(out)
     texts = {label: [i.text for i in items if i.labels == (label,)] for label in report.per_label}
     # the contract is cut into chunks; its duplicate article adds nothing; "Short." is too short
@@ -130,13 +129,15 @@ def test_build_training_file(task_dir: Path, tmp_path: Path) -> None:
     assert all("\n" not in line for line in out.read_text().splitlines())
     # deterministic: same seed, same bytes; another seed, another order
     again = tmp_path / "again.txt"
-    build_training_file(tasks, again, max_chars=120, min_chars=20)
+    build_training_file(tasks, again, TrainingDataSettings(max_chars=120, min_chars=20))
     assert again.read_bytes() == out.read_bytes()
     shuffled = tmp_path / "shuffled.txt"
-    build_training_file(tasks, shuffled, max_chars=120, min_chars=20, seed=5)
+    build_training_file(tasks, shuffled, TrainingDataSettings(max_chars=120, min_chars=20, seed=5))
     assert shuffled.read_bytes() != out.read_bytes()
     assert sorted(shuffled.read_text().splitlines()) == sorted(out.read_text().splitlines())
-    capped = build_training_file(tasks, tmp_path / "capped.txt", max_per_label=1, max_chars=120)
+    capped = build_training_file(
+        tasks, tmp_path / "capped.txt", TrainingDataSettings(max_per_label=1, max_chars=120)
+    )
     assert set(capped.per_label.values()) == {1}
 
 
@@ -145,9 +146,20 @@ def test_directory_of_files_and_bad_inputs(task_dir: Path, tmp_path: Path) -> No
     report = build_training_file([parse_task(f"legal={task_dir}", tax)], tmp_path / "all.txt")
     assert report.per_label["legal"] >= 5  # every file of the directory, all labelled legal
     bad = tmp_path / "bad.json"
-    bad.write_text('{"version": 1}')
-    with pytest.raises(InputError, match="SQuAD format"):
+    bad.write_text('{"data": [{"title": "no paragraphs"}]}')
+    with pytest.raises(InputError, match="every article needs a 'paragraphs' list"):
         build_training_file([parse_task(f"legal={bad}", tax)], tmp_path / "x.txt")
+    bad.write_text('{"version": 1}')  # a JSON object that is not SQuAD is one record, here without text
+    with pytest.raises(InputError, match="no texts found"):
+        build_training_file([parse_task(f"legal={bad}", tax)], tmp_path / "x.txt")
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps({"text": CONTRACT}))
+    lines = tmp_path / "lines.txt"
+    lines.write_text("The tenant shall pay the rent on the first day of every month.\n\nShort.\n")
+    report = build_training_file(
+        [parse_task(f"legal={one}", tax), parse_task(f"legal={lines}", tax)], tmp_path / "more.txt"
+    )
+    assert report.per_task["legal"]["texts"] == 2  # the object's text and the long txt line
     with pytest.raises(InputError, match="not found"):
         build_training_file([parse_task(f"legal={tmp_path / 'missing'}", tax)], tmp_path / "x.txt")
     nothing = tmp_path / "nothing.jsonl"
@@ -158,8 +170,8 @@ def test_directory_of_files_and_bad_inputs(task_dir: Path, tmp_path: Path) -> No
 
 
 def test_classifier_data_then_train_cli(task_dir: Path, tmp_path: Path) -> None:
-    app = typer.Typer()
-    cli_classifiers.register(app)
+    from mlqa_domain.cli import app
+
     out = tmp_path / "train.txt"
     args = [
         "classifier-data",

@@ -155,8 +155,8 @@ TEXTS = [LEGAL, MEDICAL, FINANCE, GENERAL, MIXED]
 @pytest.fixture(scope="module")
 def fasttext_model(fixtures_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ft") / "domain.bin"
-    settings = TrainSettings(epoch=40, dim=16, word_ngrams=2)
-    train_classifier(fixtures_dir / "classifiers" / "domain_train.txt", out, settings, valid_fraction=0.0)
+    settings = TrainSettings(valid_fraction=0.0, epoch=40, dim=16, word_ngrams=2)
+    train_classifier(fixtures_dir / "classifiers" / "domain_train.txt", out, settings)
     return out
 
 

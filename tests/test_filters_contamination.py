@@ -9,8 +9,8 @@ import pytest
 
 from mlqa_domain.errors import InputError
 from mlqa_domain.example import Example
-from mlqa_domain.filters import ContaminationFilter, build_filters, filter_report
-from mlqa_domain.filters.contamination import NgramHasher
+from mlqa_domain.filters import build_filters, filter_report
+from mlqa_domain.filters.contamination import ContaminationFilter, NgramHasher
 from mlqa_domain.filters.task_data import read_passages
 
 LEASE = (
@@ -172,8 +172,8 @@ def test_parquet_csv_and_directories(tmp_path: Path):
     ("name", "content", "message"),
     [
         ("task.xml", "<a/>", "unsupported task data format"),
-        ("bad.jsonl", '{"text": "ok"}\n{"text": \n', "line 2: invalid JSON"),
-        ("bad.json", "[1, 2", "invalid JSON at line 1"),
+        ("bad.jsonl", '{"text": "ok"}\n{"text": \n', "line 2, column 10: invalid JSON"),
+        ("bad.json", "[1, 2", "line 1, column 6: invalid JSON"),
         ("empty.jsonl", '{"label": 1}\n', "no passages found"),
     ],
 )
@@ -192,9 +192,9 @@ def test_empty_directory_is_an_input_error(tmp_path: Path):
 
 def test_ngram_hashes_stay_inside_each_text():
     hasher = NgramHasher(3)
-    hashes, owner = hasher.hashes(["a b c d", "e f", "g h i"])
+    hashes, owner = hasher.hashes(["a b c d", "e f", "g h i"], "en")
     assert owner.tolist() == [0, 0, 2]  # "c d e" and "d e f" would cross texts
-    again, _ = hasher.hashes(["x b c d"])
+    again, _ = hasher.hashes(["x b c d"], "en")
     assert again[-1] == hashes[1] and again[0] != hashes[0]
 
 

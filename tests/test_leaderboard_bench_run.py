@@ -12,8 +12,9 @@ import pytest
 from fixtures.leaderboard import factory
 from typer.testing import CliRunner
 
-from mlqa_domain.benchmark.cli import app as bench_app
+from mlqa_domain.bench_cli import app as bench_app
 from mlqa_domain.benchmark.runner import run_benchmark
+from mlqa_domain.benchmark.settings import RunSettings
 from mlqa_domain.leaderboard.store import LocalStore
 from mlqa_domain.leaderboard.table import build_table
 
@@ -21,15 +22,18 @@ from mlqa_domain.leaderboard.table import build_table
 def test_bench_run_result_is_accepted_and_rendered(tmp_path, tiny_xlmr):
     dataset = factory.build_dataset_repo(tmp_path / "dataset")
     run_dir = tmp_path / "run"
-    results = run_benchmark(
-        str(tiny_xlmr),
-        str(dataset),
-        run_dir,
+    settings = RunSettings(
         configs=None,  # every config: the leaderboard ranks complete runs only
         device="cpu",
         batch_size=16,
         max_seq_length=128,
         doc_stride=32,
+    )
+    results = run_benchmark(
+        str(tiny_xlmr),
+        str(dataset),
+        run_dir,
+        settings,
         model_card={"base_model": "tiny-xlmr", "intermediate_tasks": ["mnli"]},
     )
     board = tmp_path / "board"
@@ -47,7 +51,7 @@ def test_bench_run_result_is_accepted_and_rendered(tmp_path, tiny_xlmr):
     data["configs"]["legal.es"]["f1"] = round(data["configs"]["legal.es"]["f1"] + 10.0, 3)
     (tampered / "results.json").write_text(json.dumps(data), "utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "mlqa_domain.benchmark.cli", "submit", str(tampered), "-l", str(board)]
+        [sys.executable, "-m", "mlqa_domain.bench_cli", "submit", str(tampered), "-l", str(board)]
         + ["--submitter", "mallory"],
         capture_output=True,
         text=True,

@@ -11,7 +11,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mlqa_domain.benchmark import cli_score, metric
+from mlqa_domain.benchmark import metric
+from mlqa_domain.benchmark.commands.score import score
+from mlqa_domain.benchmark.scoring import read_gold
 from mlqa_domain.errors import InputError
 
 # zh fixture, 4 questions (hand-computed, official rules):
@@ -44,7 +46,7 @@ def app() -> typer.Typer:
     def main() -> None:
         """Test app."""
 
-    cli_score.register(bench)
+    bench.command("score")(score)
     return bench
 
 
@@ -96,8 +98,8 @@ SQUAD_OK = {"version": "1.0", "data": [{"paragraphs": [{"qas": [{"id": "a", "ans
     [
         (None, "{}", ["--lang", "en"], "gold", "file not found"),
         (json.dumps(SQUAD_OK), None, ["--lang", "en"], "predictions", "file not found"),
-        ("{not json", "{}", ["--lang", "en"], "gold", "not valid JSON"),
-        (json.dumps(SQUAD_OK), '{"a": "x",}', ["--lang", "en"], "predictions", "not valid JSON"),
+        ("{not json", "{}", ["--lang", "en"], "gold", "line 1, column 2: invalid JSON"),
+        (json.dumps(SQUAD_OK), '{"a": "x",}', ["--lang", "en"], "predictions", "invalid JSON"),
         ('{"data": {"paragraphs": []}}', "{}", ["--lang", "en"], "gold", "no 'data' list"),
         ('{"data": [{"paragraphs": [{"qas": [{"answers": []}]}]}]}', "{}", ["--lang", "en"], "gold", "'id'"),
         (
@@ -162,7 +164,7 @@ def test_score_bad_input_is_one_input_error_naming_the_file(
 
 _SCRIPT = """
 import typer
-from mlqa_domain.benchmark import cli_score
+from mlqa_domain.benchmark.commands.score import score
 from mlqa_domain.cli_utils import run_app
 
 app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
@@ -171,7 +173,7 @@ app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
 def main() -> None:
     pass
 
-cli_score.register(app)
+app.command("score")(score)
 run_app(app)
 """
 
@@ -198,11 +200,9 @@ def test_score_end_to_end_in_a_subprocess(metric_fixtures: Path, tmp_path: Path)
 
 
 def test_real_bench_app_has_score(metric_fixtures: Path) -> None:
-    """The top-level `bench` app (skipped while the other bench modules it imports are missing)."""
-    try:
-        from mlqa_domain.benchmark.cli import app as bench_app
-    except ImportError as exc:
-        pytest.skip(f"top-level bench CLI not importable yet: {exc}")
+    """The top-level `bench` app."""
+    from mlqa_domain.bench_cli import app as bench_app
+
     gold, predictions = metric_fixtures / "gold_de.jsonl", metric_fixtures / "predictions_de.json"
     result = CliRunner().invoke(bench_app, ["score", str(gold), str(predictions), "--lang", "de"])
     assert result.exit_code == 0, result.output
@@ -213,7 +213,7 @@ def _evaluate_inputs(gold_path: Path, predictions_path: Path) -> tuple[list[dict
     """squad-style evaluate inputs for every gold question (empty answer where none was predicted)."""
     answers = json.loads(predictions_path.read_text(encoding="utf-8"))
     predictions, references = [], []
-    for question_id, texts in cli_score.load_gold(gold_path):
+    for question_id, texts in read_gold(gold_path).pairs:
         predictions.append({"id": question_id, "prediction_text": answers.get(question_id, "")})
         references.append({"id": question_id, "answers": {"text": texts, "answer_start": [0] * len(texts)}})
     return predictions, references

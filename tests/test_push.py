@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlqa_domain.builders.push import push_dataset
+from mlqa_domain.builders.push import PushSettings, push_dataset
 from mlqa_domain.errors import InputError
 
 
@@ -20,13 +20,13 @@ def _fake_repo(root: Path) -> Path:
 
 def test_push_refuses_a_directory_that_is_not_a_build(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a dataset repo built by mlqa-domain"):
-        push_dataset(tmp_path, "org/name")
+        push_dataset("org/name", PushSettings(data=tmp_path))
 
 
 @pytest.mark.parametrize("repo_id", ["no-slash", "a/b/c", "/name", "org/"])
 def test_push_refuses_bad_repo_ids(tmp_path: Path, repo_id: str) -> None:
     with pytest.raises(InputError, match="ORG/NAME"):
-        push_dataset(_fake_repo(tmp_path / "repo"), repo_id)
+        push_dataset(repo_id, PushSettings(data=_fake_repo(tmp_path / "repo")))
 
 
 def test_push_offline_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,6 +34,6 @@ def test_push_offline_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(InputError) as info:
-        push_dataset(_fake_repo(tmp_path / "repo"), "org/mlqa-domain", token="hf_dummy")
+        push_dataset("org/mlqa-domain", PushSettings(data=_fake_repo(tmp_path / "repo"), token="hf_dummy"))
     message = str(info.value)
     assert message.startswith("org/mlqa-domain: push failed:") and "\n" not in message

@@ -155,8 +155,8 @@ def test_a_file_that_is_not_a_head_is_a_clear_error(tmp_path):
 
 def test_head_for_another_embedding_model_is_a_clear_error(tmp_path, tiny_sbert, minilm_path):
     """A head trained on all-MiniLM-L6-v2 embeddings refuses to run on another model's."""
-    from mlqa_domain.builders.classifiers.embedding import TextEncoder
     from mlqa_domain.builders.head_training import probe_embedding
+    from mlqa_domain.embeddings import TextEncoder
 
     minilm = TextEncoder(str(minilm_path), use_cache=False)
     head = _head(dim=384)
@@ -193,9 +193,10 @@ def test_folds_never_split_an_article():
 @pytest.mark.slow
 def test_head_trained_on_a_small_subset_beats_prototypes_on_held_out_articles(squad_train, minilm_path):
     """Train on the labelled paragraphs of some articles, test on other articles: the head wins."""
-    from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier, TextEncoder
+    from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier
     from mlqa_domain.builders.reference_audit import prototype_predictions
     from mlqa_domain.builders.taxonomy import load_taxonomy
+    from mlqa_domain.embeddings import TextEncoder
 
     items, _ = join_reference(squad_train)
     titles = sorted({item.title for item in items})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mlqa_domain.builders.sources import load_source
+from mlqa_domain.builders.sources import SourceOptions, load_source
 from mlqa_domain.cli_utils import err_console
 from mlqa_domain.errors import ConfigError, InputError, MlqaDomainError
 
@@ -86,7 +86,7 @@ CASES: list[tuple[str, Callable[[Path], Path], str, str]] = [
         "jsonl bad json",
         lambda t: write(t, "mlqa.de.de.test.jsonl", jsonl(ROW, '{"id": "q2", "context": ')),
         "mlqa.de.de.test.jsonl",
-        "invalid JSON at line 2",
+        "line 2, column 25: invalid JSON",
     ),
     (
         "jsonl missing question",
@@ -195,7 +195,7 @@ CASES: list[tuple[str, Callable[[Path], Path], str, str]] = [
         "squad bad json",
         lambda t: write(t, "xquad.de.json", '{"data": [\n  {"title": "x",\n  "paragraphs": [}]}'),
         "xquad.de.json",
-        "invalid JSON at line 3",
+        "line 3, column 18: invalid JSON",
     ),
     (
         "squad missing question",
@@ -248,7 +248,7 @@ CASES: list[tuple[str, Callable[[Path], Path], str, str]] = [
         "mlqa file with bad json",
         lambda t: _mlqa_dir_with(t, "test/test-context-en-question-de.json", '{"data": ['),
         "test-context-en-question-de.json",
-        "invalid JSON at line 1",
+        "line 1, column 11: invalid JSON",
     ),
     (
         "mlqa empty file",
@@ -295,7 +295,7 @@ def test_bad_input_is_one_line_naming_the_file(
 def test_non_existent_file_url(tmp_path: Path) -> None:
     url = (tmp_path / "missing" / "MLQA_V1.zip").as_uri()
     with pytest.raises(InputError) as error:
-        load_source(url, cache_dir=tmp_path / "cache")
+        load_source(url, SourceOptions(cache_dir=tmp_path / "cache"))
     message = str(error.value)
     assert "\n" not in message and message.startswith(url) and "download failed" in message
 
@@ -308,23 +308,23 @@ def test_checksum_mismatch_through_load_source(tmp_path: Path) -> None:
             "MLQA_V1/dev/dev-context-en-question-en.json",
         )
     with pytest.raises(InputError, match="checksum mismatch") as error:
-        load_source(archive.as_uri(), cache_dir=tmp_path / "cache", expected_sha256="f" * 64)
+        load_source(archive.as_uri(), SourceOptions(cache_dir=tmp_path / "cache", expected_sha256="f" * 64))
     assert "\n" not in str(error.value)
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
     with pytest.raises(InputError, match="checksum mismatch"):
-        load_source(str(archive), expected_sha256="f" * 64)
+        load_source(str(archive), SourceOptions(expected_sha256="f" * 64))
 
 
 def test_unknown_language_in_the_languages_option() -> None:
     with pytest.raises(InputError, match="unknown language code 'klingon'"):
-        load_source(str(SOURCES / "xquad"), languages=["en", "klingon"])
+        load_source(str(SOURCES / "xquad"), SourceOptions(languages=["en", "klingon"]))
 
 
 def test_filters_that_leave_nothing(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="match the language/split options"):
-        load_source(str(SOURCES / "MLQA_V1"), languages=["es"])
+        load_source(str(SOURCES / "MLQA_V1"), SourceOptions(languages=["es"]))
     with pytest.raises(InputError, match="no examples match"):
-        load_source(str(SOURCES / "xquad"), languages=["zh"])
+        load_source(str(SOURCES / "xquad"), SourceOptions(languages=["zh"]))
 
 
 def test_unknown_kind_is_a_config_error() -> None:
@@ -341,5 +341,5 @@ def test_error_prints_as_one_cli_line(tmp_path: Path) -> None:
         err_console.print(f"error: {error.value}", markup=False)
     lines = captured.get().strip().splitlines()
     assert lines == [
-        f"error: {path}: invalid JSON at line 2, column 2: Expecting property name enclosed in double quotes"
+        f"error: {path}: line 2, column 2: invalid JSON (Expecting property name enclosed in double quotes)"
     ]

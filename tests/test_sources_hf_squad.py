@@ -6,9 +6,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from mlqa_domain.builders.sources import load_source, parse_squad
-from mlqa_domain.builders.sources.hf_schema import read_hf_schema
-from mlqa_domain.builders.sources.squad_parallel import read_squad_parallel
+from mlqa_domain.builders.sources import SourceOptions, load_source, parse_squad
+from mlqa_domain.builders.sources.hf_schema import HfMlqaSource
+from mlqa_domain.builders.sources.squad_parallel import SquadParallelSource
 
 SOURCES = Path(__file__).resolve().parent / "fixtures" / "sources"
 LEGAL_1 = hashlib.sha1(b"legal-1").hexdigest()
@@ -87,18 +87,22 @@ def test_parquet_row_matches_the_official_release() -> None:
 
 def test_options_name_languages_and_split_of_an_unnamed_file(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "rows.jsonl", ROWS)
-    examples = load_source(str(path), context_language="de", question_language="en", split="dev").examples
+    examples = load_source(
+        str(path), SourceOptions(context_language="de", question_language="en", split="dev")
+    ).examples
     assert [(e.context_language, e.question_language, e.split) for e in examples] == [
         ("de", "en", "validation")
     ] * 2
     assert [e.title for e in examples] == [None, "Mietrecht"]
-    same_language = read_hf_schema(path, context_language="es", split="test").examples
+    same_language = (
+        HfMlqaSource().read(str(path), SourceOptions(context_language="es", split="test")).examples
+    )
     assert {(e.context_language, e.question_language) for e in same_language} == {("es", "es")}
 
 
 def test_file_name_wins_and_dev_means_validation(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "mlqa.es.ar.dev.jsonl", ROWS)
-    examples = load_source(str(path), context_language="de", split="test").examples
+    examples = load_source(str(path), SourceOptions(context_language="de", split="test")).examples
     assert {(e.context_language, e.question_language, e.split) for e in examples} == {
         ("es", "ar", "validation")
     }
@@ -109,7 +113,7 @@ def test_json_list_and_json_lines_in_a_json_file(tmp_path: Path) -> None:
     as_list.write_text(json.dumps(ROWS), encoding="utf-8")
     as_lines = write_jsonl(tmp_path / "lines.json", ROWS)
     from_list = load_source(str(as_list)).examples
-    from_lines = load_source(str(as_lines), context_language="de", split="test").examples
+    from_lines = load_source(str(as_lines), SourceOptions(context_language="de", split="test")).examples
     assert [e.id for e in from_list] == [e.id for e in from_lines] == ["q1", "q2"]
     assert [e.answers for e in from_list] == [e.answers for e in from_lines]
 
@@ -122,7 +126,7 @@ def test_squad_style_answer_list_is_accepted(tmp_path: Path) -> None:
 
 
 def test_languages_option_skips_other_files() -> None:
-    examples = load_source(str(SOURCES / "hf"), languages=["zh"]).examples
+    examples = load_source(str(SOURCES / "hf"), SourceOptions(languages=["zh"])).examples
     assert {(e.context_language, e.question_language) for e in examples} == {("zh", "zh")}
 
 
@@ -149,7 +153,9 @@ def test_xquad_directory() -> None:
 
 
 def test_xquad_split_option_and_language_filter() -> None:
-    examples = load_source(str(SOURCES / "xquad"), split="dev", languages=["en", "es"]).examples
+    examples = load_source(
+        str(SOURCES / "xquad"), SourceOptions(split="dev", languages=["en", "es"])
+    ).examples
     assert {(e.context_language, e.split) for e in examples} == {("en", "validation"), ("es", "validation")}
 
 
@@ -160,7 +166,7 @@ def test_single_squad_file_language_from_name_or_option(tmp_path: Path) -> None:
     assert {e.context_language for e in load_source(str(named)).examples} == {"vi"}
     unnamed = tmp_path / "dev-v1.1.json"
     unnamed.write_text(json.dumps(document), encoding="utf-8")
-    loaded = load_source(str(unnamed), context_language="de", split="validation")
+    loaded = load_source(str(unnamed), SourceOptions(context_language="de", split="validation"))
     assert loaded.info.kind == "squad-parallel"
     assert {(e.context_language, e.question_language, e.split) for e in loaded.examples} == {
         ("de", "de", "validation")
@@ -208,5 +214,5 @@ def test_parse_squad_on_a_document() -> None:
 
 
 def test_read_squad_parallel_directly() -> None:
-    loaded = read_squad_parallel(SOURCES / "xquad" / "xquad.en.json")
+    loaded = SquadParallelSource().read(str(SOURCES / "xquad" / "xquad.en.json"), SourceOptions())
     assert len(loaded.examples) == 2 and loaded.info.kind == "squad-parallel"

@@ -12,12 +12,13 @@ from mlqa_domain.builders.sources import (
     DEFAULT_MLQA_URL,
     MLQA_V1_ZIP_BYTES,
     MLQA_V1_ZIP_SHA256,
+    SourceOptions,
     default_cache_dir,
     fetch,
     load_source,
 )
 from mlqa_domain.builders.sources.download import cache_path
-from mlqa_domain.builders.sources.mlqa_official import read_mlqa_official
+from mlqa_domain.builders.sources.mlqa_official import MlqaOfficialSource
 from mlqa_domain.errors import InputError
 
 SOURCES = Path(__file__).resolve().parent / "fixtures" / "sources"
@@ -111,16 +112,15 @@ def test_zip_gives_the_same_examples_as_the_directory(tmp_path: Path) -> None:
 
 def test_languages_restrict_both_sides(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "MLQA_V1.zip")
-    examples = load_source(str(archive), languages=["en", "DE"]).examples
+    examples = load_source(str(archive), SourceOptions(languages=["en", "DE"])).examples
     assert pairs(examples) == {
         (s, c, q) for s in ("validation", "test") for c in ["en", "de"] for q in ["en", "de"]
     }
 
 
 def test_split_and_language_options_keep_one_pair() -> None:
-    examples = read_mlqa_official(
-        MLQA_DIR, split="dev", context_language="de", question_language="en"
-    ).examples
+    options = SourceOptions(split="dev", context_language="de", question_language="en")
+    examples = MlqaOfficialSource().read(str(MLQA_DIR), options).examples
     assert pairs(examples) == {("validation", "de", "en")}
     assert len(examples) == 2
 
@@ -137,7 +137,7 @@ def test_file_url_is_downloaded_once_then_reused(tmp_path: Path) -> None:
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     url = archive.as_uri()
     cache = tmp_path / "cache"
-    first = load_source(url, cache_dir=cache)
+    first = load_source(url, SourceOptions(cache_dir=cache))
     assert first.info.location == url
     [record] = first.info.files
     assert record["sha256"] == digest and record["url"] == url
@@ -147,7 +147,7 @@ def test_file_url_is_downloaded_once_then_reused(tmp_path: Path) -> None:
     assert not [p for p in cached.parent.iterdir() if ".part-" in p.name]
 
     archive.unlink()  # a second download would now fail
-    second = load_source(url, cache_dir=cache)
+    second = load_source(url, SourceOptions(cache_dir=cache))
     assert [e.to_dict() for e in second.examples] == [e.to_dict() for e in first.examples]
     assert second.info.files == first.info.files
     assert second.info.to_dict() == {"kind": "mlqa-official", "location": url, "files": [record]}
@@ -191,7 +191,7 @@ def test_matching_expected_checksum_is_accepted(tmp_path: Path) -> None:
         archive.as_uri(), cache_dir=tmp_path / "c", expected_sha256=digest, expected_size=len(data)
     )
     assert download.sha256 == digest and download.bytes == len(data)
-    loaded = load_source(str(archive), expected_sha256=digest)
+    loaded = load_source(str(archive), SourceOptions(expected_sha256=digest))
     assert loaded.info.files[0]["sha256"] == digest
 
 

@@ -13,7 +13,12 @@ import yaml
 from transformers import TrainerCallback
 from typer.testing import CliRunner
 
-from mlqa_domain.benchmark.heads import build_multitask_model, encoder_of, head_modules, load_with_new_head
+from mlqa_domain.benchmark.head_swap import (
+    build_multitask_model,
+    encoder_of,
+    head_modules,
+    load_with_new_head,
+)
 from mlqa_domain.benchmark.stilts import check_run_dir, make_config, run_stilts
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
@@ -306,10 +311,12 @@ def test_cli_multitask_intermediate_feeds_the_target(
 
 
 def _app() -> typer.Typer:
-    from mlqa_domain.benchmark import cli_stilts
+    from mlqa_domain.benchmark.commands.baselines import baselines
+    from mlqa_domain.benchmark.commands.stilts import stilts
 
     app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
-    cli_stilts.register(app)
+    app.command("stilts")(stilts)
+    app.command("baselines")(baselines)
     return app
 
 

@@ -192,3 +192,69 @@ def test_demo_task_files_load_as_overrides(task: str, filename: str, rows: int) 
     if data.spec.format == "classification":
         assert data.label_names and all(0 <= label < len(data.label_names) for label in data.train["label"])
         assert all(data.train["text_pair"])
+
+
+def test_unknown_task_format_head_task_and_baseline_say_did_you_mean(tmp_path: Path) -> None:
+    from mlqa_domain.benchmark.baselines import get_baseline
+    from mlqa_domain.benchmark.formats import TASK_FORMATS, get_format
+    from mlqa_domain.benchmark.heads import HEADS, get_head
+
+    task = tmp_path / "task.yaml"
+    task.write_text("name: x\nformat: clasification\ndataset: a/b\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_task_file(task)
+    assert info.value.where == str(task)
+    assert "unknown task format 'clasification' (did you mean 'classification'?" in info.value.problem
+    with pytest.raises(
+        ConfigError, match=r"unknown task format 'multiple-choice' \(did you mean 'multiple_choice'"
+    ):
+        get_format("multiple-choice")
+    with pytest.raises(
+        ConfigError, match=r"unknown head 'question_answer' \(did you mean 'question_answering'"
+    ):
+        get_head("question_answer")
+    with pytest.raises(ConfigError, match=r"unknown task 'mnlii' \(did you mean 'mnli'\?.*--task-config"):
+        TaskRegistry.load().get("mnlii", where="--intermediate")
+    with pytest.raises(
+        ConfigError, match=r"unknown baseline 'xlmr-large.mnly' \(did you mean 'xlmr-large.mnli'"
+    ):
+        get_baseline("xlmr-large.mnly")
+    assert TASK_FORMATS.names() == ["classification", "extractive_qa", "multiple_choice"]
+    assert set(HEADS.names()) == {"question_answering", "sequence_classification", "multiple_choice"}
+
+
+def test_every_task_format_names_a_registered_head_and_has_its_protocol() -> None:
+    from mlqa_domain.benchmark.formats import TASK_FORMATS, get_format
+    from mlqa_domain.benchmark.heads import get_head
+
+    for name in TASK_FORMATS.names():
+        task_format = get_format(name)
+        assert task_format.name == name
+        assert get_head(task_format.head).model_class.__name__.startswith("AutoModelFor")
+        assert any(task_format.columns.values())  # at least one required canonical column
+        for method in ("check_spec", "label_names", "to_canonical", "featurize", "collator"):
+            assert callable(getattr(task_format, method)), (name, method)
+
+
+def test_a_new_task_format_is_one_registered_class(tmp_path: Path) -> None:
+    """A plug-in format (here: classification under another name) is usable by name in a task file."""
+    from mlqa_domain.benchmark.formats import TASK_FORMATS
+    from mlqa_domain.benchmark.formats.classification import Classification
+
+    @TASK_FORMATS.register("pair_classification")
+    class PairClassification(Classification):
+        name = "pair_classification"
+        columns = {"text": True, "text_pair": True, "label": True}
+
+    try:
+        task = tmp_path / "pairs.yaml"
+        shutil.copy(TASKS / "mnli_tiny.jsonl", tmp_path / "pairs.jsonl")
+        task.write_text(
+            "format: pair_classification\ndata_files: {train: pairs.jsonl}\n"
+            "columns: {text: premise, text_pair: hypothesis}\n",
+            encoding="utf-8",
+        )
+        data = load_task_data(load_task_file(task))
+        assert data.label_names == ["contradiction", "entailment", "neutral"] and all(data.train["text_pair"])
+    finally:
+        TASK_FORMATS._entries.pop("pair_classification")

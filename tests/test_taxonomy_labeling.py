@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import yaml
 
-from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier, TextEncoder
+from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier
+from mlqa_domain.builders.ensemble import decide_domains
 from mlqa_domain.builders.labelers import ScoreLabeler, build_labeler
-from mlqa_domain.builders.labeling import decide_domains
 from mlqa_domain.builders.pivot import label_examples
 from mlqa_domain.builders.taxonomy import default_taxonomy_path, load_taxonomy
+from mlqa_domain.embeddings import TextEncoder
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
 

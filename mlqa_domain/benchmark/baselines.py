@@ -7,23 +7,25 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from mlqa_domain.benchmark.stilts import OVERRIDABLE, StiltsConfig, make_config
+from mlqa_domain.benchmark.settings import STILTS, StiltsConfig
+from mlqa_domain.benchmark.stilts import OVERRIDABLE, make_config
+from mlqa_domain.benchmark.task_registry import NO_TASK, read_yaml_model
 from mlqa_domain.errors import ConfigError
+from mlqa_domain.registry import Registry
 
 
 class _TargetSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    task: str = "squad"
+    task: str = STILTS.target
     hparams: dict[str, Any] = Field(default_factory=dict)
 
 
 class _IntermediateSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hparams: dict[str, Any] = Field(default_factory=dict)
-    tasks: list[str] = Field(default_factory=lambda: ["none"])
+    tasks: list[str] = Field(default_factory=lambda: [NO_TASK])
 
 
 class _ExtraRun(BaseModel):
@@ -36,10 +38,10 @@ class _ExtraRun(BaseModel):
 
 class _RunSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    seed: int = 42
+    seed: int = STILTS.seed
     precision: str = "bf16"
-    save_steps: int = 1000
-    eval_split: str = "test"
+    save_steps: int = STILTS.save_steps
+    eval_split: str = STILTS.eval_split
     eval_batch_size: int = 64
 
 
@@ -98,7 +100,7 @@ class Baseline:
         options.update({k: v for k, v in overrides.items() if v is not None})
         return make_config(
             base or self.base,
-            intermediate=",".join(with_path(t) for t in self.intermediate) or "none",
+            intermediate=",".join(with_path(t) for t in self.intermediate) or NO_TASK,
             target=with_path(self.target),
             eval_data=eval_data,
             intermediate_overrides=dict(self.intermediate_hparams) if self.intermediate else {},
@@ -121,18 +123,7 @@ def _check_hparams(values: dict[str, Any], where: str, path: Path) -> None:
 def load_baselines(path: str | Path | None = None) -> dict[str, Baseline]:
     """All baselines by name: the model x intermediate-task grid, then ``extra_runs``."""
     path = Path(path) if path else default_baselines_path()
-    if not path.is_file():
-        raise ConfigError("baselines file not found", path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        spec = BaselinesFile.model_validate(raw)
-    except yaml.YAMLError:
-        raise ConfigError("invalid YAML", path) from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(
-            f"invalid baselines file: {'.'.join(map(str, err['loc']))}: {err['msg']}", path
-        ) from None
+    spec = read_yaml_model(path, BaselinesFile, "baselines")
     _check_hparams(spec.target.hparams, "target.hparams", path)
     _check_hparams(spec.intermediate.hparams, "intermediate.hparams", path)
     run = spec.run.model_dump()
@@ -159,8 +150,8 @@ def load_baselines(path: str | Path | None = None) -> dict[str, Baseline]:
 
     for alias in spec.models:
         for task in spec.intermediate.tasks:
-            intermediate = [] if task == "none" else [task]
-            label = "SQuAD only" if task == "none" else f"{task} -> {spec.target.task}"
+            intermediate = [] if task == NO_TASK else [task]
+            label = "SQuAD only" if task == NO_TASK else f"{task} -> {spec.target.task}"
             add(f"{alias}.{task}", alias, intermediate, label)
     for extra in spec.extra_runs:
         add(extra.name, extra.model, list(extra.intermediate), extra.description)
@@ -168,9 +159,10 @@ def load_baselines(path: str | Path | None = None) -> dict[str, Baseline]:
 
 
 def get_baseline(name: str, path: str | Path | None = None) -> Baseline:
-    """One baseline by name (ConfigError listing a few known names otherwise)."""
-    baselines = load_baselines(path)
-    if name not in baselines:
-        shown = ", ".join(list(baselines)[:6])
-        raise ConfigError(f"unknown baseline {name!r} (e.g. {shown}; see `bench baselines --list`)", "--run")
-    return baselines[name]
+    """One baseline by name (ConfigError with "did you mean" and the known names otherwise)."""
+    known: Registry[Baseline] = Registry("baseline")
+    for baseline_name, baseline in load_baselines(path).items():
+        known.register(baseline_name)(baseline)
+    if name not in known:
+        raise ConfigError(f"{known.unknown_message(name)}; see `bench baselines --list`", "--run")
+    return known.get(name)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlqa_domain.builders.configs import parse_config_name
 from mlqa_domain.builders.repo_info import list_configs, load_build_info, load_config
+from mlqa_domain.configs import GENERAL, parse_config_name
 from mlqa_domain.errors import ConfigError, InputError, first_line
 
 _SHOW_AVAILABLE = 8
@@ -87,7 +87,7 @@ class DatasetRepo:
     @property
     def general_domain(self) -> str:
         """Name of the no-domain label (``general``)."""
-        return self.info.get("general", "general")
+        return self.info.get("general", GENERAL)
 
     def splits_of(self, config: str) -> set[str] | None:
         """Splits build_info.json lists for ``config`` (None when it does not say)."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
+from mlqa_domain.benchmark.settings import DOC_STRIDE, MAX_SEQ_LENGTH
+
 # Tokenise in slices so a large config does not hold every Python-side encoding at once.
 _TOKENIZE_CHUNK = 1000
 
@@ -71,12 +73,40 @@ def check_question_room(
         raise QuestionTooLongError(index + offset, int(lengths[index]), max_length, doc_stride)
 
 
+def context_sequence_id(tokenizer: PreTrainedTokenizerBase) -> int:
+    """The sequence id of the context in a (question, context) pair (the context goes second unless the
+    tokenizer pads on the left)."""
+    return 1 if tokenizer.padding_side == "right" else 0
+
+
+def tokenize_windows(
+    tokenizer: PreTrainedTokenizerBase,
+    questions: list[str],
+    contexts: list[str],
+    max_length: int,
+    doc_stride: int,
+):
+    """``run_qa.py``'s tokenisation: each (question, context) pair cut into overlapping context windows,
+    with character offsets and no padding."""
+    context_first = context_sequence_id(tokenizer) == 0
+    return tokenizer(
+        contexts if context_first else questions,
+        questions if context_first else contexts,
+        truncation="only_first" if context_first else "only_second",
+        max_length=max_length,
+        stride=doc_stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=False,
+    )
+
+
 def prepare_validation_features(
     questions: Sequence[str],
     contexts: Sequence[str],
     tokenizer: PreTrainedTokenizerBase,
-    max_seq_length: int = 384,
-    doc_stride: int = 128,
+    max_seq_length: int = MAX_SEQ_LENGTH,
+    doc_stride: int = DOC_STRIDE,
 ) -> QAFeatures:
     """Features for extractive QA evaluation (``run_qa.py``'s ``prepare_validation_features``, unpadded).
 
@@ -84,8 +114,7 @@ def prepare_validation_features(
     """
     if not getattr(tokenizer, "is_fast", False):
         raise TypeError("a fast tokenizer is needed (character offsets)")
-    pad_on_right = tokenizer.padding_side == "right"
-    context_id = 1 if pad_on_right else 0
+    context_id = context_sequence_id(tokenizer)
     max_length = min(max_seq_length, tokenizer.model_max_length)
     input_ids: list[np.ndarray] = []
     token_type_ids: list[np.ndarray] | None = []
@@ -96,16 +125,7 @@ def prepare_validation_features(
         chunk_questions = [q.lstrip() for q in questions[lo : lo + _TOKENIZE_CHUNK]]
         chunk_contexts = list(contexts[lo : lo + _TOKENIZE_CHUNK])
         try:
-            encoded = tokenizer(
-                chunk_questions if pad_on_right else chunk_contexts,
-                chunk_contexts if pad_on_right else chunk_questions,
-                truncation="only_second" if pad_on_right else "only_first",
-                max_length=max_length,
-                stride=doc_stride,
-                return_overflowing_tokens=True,
-                return_offsets_mapping=True,
-                padding=False,
-            )
+            encoded = tokenize_windows(tokenizer, chunk_questions, chunk_contexts, max_length, doc_stride)
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException as exc:  # tokenizers panics (pyo3 PanicException is a BaseException)
@@ -123,12 +143,7 @@ def prepare_validation_features(
             # None (special tokens) becomes nan, so the comparison is False there.
             sequence_ids = np.array(encoded.sequence_ids(i), dtype=np.float64)
             masks.append(sequence_ids == context_id)
-    width = max((len(ids) for ids in input_ids), default=0)
-    offsets_array = np.zeros((len(input_ids), width, 2), dtype=np.int64)
-    mask_array = np.zeros((len(input_ids), width), dtype=bool)
-    for row, (feature_offsets, mask) in enumerate(zip(offsets, masks, strict=True)):
-        offsets_array[row, : len(mask)] = feature_offsets
-        mask_array[row, : len(mask)] = mask
+    offsets_array, mask_array = _padded(offsets, masks)
     return QAFeatures(
         input_ids=input_ids,
         token_type_ids=token_type_ids,
@@ -136,3 +151,14 @@ def prepare_validation_features(
         offsets=offsets_array,
         context_mask=mask_array,
     )
+
+
+def _padded(offsets: list[np.ndarray], masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature offsets and context masks as (features, longest, ...) arrays, zero-padded."""
+    width = max((len(mask) for mask in masks), default=0)
+    offsets_array = np.zeros((len(masks), width, 2), dtype=np.int64)
+    mask_array = np.zeros((len(masks), width), dtype=bool)
+    for row, (feature_offsets, mask) in enumerate(zip(offsets, masks, strict=True)):
+        offsets_array[row, : len(mask)] = feature_offsets
+        mask_array[row, : len(mask)] = mask
+    return offsets_array, mask_array

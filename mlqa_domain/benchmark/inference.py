@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
-from rich.console import Console
 
 from mlqa_domain import progress
 from mlqa_domain.benchmark.features import QAFeatures
+from mlqa_domain.benchmark.settings import DEVICES, check_precision
 from mlqa_domain.errors import ConfigError
 
-PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-DEVICES = ("auto", "cpu", "cuda")
-_warn_console = Console(stderr=True, highlight=False)
+DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+logger = logging.getLogger(__name__)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -28,16 +29,15 @@ def resolve_device(device: str) -> torch.device:
 
 def prepare_model(model: torch.nn.Module, device: torch.device, precision: str) -> torch.nn.Module:
     """Move ``model`` to ``device`` in ``precision`` (fp16/bf16 on CPU work but are slow: warn)."""
-    if precision not in PRECISIONS:
-        raise ConfigError(
-            f"unknown precision {precision!r} (choose one of {', '.join(PRECISIONS)})", "--precision"
-        )
+    check_precision(precision)
     if precision != "fp32" and device.type == "cpu":
-        _warn_console.print(
-            f"warning: {precision} on CPU is slow unless the CPU has native {precision} instructions "
-            "(e.g. AVX512-BF16/AMX for bf16), and scores may differ slightly from fp32"
+        logger.warning(
+            "%s on CPU is slow unless the CPU has native %s instructions "
+            "(e.g. AVX512-BF16/AMX for bf16), and scores may differ slightly from fp32",
+            precision,
+            precision,
         )
-    return model.to(device=device, dtype=PRECISIONS[precision]).eval()
+    return model.to(device=device, dtype=DTYPES[precision]).eval()
 
 
 def _pad_batch(rows: list[np.ndarray], pad_value: int) -> np.ndarray:

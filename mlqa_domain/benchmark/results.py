@@ -14,7 +14,7 @@ from rich.table import Table
 from mlqa_domain.atomic import atomic_dir
 from mlqa_domain.benchmark import bootstrap, metric
 from mlqa_domain.benchmark.data import ConfigExamples
-from mlqa_domain.builders.configs import ALL, parse_config_name
+from mlqa_domain.configs import ALL, GENERAL, format_config_name, language_key, parse_config_name
 from mlqa_domain.errors import InputError
 
 RESULTS_FILE = "results.json"
@@ -43,9 +43,7 @@ class ConfigResult:
     @property
     def language_key(self) -> str:
         """``de`` or ``de.en`` (context.question)."""
-        if self.is_monolingual:
-            return self.context_language
-        return f"{self.context_language}.{self.question_language}"
+        return language_key(self.context_language, self.question_language)
 
 
 def score_config(examples: ConfigExamples, predictions: Mapping[str, str]) -> ConfigResult:
@@ -106,7 +104,7 @@ def averages(results: Mapping[str, ConfigResult]) -> dict:
 
 def domain_gaps(
     results: Mapping[str, ConfigResult],
-    general: str = "general",
+    general: str = GENERAL,
     n_resamples: int = bootstrap.N_RESAMPLES,
     seed: int = bootstrap.SEED,
 ) -> dict:
@@ -119,7 +117,7 @@ def domain_gaps(
     for name, r in results.items():
         if r.domain in (ALL, general):
             continue
-        general_name = f"{general}.{r.language_key}"
+        general_name = format_config_name(general, r.context_language, r.question_language)
         g = results.get(general_name)
         if g is None or r.count == 0 or g.count == 0:
             continue

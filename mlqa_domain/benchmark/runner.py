@@ -2,58 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-
-from rich.console import Console
+from typing import Any
 
 from mlqa_domain import __version__
 from mlqa_domain.benchmark import results as results_mod
 from mlqa_domain.benchmark.data import ConfigExamples, load_config_examples, open_repo, plan_configs
 from mlqa_domain.benchmark.features import QuestionTooLongError, prepare_validation_features
-from mlqa_domain.benchmark.inference import PRECISIONS, predict_logits, prepare_model, resolve_device
+from mlqa_domain.benchmark.inference import predict_logits, prepare_model, resolve_device
+from mlqa_domain.benchmark.settings import RUN, RunSettings
 from mlqa_domain.benchmark.spans import logits_to_answers
-from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.errors import InputError, first_line
 from mlqa_domain.hashing import sha256_bytes
 
 HARNESS_NAME = "mlqa-domain"
 _SNAPSHOT = re.compile(r"snapshots[/\\]([0-9a-f]{40})(?:[/\\]|$)")
-_console = Console(stderr=True, highlight=False)
-
-
-@dataclass
-class RunSettings:
-    """How features are made and answers picked (recorded in results.json)."""
-
-    max_seq_length: int = 384
-    doc_stride: int = 128
-    max_answer_length: int = 30
-    n_best: int = 20
-    batch_size: int = 32
-    precision: str = "fp32"
-    device: str = "cpu"
-
-    def check(self) -> None:
-        """Reject values that cannot work (ConfigError naming the option)."""
-        for option in ("max_seq_length", "max_answer_length", "n_best", "batch_size"):
-            if getattr(self, option) < 1:
-                raise ConfigError(f"must be a positive integer, got {getattr(self, option)}", f"--{option}")
-        if not 0 <= self.doc_stride < self.max_seq_length:
-            raise ConfigError(
-                f"must be >= 0 and below --max-seq-length ({self.max_seq_length}), got {self.doc_stride}",
-                "--doc-stride",
-            )
-        if self.precision not in PRECISIONS:
-            choices = ", ".join(PRECISIONS)
-            raise ConfigError(f"unknown precision {self.precision!r} ({choices})", "--precision")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+logger = logging.getLogger(__name__)
 
 
 def _commit_hash(model: str, revision: str | None, config) -> str | None:
@@ -88,15 +57,17 @@ def load_qa_model(model: str, revision: str | None = None):
             model, revision=revision, output_loading_info=True
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"cannot load a question-answering model: {_first_line(exc)}", model) from None
+        raise InputError(f"cannot load a question-answering model: {first_line(exc)}", model) from None
     if not getattr(tokenizer, "is_fast", False):
         raise InputError("the tokenizer is not a fast tokenizer (character offsets are needed)", model)
     missing = sorted(loading.get("missing_keys") or [])
     if missing:
         shown = ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else "")
-        _console.print(
-            f"warning: {model}: weights missing from the checkpoint were initialised at random ({shown}); "
-            "an untrained QA head gives meaningless scores"
+        logger.warning(
+            "%s: weights missing from the checkpoint were initialised at random (%s); "
+            "an untrained QA head gives meaningless scores",
+            model,
+            shown,
         )
     return qa_model, tokenizer, _commit_hash(model, revision, qa_model.config)
 
@@ -119,7 +90,7 @@ def predict_answers(
             "raise --max-seq-length or lower --doc-stride"
         ) from None
     except ValueError as exc:
-        raise InputError(f"cannot tokenise {examples.config}: {_first_line(exc)}") from None
+        raise InputError(f"cannot tokenise {examples.config}: {first_line(exc)}") from None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     start, end = predict_logits(model, features, pad_id, settings.batch_size, description)
     return logits_to_answers(
@@ -136,88 +107,84 @@ def run_benchmark(
     model: str,
     data: str,
     out: str | Path,
-    configs: list[str] | None = None,
-    split: str = "test",
-    revision: str | None = None,
-    batch_size: int = 32,
-    device: str = "auto",
-    precision: str = "fp32",
-    max_seq_length: int = 384,
-    doc_stride: int = 128,
-    max_answer_length: int = 30,
-    n_best: int = 20,
-    model_card: dict | None = None,
+    settings: RunSettings = RUN,
+    model_card: Mapping[str, Any] | None = None,
 ) -> dict:
-    """Score ``model`` on the selected configs of ``data``; write ``out`` atomically; return results.json."""
+    """Score ``model`` on the selected configs of ``data``; write ``out`` atomically; return results.json.
+
+    ``model_card``: ``id`` (default: ``model``), ``base_model`` and ``intermediate_tasks`` to record.
+    """
     started = time.perf_counter()
-    torch_device = resolve_device(device)
-    settings = RunSettings(
-        max_seq_length=max_seq_length,
-        doc_stride=doc_stride,
-        max_answer_length=max_answer_length,
-        n_best=n_best,
-        batch_size=batch_size,
-        precision=precision,
-        device=torch_device.type,
-    )
+    torch_device = resolve_device(settings.device)
     settings.check()
     results_mod.check_output_dir(Path(out).resolve())
     repo = open_repo(data)
-    to_run, skipped = plan_configs(repo, configs, split)
+    to_run, skipped = plan_configs(repo, settings.configs, settings.split)
     if skipped:
         names = ", ".join(skipped)
-        _console.print(f"note: skipping {len(skipped)} config(s) without a {split!r} split: {names}")
-
-    qa_model, tokenizer, commit_hash = load_qa_model(model, revision)
-    qa_model = prepare_model(qa_model, torch_device, precision)
+        logger.info("skipping %d config(s) without a %r split: %s", len(skipped), settings.split, names)
+    qa_model, tokenizer, commit_hash = load_qa_model(model, settings.revision)
+    qa_model = prepare_model(qa_model, torch_device, settings.precision)
 
     scored: dict[str, results_mod.ConfigResult] = {}
     predictions: dict[str, bytes] = {}
     seconds: dict[str, float] = {}
     for name in to_run:
         config_start = time.perf_counter()
-        examples = load_config_examples(data, name, split, fingerprint=repo.fingerprint)
+        examples = load_config_examples(data, name, settings.split, fingerprint=repo.fingerprint)
         answers = predict_answers(qa_model, tokenizer, examples, settings, description=name)
         seconds[name] = time.perf_counter() - config_start
         scored[name] = results_mod.score_config(examples, answers)
         predictions[name] = results_mod.predictions_bytes(answers)
 
-    n_examples = sum(r.count for r in scored.values())
-    engine_seconds = sum(seconds.values())
-    card = model_card or {}
+    card = dict(model_card or {})
     results = {
         "schema_version": results_mod.SCHEMA_VERSION,
         "harness": {"name": HARNESS_NAME, "version": __version__},
-        "model": {
-            "id": card.get("id") or model,
-            "revision": revision,
-            "commit_hash": commit_hash,
-            "base_model": card.get("base_model"),
-            "intermediate_tasks": list(card.get("intermediate_tasks") or []),
-        },
-        "dataset": {"path": data, "fingerprint": repo.fingerprint, "split": split},
-        "settings": asdict(settings),
-        "timings": {
-            "total_seconds": time.perf_counter() - started,
-            "examples_per_second": n_examples / engine_seconds if engine_seconds > 0 else None,
-            "per_config_seconds": seconds,
-        },
-        "configs": {
-            name: {
-                "domain": r.domain,
-                "context_language": r.context_language,
-                "question_language": r.question_language,
-                "exact_match": r.exact_match,
-                "f1": r.f1,
-                "count": r.count,
-                "predictions_file": f"{results_mod.PREDICTIONS_DIR}/{name}.json",
-                "predictions_sha256": sha256_bytes(predictions[name]),
-            }
-            for name, r in scored.items()
-        },
+        "model": _model_entry(model, settings.revision, commit_hash, card),
+        "dataset": {"path": data, "fingerprint": repo.fingerprint, "split": settings.split},
+        "settings": settings.recorded(torch_device.type),
+        "timings": _timings(started, seconds, scored),
+        "configs": _config_entries(scored, predictions),
         "averages": results_mod.averages(scored),
         "domain_gap": results_mod.domain_gaps(scored, general=repo.general_domain),
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     results_mod.write_results_dir(out, results, predictions)
     return results
+
+
+def _model_entry(model: str, revision: str | None, commit_hash: str | None, card: Mapping[str, Any]) -> dict:
+    return {
+        "id": card.get("id") or model,
+        "revision": revision,
+        "commit_hash": commit_hash,
+        "base_model": card.get("base_model"),
+        "intermediate_tasks": list(card.get("intermediate_tasks") or []),
+    }
+
+
+def _timings(started: float, seconds: Mapping[str, float], scored: Mapping[str, results_mod.ConfigResult]):
+    n_examples = sum(r.count for r in scored.values())
+    engine_seconds = sum(seconds.values())
+    return {
+        "total_seconds": time.perf_counter() - started,
+        "examples_per_second": n_examples / engine_seconds if engine_seconds > 0 else None,
+        "per_config_seconds": dict(seconds),
+    }
+
+
+def _config_entries(scored: Mapping[str, results_mod.ConfigResult], predictions: Mapping[str, bytes]) -> dict:
+    return {
+        name: {
+            "domain": r.domain,
+            "context_language": r.context_language,
+            "question_language": r.question_language,
+            "exact_match": r.exact_match,
+            "f1": r.f1,
+            "count": r.count,
+            "predictions_file": f"{results_mod.PREDICTIONS_DIR}/{name}.json",
+            "predictions_sha256": sha256_bytes(predictions[name]),
+        }
+        for name, r in scored.items()
+    }

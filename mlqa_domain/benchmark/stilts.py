@@ -14,28 +14,34 @@ it resumes from its last Trainer checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from transformers import TrainerCallback
 
 from mlqa_domain import __version__
 from mlqa_domain.atomic import write_text_atomic
+from mlqa_domain.benchmark.formats import get_format
+from mlqa_domain.benchmark.formats.extractive_qa import EXTRACTIVE_QA
+from mlqa_domain.benchmark.settings import STILTS, RunSettings, StiltsConfig
 from mlqa_domain.benchmark.task_registry import (
+    NO_TASK,
     HyperParams,
     TaskRegistry,
     TaskSpec,
     parse_task_list,
     resolve_tasks,
 )
-from mlqa_domain.benchmark.training import CHECKPOINTS_DIR, PhaseSettings, train_multi_task, train_single_task
+from mlqa_domain.benchmark.training import CHECKPOINTS_DIR, PhaseSettings, train_phase
 from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.jsonio import read_json
 
 RUN_FILE = "run.json"
 PHASE_CONFIG = "phase_config.json"
@@ -45,36 +51,7 @@ PHASES = ("intermediate", "target", "eval")
 RESULTS_SUBDIR = "results"
 # per-phase options a user (or baselines.yaml) may override on top of a task's defaults
 OVERRIDABLE = (*HyperParams.model_fields, "early_stopping_patience")
-_console = Console(stderr=True, highlight=False)
-
-
-@dataclass
-class StiltsConfig:
-    """Everything a `bench stilts` run depends on (``run.json``)."""
-
-    base: str
-    intermediate: list[str] = field(default_factory=list)  # "mnli" or "mnli=/abs/path"; [] = none
-    target: str = "squad"
-    eval_data: str | None = None
-    eval_configs: list[str] | None = None
-    eval_split: str = "test"
-    eval_batch_size: int = 32
-    eval_precision: str = "fp32"
-    task_configs: list[str] = field(default_factory=list)
-    tasks_dirs: list[str] = field(default_factory=list)
-    intermediate_overrides: dict[str, Any] = field(default_factory=dict)
-    target_overrides: dict[str, Any] = field(default_factory=dict)
-    max_steps: int | None = None
-    max_train_samples: int | None = None
-    max_eval_samples: int | None = None
-    seed: int = 42
-    precision: str = "fp32"
-    save_steps: int = 1000
-    early_stopping_patience: int = 3
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view."""
-        return asdict(self)
+logger = logging.getLogger(__name__)
 
 
 def _absolute_if_local(value: str) -> str:
@@ -91,33 +68,37 @@ def _normalise_task_items(text_items: Sequence[str], option: str) -> list[str]:
 
 def make_config(
     base: str,
-    intermediate: str = "none",
-    target: str = "squad",
+    intermediate: str = NO_TASK,
+    target: str = STILTS.target,
     **kwargs: Any,
 ) -> StiltsConfig:
-    """A :class:`StiltsConfig` with paths made absolute and task lists parsed (``"mnli,squad"``)."""
+    """A :class:`StiltsConfig` with paths made absolute and task lists parsed (``"mnli,squad"``).
+
+    ``kwargs`` are the other StiltsConfig fields; ``None`` hyper-parameter overrides are dropped.
+    """
     config = StiltsConfig(base=_absolute_if_local(base), **kwargs)
-    config.intermediate = _normalise_task_items([intermediate], "--intermediate")
+    intermediates = _normalise_task_items([intermediate], "--intermediate")
     targets = _normalise_task_items([target], "--target")
     if len(targets) != 1:
         raise ConfigError("exactly one target task is needed", "--target")
-    config.target = targets[0]
-    if config.eval_data:
-        config.eval_data = _absolute_if_local(config.eval_data)
-    config.task_configs = [str(Path(p).expanduser().resolve()) for p in config.task_configs]
-    config.tasks_dirs = [str(Path(p).expanduser().resolve()) for p in config.tasks_dirs]
-    for label, overrides in (
-        ("intermediate", config.intermediate_overrides),
-        ("target", config.target_overrides),
-    ):
-        unknown = sorted(set(overrides) - set(OVERRIDABLE))
-        if unknown:
-            raise ConfigError(
-                f"unknown {label} hyper-parameter(s) {unknown} (known: {', '.join(OVERRIDABLE)})"
-            )
-        for key in [k for k, v in overrides.items() if v is None]:
-            del overrides[key]
-    return config
+    return dataclasses.replace(
+        config,
+        intermediate=intermediates,
+        target=targets[0],
+        eval_data=_absolute_if_local(config.eval_data) if config.eval_data else config.eval_data,
+        task_configs=[str(Path(p).expanduser().resolve()) for p in config.task_configs],
+        tasks_dirs=[str(Path(p).expanduser().resolve()) for p in config.tasks_dirs],
+        intermediate_overrides=_checked_overrides(config.intermediate_overrides, "intermediate"),
+        target_overrides=_checked_overrides(config.target_overrides, "target"),
+    )
+
+
+def _checked_overrides(overrides: dict[str, Any], label: str) -> dict[str, Any]:
+    """The given (not None) hyper-parameter overrides of a phase; an unknown name is a ConfigError."""
+    unknown = sorted(set(overrides) - set(OVERRIDABLE))
+    if unknown:
+        raise ConfigError(f"unknown {label} hyper-parameter(s) {unknown} (known: {', '.join(OVERRIDABLE)})")
+    return {key: value for key, value in overrides.items() if value is not None}
 
 
 # ----------------------------------------------------------------------------------------------- plan
@@ -145,7 +126,7 @@ def _phase_settings(config: StiltsConfig, tasks: list[TaskSpec], overrides: dict
     values = tasks[0].hparams.model_dump()
     patience = overrides.get("early_stopping_patience", config.early_stopping_patience)
     values.update({k: v for k, v in overrides.items() if k in HyperParams.model_fields})
-    if tasks[0].format != "extractive_qa":  # the stride only matters for QA windows
+    if not get_format(tasks[0].format).windowed:  # the stride only matters for windows of a context
         values["doc_stride"] = min(values["doc_stride"], values["max_seq_length"] // 2)
     try:
         HyperParams.model_validate(values)
@@ -183,7 +164,7 @@ def plan_phases(config: StiltsConfig) -> list[Phase]:
         )
     target_items = parse_task_list(config.target, "--target")
     target = resolve_tasks(registry, target_items, "--target")
-    if target[0].format != "extractive_qa" and config.eval_data:
+    if target[0].format != EXTRACTIVE_QA and config.eval_data:
         raise ConfigError(
             f"the target task must be extractive QA to be scored by `bench run` ({target[0].name!r})"
         )
@@ -244,10 +225,7 @@ def check_run_dir(run_dir: Path, identity: dict[str, Any], force: bool) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise InputError("output exists and is not a directory", run_dir)
     if run_file.is_file():
-        try:
-            old = json.loads(run_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            raise InputError("unreadable run.json (not JSON)", run_file) from None
+        old = read_json(run_file)
         diffs = _differences(old.get("identity"), identity)
         _wait_for_everyone()  # every rank has read run.json before the main one may remove it
         # a run that never finished a phase nor saved a checkpoint holds no work: replace it freely
@@ -287,7 +265,7 @@ class PhaseRunner:
 
     def metrics(self, name: str) -> dict[str, Any]:
         """The recorded metrics of a finished phase."""
-        return json.loads((self.run_dir / name / METRICS_FILE).read_text(encoding="utf-8"))
+        return read_json(self.run_dir / name / METRICS_FILE)
 
     def run(self, name: str, phase_config: dict[str, Any], body, collective: bool = True) -> dict[str, Any]:
         """Run ``body(phase_dir) -> metrics`` unless the phase is DONE with the same config.
@@ -298,7 +276,7 @@ class PhaseRunner:
         phase_dir = self.run_dir / name
         config_file = phase_dir / PHASE_CONFIG
         if config_file.is_file():
-            old = json.loads(config_file.read_text(encoding="utf-8"))
+            old = read_json(config_file)
             if old != json.loads(_dump(phase_config)):
                 if name == "eval":  # evaluation settings changed: score the trained model again
                     if _is_main_process():
@@ -308,13 +286,13 @@ class PhaseRunner:
                     raise ConfigError("phase config differs from the recorded one; use --force", config_file)
                 # else only evaluation-time settings differ: a finished training phase stays finished
         if self.done(name):
-            _console.print(f"[bold]{name}[/]: done earlier, skipped")
+            logger.info("%s: done earlier, skipped", name)
             return self.metrics(name)
         if _is_main_process():
             phase_dir.mkdir(parents=True, exist_ok=True)
             write_text_atomic(config_file, _dump(phase_config))
         sync()
-        _console.print(f"[bold]{name}[/]: running")
+        logger.info("%s: running", name)
         metrics = body(phase_dir)
         if _is_main_process():
             write_text_atomic(phase_dir / METRICS_FILE, _dump(metrics))
@@ -333,11 +311,7 @@ def _load_phase_data(phase: Phase, config: StiltsConfig):
 
 def _train_phase(phase: Phase, config: StiltsConfig, source: str, callbacks: Sequence[TrainerCallback]):
     def body(phase_dir: Path) -> dict[str, Any]:
-        data = _load_phase_data(phase, config)
-        if len(data) == 1:
-            result = train_single_task(data[0], source, phase_dir, phase.settings, callbacks)
-        else:
-            result = train_multi_task(data, source, phase_dir, phase.settings, callbacks)
+        result = train_phase(_load_phase_data(phase, config), source, phase_dir, phase.settings, callbacks)
         return {"source_model": source, **result.metrics}
 
     return body
@@ -352,21 +326,27 @@ def _model_card(config: StiltsConfig, model_dir: Path, intermediate_names: list[
     }
 
 
+def _eval_settings(config: StiltsConfig, target: Phase) -> RunSettings:
+    """Phase 3 scores with the target phase's feature lengths."""
+    return RunSettings(
+        split=config.eval_split,
+        configs=tuple(config.eval_configs) if config.eval_configs else None,
+        batch_size=config.eval_batch_size,
+        precision=config.eval_precision,
+        max_seq_length=target.settings.max_seq_length,
+        doc_stride=target.settings.doc_stride,
+    )
+
+
 def _eval_body(config: StiltsConfig, model_dir: Path, target: Phase, intermediate_names: list[str]):
     def body(phase_dir: Path) -> dict[str, Any]:
         from mlqa_domain.benchmark.runner import run_benchmark
 
         results = run_benchmark(
-            model=str(model_dir),
-            data=config.eval_data,
-            out=phase_dir / RESULTS_SUBDIR,
-            configs=config.eval_configs,
-            split=config.eval_split,
-            batch_size=config.eval_batch_size,
-            device="auto",
-            precision=config.eval_precision,
-            max_seq_length=target.settings.max_seq_length,
-            doc_stride=target.settings.doc_stride,
+            str(model_dir),
+            config.eval_data,
+            phase_dir / RESULTS_SUBDIR,
+            _eval_settings(config, target),
             model_card=_model_card(config, model_dir, intermediate_names),
         )
         return {
@@ -381,21 +361,8 @@ def _eval_body(config: StiltsConfig, model_dir: Path, target: Phase, intermediat
     return body
 
 
-def run_stilts(
-    config: StiltsConfig,
-    out: str | Path,
-    force: bool = False,
-    keep_checkpoints: bool = False,
-    callbacks: Sequence[TrainerCallback] = (),
-    command: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """Run (or resume) all phases of ``config`` in ``out``; return ``{phase: metrics}``."""
-    run_dir = Path(out).expanduser().resolve()
-    phases = plan_phases(config)
-    if config.eval_data is None:
-        _console.print("note: no --eval-data; phase 3 (bench run) is skipped")
-    identity = run_identity(config, phases)
-    check_run_dir(run_dir, identity, force)
+def _record_run(run_dir: Path, identity: dict[str, Any], command: Sequence[str] | None) -> None:
+    """Write ``run.json`` of a new run (the main process; every process waits for it)."""
     if _is_main_process():
         run_dir.mkdir(parents=True, exist_ok=True)
         record = {
@@ -408,6 +375,43 @@ def run_stilts(
             write_text_atomic(run_dir / RUN_FILE, _dump(record))
     _wait_for_everyone()
 
+
+def _run_eval(
+    runner: PhaseRunner, config: StiltsConfig, model_dir: Path, target: Phase, intermediate_names: list[str]
+) -> dict[str, Any]:
+    """Phase 3: `bench run` of the trained model (rerun when an evaluation option changed)."""
+    eval_config = {
+        "phase": "eval",
+        "model": str(model_dir),
+        "data": config.eval_data,
+        "configs": config.eval_configs,
+        "split": config.eval_split,
+        "batch_size": config.eval_batch_size,
+        "precision": config.eval_precision,
+        "max_seq_length": target.settings.max_seq_length,
+        "doc_stride": target.settings.doc_stride,
+        "model_card": _model_card(config, model_dir, intermediate_names),
+    }
+    body = _eval_body(config, model_dir, target, intermediate_names)
+    return runner.run("eval", eval_config, body, collective=False)
+
+
+def run_stilts(
+    config: StiltsConfig,
+    out: str | Path,
+    force: bool = False,
+    keep_checkpoints: bool = False,
+    callbacks: Sequence[TrainerCallback] = (),
+    command: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) all phases of ``config`` in ``out``; return ``{phase: metrics}``."""
+    run_dir = Path(out).expanduser().resolve()
+    phases = plan_phases(config)
+    if config.eval_data is None:
+        logger.info("no --eval-data: phase 3 (bench run) is skipped")
+    identity = run_identity(config, phases)
+    check_run_dir(run_dir, identity, force)
+    _record_run(run_dir, identity, command)
     runner = PhaseRunner(run_dir, keep_checkpoints)
     source = config.base
     intermediate_names: list[str] = []
@@ -420,19 +424,5 @@ def run_stilts(
         if phase.name == "intermediate":
             intermediate_names = [t.name for t in phase.tasks]
     if config.eval_data is not None and _is_main_process():
-        target = phases[-1]
-        eval_config = {
-            "phase": "eval",
-            "model": source,
-            "data": config.eval_data,
-            "configs": config.eval_configs,
-            "split": config.eval_split,
-            "batch_size": config.eval_batch_size,
-            "precision": config.eval_precision,
-            "max_seq_length": target.settings.max_seq_length,
-            "doc_stride": target.settings.doc_stride,
-            "model_card": _model_card(config, Path(source), intermediate_names),
-        }
-        body = _eval_body(config, Path(source), target, intermediate_names)
-        summary["eval"] = runner.run("eval", eval_config, body, collective=False)
+        summary["eval"] = _run_eval(runner, config, Path(source), phases[-1], intermediate_names)
     return summary

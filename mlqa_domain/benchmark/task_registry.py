@@ -2,30 +2,27 @@
 
 The shipped tasks live in ``mlqa_domain/benchmark/tasks/*.yaml``. A user adds a task by writing a YAML file
 of the same shape (``--task-config PATH`` or ``--tasks-dir DIR``) whose ``data_files`` may point to local
-json / jsonl / parquet / csv files or SQuAD-format json; a later file overrides a task of the same name.
+files (any that :mod:`mlqa_domain.task_files` reads: SQuAD json, json, jsonl, parquet, csv, tsv, txt); a
+later file overrides a task of the same name. ``format:`` names a task format (``benchmark/formats``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mlqa_domain.benchmark.settings import DOC_STRIDE
 from mlqa_domain.errors import ConfigError
+from mlqa_domain.registry import Registry
+from mlqa_domain.task_files import SUFFIXES
 
-TaskFormat = Literal["extractive_qa", "classification", "multiple_choice"]
-FORMATS: tuple[str, ...] = ("extractive_qa", "classification", "multiple_choice")
-
-# canonical column -> required?  (per format)
-FORMAT_COLUMNS: dict[str, dict[str, bool]] = {
-    "extractive_qa": {"question": True, "context": True, "answers": True, "id": False, "title": False},
-    "classification": {"text": True, "text_pair": False, "label": True},
-    "multiple_choice": {"context": True, "question": False, "choices": True, "label": False, "answer": False},
-}
+M = TypeVar("M", bound=BaseModel)
+NO_TASK = "none"  # the task list without any task (`--intermediate none`)
 
 
 class HyperParams(BaseModel):
@@ -38,7 +35,7 @@ class HyperParams(BaseModel):
     batch_size: int = Field(32, ge=1)
     gradient_accumulation_steps: int = Field(1, ge=1)
     max_seq_length: int = Field(256, ge=16)
-    doc_stride: int = Field(128, ge=0)
+    doc_stride: int = Field(DOC_STRIDE, ge=0)
     warmup: float = Field(0.1, ge=0)
     weight_decay: float = Field(0.0, ge=0)
 
@@ -59,7 +56,7 @@ class TaskSpec(BaseModel):
 
     name: str
     description: str = ""
-    format: TaskFormat
+    format: str  # a TASK_FORMATS name (benchmark/formats)
     # hub source (datasets.load_dataset(dataset, dataset_config, revision=...))
     dataset: str | None = None
     dataset_config: str | None = None
@@ -81,18 +78,19 @@ class TaskSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> TaskSpec:
+        from mlqa_domain.benchmark.formats import get_format
+
+        try:
+            task_format = get_format(self.format)
+        except ConfigError as exc:  # pydantic reports a ValueError with the field's location
+            raise ValueError(f"format: {exc.problem}") from None
         if not self.name or not all(c.isalnum() or c in "_-" for c in self.name):
             raise ValueError(f"bad task name {self.name!r} (letters, digits, '_' and '-')")
-        if self.name == "none":
-            raise ValueError("'none' is reserved (it means: no intermediate task)")
+        if self.name == NO_TASK:
+            raise ValueError(f"{NO_TASK!r} is reserved (it means: no intermediate task)")
         if not self.dataset and not self.data_files:
             raise ValueError("give a hub `dataset` id or local `data_files`")
-        if self.format == "extractive_qa" and self.hparams.doc_stride >= self.hparams.max_seq_length:
-            raise ValueError(
-                f"hparams.doc_stride ({self.hparams.doc_stride}) must be below max_seq_length "
-                f"({self.hparams.max_seq_length})"
-            )
-        allowed = FORMAT_COLUMNS[self.format]
+        allowed = task_format.columns
         unknown = sorted(set(self.columns) - set(allowed))
         if unknown:
             raise ValueError(
@@ -101,8 +99,7 @@ class TaskSpec(BaseModel):
         for column, required in allowed.items():
             if required and column not in self.columns:
                 self.columns[column] = column  # same name in the source
-        if self.format == "multiple_choice" and "label" not in self.columns and "answer" not in self.columns:
-            self.columns["label"] = "label"
+        task_format.check_spec(self)
         for column, value in self.columns.items():
             if isinstance(value, list) and column != "choices":
                 raise ValueError(f"column {column!r} takes one source column, not a list")
@@ -129,11 +126,11 @@ def shipped_tasks_dir() -> Path:
     return Path(str(resources.files("mlqa_domain") / "benchmark" / "tasks"))
 
 
-def load_task_file(path: str | Path) -> TaskSpec:
-    """Read and validate one task YAML (ConfigError naming the file on any problem)."""
-    path = Path(path)
+def read_yaml_model(path: Path, model: type[M], what: str, defaults: Mapping[str, Any] | None = None) -> M:
+    """A pydantic ``model`` from a YAML mapping file (over ``defaults``); any problem is one ConfigError
+    naming the file: not found, invalid YAML (with its line), not a mapping, the first invalid field."""
     if not path.is_file():
-        raise ConfigError("task config file not found", path)
+        raise ConfigError(f"{what} file not found", path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -141,15 +138,20 @@ def load_task_file(path: str | Path) -> TaskSpec:
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"invalid YAML{where}", path) from None
     if not isinstance(raw, dict):
-        raise ConfigError("a task config must be a YAML mapping", path)
-    raw.setdefault("name", path.stem)
+        raise ConfigError(f"a {what} file must be a YAML mapping", path)
     try:
-        spec = TaskSpec.model_validate(raw)
+        return model.model_validate({**(defaults or {}), **raw})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"invalid task config: {loc + ': ' if loc else ''}{msg}", path) from None
+        raise ConfigError(f"invalid {what} file: {loc + ': ' if loc else ''}{msg}", path) from None
+
+
+def load_task_file(path: str | Path) -> TaskSpec:
+    """Read and validate one task YAML (ConfigError naming the file on any problem)."""
+    path = Path(path)
+    spec = read_yaml_model(path, TaskSpec, "task config", defaults={"name": path.stem})
     spec.source = str(path.resolve())
     return spec
 
@@ -158,7 +160,9 @@ class TaskRegistry:
     """Task specs by name: the shipped ones, then user directories and files (later wins)."""
 
     def __init__(self, specs: dict[str, TaskSpec]) -> None:
-        self._specs = dict(specs)
+        self._specs: Registry[TaskSpec] = Registry("task")
+        for name in sorted(specs):
+            self._specs.register(name)(specs[name])
 
     @classmethod
     def load(
@@ -179,17 +183,16 @@ class TaskRegistry:
 
     def names(self) -> list[str]:
         """Known task names, sorted."""
-        return sorted(self._specs)
+        return self._specs.names()
 
     def __contains__(self, name: str) -> bool:
         return name in self._specs
 
     def get(self, name: str, where: str | None = None) -> TaskSpec:
-        """The spec of ``name`` (ConfigError listing the known tasks otherwise)."""
+        """The spec of ``name`` (ConfigError with "did you mean" and the known tasks otherwise)."""
         if name not in self._specs:
-            known = ", ".join(self.names())
-            raise ConfigError(f"unknown task {name!r} (known: {known}; add one with --task-config)", where)
-        return self._specs[name]
+            raise ConfigError(f"{self._specs.unknown_message(name)}; add one with --task-config", where)
+        return self._specs.get(name)
 
     def with_data_override(self, name: str, data_path: str | Path, where: str | None = None) -> TaskSpec:
         """A copy of task ``name`` reading ``data_path`` (a file: the train split; a dir: split files)."""
@@ -208,7 +211,6 @@ class TaskRegistry:
         return spec
 
 
-DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
 _SPLIT_ALIASES = {"train": ("train",), "validation": ("validation", "dev", "valid", "val")}
 
 
@@ -217,12 +219,12 @@ def discover_split_files(directory: Path) -> dict[str, str]:
     found: dict[str, str] = {}
     for split, stems in _SPLIT_ALIASES.items():
         for stem in stems:
-            for suffix in DATA_SUFFIXES:
+            for suffix in SUFFIXES:
                 candidate = directory / f"{stem}{suffix}"
                 if candidate.is_file() and split not in found:
                     found[split] = str(candidate)
     if "train" not in found:
-        names = ", ".join(f"train{s}" for s in DATA_SUFFIXES)
+        names = ", ".join(f"train{s}" for s in SUFFIXES)
         raise ConfigError(f"no training file ({names}) in the task data directory", directory)
     return found
 
@@ -230,7 +232,7 @@ def discover_split_files(directory: Path) -> dict[str, str]:
 def parse_task_list(text: str, option: str = "--intermediate") -> list[tuple[str, str | None]]:
     """``"mnli,squad=data/squad.json"`` -> ``[("mnli", None), ("squad", "data/squad.json")]``; none -> []."""
     text = text.strip()
-    if text.lower() in ("", "none"):
+    if text.lower() in ("", NO_TASK):
         return []
     items: list[tuple[str, str | None]] = []
     for part in text.split(","):
@@ -239,8 +241,8 @@ def parse_task_list(text: str, option: str = "--intermediate") -> list[tuple[str
             raise ConfigError(f"empty task name in {text!r}", option)
         name, _, path = part.partition("=")
         name = name.strip()
-        if name.lower() == "none":
-            raise ConfigError("'none' cannot be combined with other tasks", option)
+        if name.lower() == NO_TASK:
+            raise ConfigError(f"{NO_TASK!r} cannot be combined with other tasks", option)
         if name in [n for n, _ in items]:
             raise ConfigError(f"task {name!r} is listed twice", option)
         items.append((name, path.strip() or None))

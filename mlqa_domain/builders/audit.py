@@ -17,7 +17,6 @@ one domain's τ at a time (the others fixed) and reports that domain's precision
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -28,13 +27,42 @@ from typing import Any
 import numpy as np
 
 from mlqa_domain.builders.classifiers.calibration import fit_logistic
-from mlqa_domain.builders.ensemble import SCORE_DIGITS, EnsembleRule
-from mlqa_domain.builders.labeling import decide_domains
-from mlqa_domain.errors import InputError, first_line
-from mlqa_domain.jsonio import iter_jsonl
+from mlqa_domain.builders.ensemble import SCORE_DIGITS, EnsembleRule, decide_domains
+from mlqa_domain.configs import parse_config_name
+from mlqa_domain.errors import ConfigError, InputError, first_line
+from mlqa_domain.jsonio import iter_jsonl, parse_json
 from mlqa_domain.languages import PIVOT_LANGUAGE
 
 ENSEMBLE = "ensemble"
+DEFAULT_DATA = "./mlqa-domain"
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """Which built repo (a directory or hub id) and splits to audit, and how finely to sweep τ."""
+
+    data: str | Path = DEFAULT_DATA
+    splits: Sequence[str] | None = None
+    steps: int = 11  # thresholds per domain in the sweep
+
+    def __post_init__(self) -> None:
+        if self.steps < 2:
+            raise ConfigError("--steps must be at least 2")
+
+
+@dataclass(frozen=True)
+class SampleSettings:
+    """How many ids to draw for hand labelling, from which repo and splits, and what counts as near τ."""
+
+    data: str | Path = DEFAULT_DATA
+    splits: Sequence[str] | None = None
+    n: int = 50
+    seed: int = 0
+    margin: float = 0.05  # near threshold: the best score within this of its τ
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ConfigError("--n must be at least 1")
 
 
 @dataclass
@@ -82,7 +110,7 @@ def load_rows(data: str | Path, splits: Sequence[str] | None = None) -> list[dic
     files = sorted(
         p
         for p in (repo / "data").glob("all.*/*.parquet")
-        if len(p.parent.name.split(".")) == 2 and (not splits or p.stem in splits)
+        if parse_config_name(p.parent.name).is_monolingual and (not splits or p.stem in splits)
     )
     if not files:
         raise InputError("no data/all.<lang>/<split>.parquet files (not a repo built by mlqa-domain?)", repo)
@@ -105,7 +133,7 @@ def audit_items(rows: Sequence[Mapping[str, Any]]) -> list[AuditItem]:
         text = row["provenance"]
         if text not in rules:
             rules[text] = EnsembleRule.from_provenance(text)
-        source = json.loads(text).get("label_source", "")
+        source = parse_json(text, "provenance").get("label_source", "")
         key = (row["id"], "" if source.startswith("pivot") else row["context_language"])
         if key in chosen:
             continue
@@ -269,14 +297,11 @@ def threshold_sweep(
 
 
 def run_audit(
-    data: str | Path,
-    labels: str | Path,
-    splits: Sequence[str] | None = None,
-    steps: int = 11,
-    rows: Sequence[Mapping[str, Any]] | None = None,
+    labels: str | Path, settings: AuditSettings, rows: Sequence[Mapping[str, Any]] | None = None
 ) -> dict[str, Any]:
     """The whole audit report (JSON-friendly)."""
-    items_all = audit_items(rows if rows is not None else load_rows(data, splits))
+    data = settings.data
+    items_all = audit_items(rows if rows is not None else load_rows(data, settings.splits))
     if not items_all:
         raise InputError("the dataset has no rows", data)
     rule = items_all[0].rule
@@ -307,20 +332,18 @@ def run_audit(
             "thresholds": {d: threshold_of(rule, scorer, d) for d in rule.domains},
         }
         if not (scorer == ENSEMBLE and rule.combine == "vote"):
-            entry["sweep"] = threshold_sweep(items, gold, scorer, steps)
+            entry["sweep"] = threshold_sweep(items, gold, scorer, settings.steps)
         report["scorers"][scorer] = entry
     return report
 
 
-def fit_calibration(
-    data: str | Path, labels: str | Path, splits: Sequence[str] | None = None
-) -> dict[str, Any]:
+def fit_calibration(labels: str | Path, settings: AuditSettings) -> dict[str, Any]:
     """Per classifier, per domain logistic calibration fitted on the labelled sample.
 
     Returns ``{classifier: {"type": "logistic", "slope": {...}, "center": {...}}}`` for the taxonomy's
     ``calibration`` keys; domains that can't be fitted (one class only, no positive slope) are left out.
     """
-    items_all = audit_items(load_rows(data, splits))
+    items_all = audit_items(load_rows(settings.data, settings.splits))
     rule = items_all[0].rule
     gold_by_id, _ = read_gold(labels, [*rule.domains, rule.general])
     items = [item for item in items_all if item.id in gold_by_id]
@@ -391,9 +414,7 @@ def near_threshold(item: AuditItem, margin: float) -> bool:
     return abs(item.domain_scores[best] - tau) <= margin
 
 
-def sample_for_audit(
-    rows: Sequence[Mapping[str, Any]], n: int, seed: int = 0, margin: float = 0.05
-) -> list[dict[str, Any]]:
+def sample_for_audit(rows: Sequence[Mapping[str, Any]], settings: SampleSettings) -> list[dict[str, Any]]:
     """A stratified sample of ids: equal shares per primary predicted domain and for near-threshold items.
 
     One context per id (English when there is one). Shares a stratum can't fill go to the others.
@@ -407,16 +428,16 @@ def sample_for_audit(
     items = sorted(by_id.values(), key=lambda item: item.id)
     strata: dict[str, list[AuditItem]] = defaultdict(list)
     for item in items:
-        key = "near_threshold" if near_threshold(item, margin) else f"predicted:{item.domains[0]}"
+        key = "near_threshold" if near_threshold(item, settings.margin) else f"predicted:{item.domains[0]}"
         strata[key].append(item)
-    rng = random.Random(seed)
+    rng = random.Random(settings.seed)
     pools = {}
     for key in sorted(strata):
         pool = list(strata[key])
         rng.shuffle(pool)
         pools[key] = pool
     taken: dict[str, list[AuditItem]] = {key: [] for key in pools}
-    remaining = min(n, len(items))
+    remaining = min(settings.n, len(items))
     while remaining > 0:
         open_strata = [key for key in pools if pools[key]]
         share = max(1, remaining // len(open_strata))

@@ -1,31 +1,83 @@
-"""`mlqa-domain build`: sources -> domain labels (English pivot) -> filters -> dataset repo."""
+"""`mlqa-domain build`: a pipeline of steps from the sources to the dataset repo.
+
+    read (every source) -> label (English pivot) -> keep_languages (with --languages)
+        -> one step per filter (answer_span, length, language_id, ...) -> write
+
+Every step is a :class:`~mlqa_domain.pipeline.PipelineStep` with its own stats (seen, kept, dropped,
+reasons, seconds); the filters' stats, without the seconds, go into build_info.json and the card.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 from mlqa_domain import __version__
 from mlqa_domain.atomic import atomic_dir
 from mlqa_domain.builders.card import render_card
+from mlqa_domain.builders.ensemble import Labeler
 from mlqa_domain.builders.export import BUILD_INFO, write_build_info, write_configs
 from mlqa_domain.builders.labelers import build_labeler
 from mlqa_domain.builders.pivot import label_examples
-from mlqa_domain.builders.sources import load_source
+from mlqa_domain.builders.sources import DEFAULT_MLQA_URL, SourceOptions, load_source
 from mlqa_domain.builders.taxonomy import Taxonomy, load_taxonomy
+from mlqa_domain.embeddings import TextEncoder
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
-from mlqa_domain.filters import build_filters, filter_report, write_rejected
+from mlqa_domain.filters import Filter, build_filters, filter_report, write_rejected
 from mlqa_domain.languages import PIVOT_LANGUAGE
-from mlqa_domain.pipeline import Filter, Pipeline
+from mlqa_domain.pipeline import Pipeline, PipelineStep, StepStats
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """What to build from what (the defaults of `mlqa-domain build`)."""
+
+    sources: Sequence[str] = (DEFAULT_MLQA_URL,)
+    out: Path = Path("mlqa-domain")
+    taxonomy: Path | None = None
+    embedding_model: str | None = None
+    filters: Path | None = None
+    contamination: Sequence[str] = ()
+    cache_dir: Path | None = None
+    languages: Sequence[str] | None = None
+    context_language: str | None = None
+    question_language: str | None = None
+    split: str | None = None
+    sha256: str | None = None
+
+    def source_options(self) -> SourceOptions:
+        """What every source reader is told; with ``languages``, English is read too (for the pivot)."""
+        return SourceOptions(
+            context_language=self.context_language,
+            question_language=self.question_language,
+            split=self.split,
+            cache_dir=self.cache_dir,
+            languages=sorted({*self.languages, PIVOT_LANGUAGE}) if self.languages else None,
+            expected_sha256=self.sha256,
+        )
+
+
+@dataclass
+class BuildReport:
+    """What a build produced, and each step's stats."""
+
+    out: Path
+    info: dict[str, Any]
+    steps: list[StepStats]
+
+    @property
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Rows per config and split."""
+        return self.info["configs"]
 
 
 def default_filters_path() -> Path:
@@ -33,7 +85,7 @@ def default_filters_path() -> Path:
     return Path(str(resources.files("mlqa_domain") / "data" / "filters.yaml"))
 
 
-def load_filters_config(path: str | Path | None, contamination: list[str] | None = None) -> dict:
+def load_filters_config(path: str | Path | None, contamination: Sequence[str] = ()) -> dict:
     """Filter config from YAML (shipped default when None), plus contamination paths."""
     path = Path(path) if path else default_filters_path()
     if not path.is_file():
@@ -51,20 +103,6 @@ def load_filters_config(path: str | Path | None, contamination: list[str] | None
     return config
 
 
-@dataclass
-class BuildReport:
-    """What a build produced and how long it took."""
-
-    out: Path
-    info: dict[str, Any]
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Rows per config and split."""
-        return self.info["configs"]
-
-
 def check_output_dir(out: Path) -> None:
     """Refuse to replace anything but an earlier build: ``--out`` must be new, empty, or a build."""
     if out.exists() and not out.is_dir():
@@ -75,148 +113,173 @@ def check_output_dir(out: Path) -> None:
         )
 
 
-def build_dataset(
-    sources: list[str],
-    out: str | Path,
-    taxonomy: str | Path | None = None,
-    embedding_model: str | None = None,
-    filters: str | Path | None = None,
-    contamination: list[str] | None = None,
-    cache_dir: str | Path | None = None,
-    languages: list[str] | None = None,
-    context_language: str | None = None,
-    question_language: str | None = None,
-    split: str | None = None,
-    expected_sha256: str | None = None,
-) -> BuildReport:
-    """Build the dataset repo at ``out`` (written to a temp dir, moved into place at the end).
+class ReadSources(PipelineStep):
+    """Read every source, in the order given; their SourceInfo go into build_info.json."""
 
-    Configuration (taxonomy, filters, output dir) is checked before any source is read. With
-    ``languages``, English is read as well so the pivot can label every id, then left out of the output.
+    name = "read"
+
+    def __init__(self, specs: Sequence[str], options: SourceOptions) -> None:
+        super().__init__()
+        self.specs = list(specs)
+        self.options = options
+        self.infos: list[dict[str, Any]] = []
+
+    def run(self, examples: list[Example]) -> list[Example]:
+        out = list(examples)
+        for spec in self.specs:
+            loaded = load_source(spec, self.options)
+            out.extend(loaded.examples)
+            self.infos.append(loaded.info.to_dict())
+            self.stats.seen += len(loaded.examples)
+        logger.info("read %d examples from %d source(s)", len(out), len(self.specs))
+        return out
+
+
+class LabelExamples(PipelineStep):
+    """Label every parallel group once, from its English instance where it has one (the pivot).
+
+    It runs before the filters, over every example read, so that an id keeps its English labels in
+    every language even when a filter drops its English instance (or English is not kept).
     """
-    if not sources:
-        raise ConfigError("no --source given")
-    out = Path(out)
-    check_output_dir(out)
-    seconds: dict[str, float] = {}
-    tax = load_taxonomy(taxonomy)
-    labeler = build_labeler(
-        tax, embedding_model=str(embedding_model) if embedding_model else None, cache_dir=cache_dir
-    )
-    filter_blocks = build_filters(
-        load_filters_config(filters, contamination), encoder_factory=lambda: _encoder_of(labeler)
-    )
-    read_languages = sorted({*languages, PIVOT_LANGUAGE}) if languages else None
 
-    start = time.perf_counter()
-    examples: list[Example] = []
-    source_infos = []
-    for spec in sources:
-        loaded = load_source(
-            spec,
-            context_language=context_language,
-            question_language=question_language,
-            split=split,
-            cache_dir=cache_dir,
-            languages=read_languages,
-            expected_sha256=expected_sha256,
-        )
-        examples.extend(loaded.examples)
-        source_infos.append(loaded.info.to_dict())
-    seconds["read"] = time.perf_counter() - start
-    logger.info("read %d examples from %d source(s)", len(examples), len(sources))
+    name = "label"
 
-    report = write_dataset(
-        examples,
-        out,
-        tax,
-        labeler,
-        filter_blocks,
-        source_infos,
-        taxonomy_source=str(taxonomy or "default"),
-        keep_languages=languages,
-    )
-    report.seconds = {**seconds, **report.seconds}
-    return report
+    def __init__(self, labeler: Labeler) -> None:
+        super().__init__()
+        self.labeler = labeler
+        self.counts: dict[str, int] = {}
+
+    def run(self, examples: list[Example]) -> list[Example]:
+        self.counts = label_examples(examples, self.labeler)
+        return examples
 
 
-def write_dataset(
-    examples: list[Example],
-    out: str | Path,
-    tax: Taxonomy,
-    labeler,
-    filter_blocks: list[Filter],
-    source_infos: list[dict],
-    taxonomy_source: str = "default",
-    keep_languages: list[str] | None = None,
-) -> BuildReport:
-    """Label (English pivot), filter and write ``examples`` as the dataset repo at ``out``.
+class KeepLanguages(PipelineStep):
+    """Keep the examples whose context and question languages were asked for (English was read
+    only for the pivot)."""
 
-    Labelling comes first, over every example read, so that an id keeps its English labels in every
-    language even when a filter drops its English instance (or English is not kept in the output).
-    """
-    seconds: dict[str, float] = {}
-    start = time.perf_counter()
-    labeling_counts = label_examples(examples, labeler)
-    seconds["label"] = time.perf_counter() - start
-    if keep_languages:
-        keep = set(keep_languages)
-        examples = [e for e in examples if e.context_language in keep and e.question_language in keep]
+    name = "keep_languages"
 
-    start = time.perf_counter()
-    pipeline = Pipeline(filter_blocks)
-    kept = pipeline.run(examples)
-    seconds["filter"] = time.perf_counter() - start
-    logger.info("filters kept %d of %d", len(kept), len(examples))
-    if not kept:
-        raise InputError("no example is left after the filters; nothing was written", out)
+    def __init__(self, languages: Sequence[str]) -> None:
+        super().__init__()
+        self.languages = frozenset(languages)
 
-    start = time.perf_counter()
-    out = Path(out)
-    with atomic_dir(out) as tmp:
-        sizes: dict = {}
-        counts = write_configs(tmp, kept, tax.domain_names, tax.general, sizes)
-        info = {
+    def run(self, examples: list[Example]) -> list[Example]:
+        kept = [e for e in examples if {e.context_language, e.question_language} <= self.languages]
+        if len(kept) < len(examples):
+            self.stats.dropped += len(examples) - len(kept)
+            self.stats.reasons["language not asked for"] += len(examples) - len(kept)
+        return kept
+
+
+class WriteRepo(PipelineStep):
+    """Write the dataset repo (parquet per config and split, build_info.json, card, rejected/) at
+    ``out``: into a temp dir, moved into place at the end."""
+
+    name = "write"
+
+    def __init__(
+        self,
+        out: Path,
+        taxonomy: Taxonomy,
+        taxonomy_source: str,
+        labeler: Labeler,
+        read: ReadSources,
+        label: LabelExamples,
+        filters: Sequence[Filter],
+    ) -> None:
+        super().__init__()
+        self.out = out
+        self.taxonomy = taxonomy
+        self.taxonomy_source = taxonomy_source
+        self.labeler = labeler
+        self.read, self.label, self.filters = read, label, list(filters)
+        self.info: dict[str, Any] = {}
+
+    def run(self, examples: list[Example]) -> list[Example]:
+        if not examples:
+            raise InputError("no example is left after the filters; nothing was written", self.out)
+        rejected = [r for step in self.filters for r in step.rejected]
+        logger.info("filters kept %d of %d", len(examples), len(examples) + len(rejected))
+        with atomic_dir(self.out) as tmp:
+            sizes: dict = {}
+            counts = write_configs(tmp, examples, self.taxonomy.domain_names, self.taxonomy.general, sizes)
+            self.info = write_build_info(tmp, self.build_info(examples, counts, sizes, len(rejected)))
+            (tmp / "README.md").write_text(render_card(self.info), encoding="utf-8")
+            if rejected:
+                write_rejected(rejected, tmp / "rejected")
+        return examples
+
+    def build_info(self, kept: list[Example], counts: dict, sizes: dict, rejected: int) -> dict[str, Any]:
+        """build_info.json without its fingerprint: no timings, so identical inputs give identical bytes."""
+        tax = self.taxonomy
+        return {
             "harness_version": __version__,
             "domains": tax.domain_names,
             "general": tax.general,
             "languages": sorted({e.context_language for e in kept} | {e.question_language for e in kept}),
             "configs": counts,
             "sizes": sizes,
-            "sources": source_infos,
-            "taxonomy": {"source": taxonomy_source, "fingerprint": tax.fingerprint()},
-            "labeler": labeler.provenance(),
-            "labeling": labeling_counts,
-            "label_evaluation": held_out_figures(labeler),
-            # per-filter seconds stay out, so identical inputs give an identical build_info.json
+            "sources": self.read.infos,
+            "taxonomy": {"source": self.taxonomy_source, "fingerprint": tax.fingerprint()},
+            "labeler": self.labeler.provenance(),
+            "labeling": self.label.counts,
+            "label_evaluation": held_out_figures(self.labeler),
             "filters": [
-                {k: v for k, v in f.items() if k != "seconds"} for f in filter_report(pipeline.stats)
+                {k: v for k, v in f.items() if k != "seconds"}
+                for f in filter_report(step.stats for step in self.filters)
             ],
-            "examples": {"read": len(examples), "kept": len(kept), "rejected": len(pipeline.rejected)},
+            "examples": {"read": len(kept) + rejected, "kept": len(kept), "rejected": rejected},
         }
-        info = write_build_info(tmp, info)
-        (tmp / "README.md").write_text(render_card(info), encoding="utf-8")
-        if pipeline.rejected:
-            write_rejected(pipeline.rejected, tmp / "rejected")
-    seconds["write"] = time.perf_counter() - start
-    return BuildReport(out=out, info=info, seconds=seconds)
 
 
-def held_out_figures(labeler) -> dict[str, Any]:
-    """Per trained head of the labeler: its held-out precision/recall on the reference set."""
+def held_out_figures(labeler: Labeler) -> dict[str, Any]:
+    """Per classifier of the labeler that has them (a trained head): its held-out precision/recall."""
     figures = {}
     for classifier in labeler.classifiers:
-        head = getattr(classifier, "head", None)
-        if head is not None and "held_out" in head.info:
-            figures[classifier.name] = head.info["held_out"]
+        held_out = classifier.held_out()
+        if held_out is not None:
+            figures[classifier.name] = held_out
     return figures
 
 
-def _encoder_of(labeler):
+def labeler_encoder(labeler: Labeler) -> TextEncoder:
     """The sentence-transformers encoder the labeler already uses (shared with embedding filters)."""
-    classifiers = getattr(labeler, "classifiers", None) or [getattr(labeler, "classifier", None)]
-    for classifier in classifiers:
-        encoder = getattr(classifier, "encoder", None)
-        if encoder is not None:
-            return encoder
+    for classifier in labeler.classifiers:
+        if classifier.encoder is not None:
+            return classifier.encoder
     raise ConfigError("embedding-based filters need an embedding classifier in the taxonomy")
+
+
+def build_steps(settings: BuildSettings) -> list[PipelineStep]:
+    """The steps of a build; configuration (output dir, taxonomy, filters) is checked here, before any
+    source is read."""
+    if not settings.sources:
+        raise ConfigError("no --source given")
+    out = Path(settings.out)
+    check_output_dir(out)
+    tax = load_taxonomy(settings.taxonomy)
+    model = str(settings.embedding_model) if settings.embedding_model else None
+    labeler = build_labeler(tax, embedding_model=model, cache_dir=settings.cache_dir)
+    filters = build_filters(
+        load_filters_config(settings.filters, settings.contamination),
+        encoder_factory=lambda: labeler_encoder(labeler),
+    )
+    read = ReadSources(settings.sources, settings.source_options())
+    label = LabelExamples(labeler)
+    keep = [KeepLanguages(settings.languages)] if settings.languages else []
+    write = WriteRepo(out, tax, str(settings.taxonomy or "default"), labeler, read, label, filters)
+    return [read, label, *keep, *filters, write]
+
+
+def run_build(settings: BuildSettings) -> BuildReport:
+    """Build the dataset repo ``settings.out``; the report holds its build info and every step's stats."""
+    steps = build_steps(settings)
+    Pipeline(steps).run()
+    write = cast(WriteRepo, steps[-1])
+    return BuildReport(out=write.out, info=write.info, steps=[step.stats for step in steps])
+
+
+def build_dataset(sources: Sequence[str], out: str | Path, **options: Any) -> BuildReport:
+    """:func:`run_build` for Python callers: ``options`` are the other fields of :class:`BuildSettings`."""
+    return run_build(BuildSettings(sources=list(sources), out=Path(out), **options))

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import yaml
 
-from mlqa_domain.builders.configs import ALL, parse_config_name
+from mlqa_domain.configs import ALL, parse_config_name
 from mlqa_domain.example import SPLITS
 
 MLQA_CITATION = """@inproceedings{lewis2020mlqa,
@@ -16,6 +16,18 @@ MLQA_CITATION = """@inproceedings{lewis2020mlqa,
   pages     = {7315--7330},
   year      = {2020}
 }"""
+
+CONFIGS_AND_COLUMNS = """\
+Configs: `<domain>.<lang>` (context and question in `lang`), `<domain>.<ctx>.<q>` (cross-lingual pairs),
+`general.<lang>` (no domain matched) and `all.<lang>` (every example). Splits: `validation` (MLQA dev) and
+`test`. Columns: the MLQA columns (`id`, `title`, `context`, `question`, `answers`) plus `context_language`,
+`question_language`, `domains`, `domain_scores`, `classifier`, `classifier_scores`, `provenance` (JSON:
+models, thresholds, whether the labels came from the English pivot) and `source`."""
+LICENSE = """\
+## License
+
+MLQA is released under [CC BY-SA 3.0](https://creativecommons.org/licenses/by-sa/3.0/); this derived
+dataset is released under the same license."""
 
 
 def dataset_infos(counts: dict[str, dict[str, int]], sizes: dict) -> list[dict]:
@@ -152,32 +164,55 @@ def label_quality_section(info: dict) -> str:
     return "### Label quality\n\n" + "\n\n".join(parts) + "\n"
 
 
+def _sources_list(info: dict) -> str:
+    return "\n".join(
+        f"- `{s['location']}` ({s['kind']}): "
+        + ", ".join(f"`{f['path']}` {f['bytes']} bytes, sha256 `{f['sha256']}`" for f in s["files"])
+        for s in info["sources"]
+    )
+
+
+def filter_table(info: dict) -> str:
+    """Seen / kept / dropped per filter and the most frequent reasons."""
+    rows = [
+        [
+            f["name"],
+            f["seen"],
+            f["kept"],
+            f["dropped"],
+            ", ".join(f"{k}: {v}" for k, v in f["reasons"].items()),
+        ]
+        for f in info.get("filters", [])
+    ]
+    return _table(["filter", "seen", "kept", "dropped", "reasons"], rows)
+
+
+def method_section(info: dict) -> str:
+    """How the build went from the sources to labelled, filtered configs (the numbered steps)."""
+    label_sources = info.get("labeling", {})
+    filters = ", ".join(f["name"] for f in info.get("filters", [])) or "none"
+    return f"""\
+1. Every source is read into one record per instance; instances are parallel across languages by `id`.
+2. Each MLQA id is labelled once from its English context (the pivot) and every parallel instance gets the
+   same labels, so `legal.de` and `legal.es` hold the same questions. Ids without an English instance are
+   labelled once from one of their own contexts. Labelling comes before filtering, so an id keeps its
+   English labels even where a filter drops the English instance. Labelled from the pivot:
+   {label_sources.get("pivot", 0)} instances; in their own language: {label_sources.get("own_language", 0)}.
+3. Filters ({filters}) drop bad instances; dropped
+   ones are listed with their reasons in `rejected/`.
+4. Domain labels. A context gets every domain whose score is at least that domain's threshold τ (and,
+   where δ < 1, within δ of its best domain); otherwise it is `{info["general"]}`. Taxonomy
+   `{info["taxonomy"]["source"]}` (fingerprint `{info["taxonomy"]["fingerprint"]}`). Each row's
+   `provenance` names the route and classifier that labelled it."""
+
+
 def render_card(info: dict) -> str:
     """The full README.md of the dataset repo from the build info."""
     counts = info["configs"]
     header = yaml.safe_dump(
         front_matter(counts, info["languages"], info.get("sizes")), sort_keys=False, allow_unicode=True
     )
-    sources = "\n".join(
-        f"- `{s['location']}` ({s['kind']}): "
-        + ", ".join(f"`{f['path']}` {f['bytes']} bytes, sha256 `{f['sha256']}`" for f in s["files"])
-        for s in info["sources"]
-    )
-    filters = _table(
-        ["filter", "seen", "kept", "dropped", "reasons"],
-        [
-            [
-                f["name"],
-                f["seen"],
-                f["kept"],
-                f["dropped"],
-                ", ".join(f"{k}: {v}" for k, v in f["reasons"].items()),
-            ]
-            for f in info.get("filters", [])
-        ],
-    )
     config_rows = [[f"`{name}`"] + [splits.get(s, 0) for s in SPLITS] for name, splits in counts.items()]
-    label_sources = info.get("labeling", {})
     return f"""---
 {header}---
 
@@ -192,38 +227,23 @@ from datasets import load_dataset
 legal_de = load_dataset("mlqa-domain", "legal.de", split="test")
 ```
 
-Configs: `<domain>.<lang>` (context and question in `lang`), `<domain>.<ctx>.<q>` (cross-lingual pairs),
-`general.<lang>` (no domain matched) and `all.<lang>` (every example). Splits: `validation` (MLQA dev) and
-`test`. Columns: the MLQA columns (`id`, `title`, `context`, `question`, `answers`) plus `context_language`,
-`question_language`, `domains`, `domain_scores`, `classifier`, `classifier_scores`, `provenance` (JSON:
-models, thresholds, whether the labels came from the English pivot) and `source`.
+{CONFIGS_AND_COLUMNS}
 
 Dataset fingerprint: `{info["dataset_fingerprint"]}`
 
 ## Sources
 
-{sources}
+{_sources_list(info)}
 
 ## Method
 
-1. Every source is read into one record per instance; instances are parallel across languages by `id`.
-2. Each MLQA id is labelled once from its English context (the pivot) and every parallel instance gets the
-   same labels, so `legal.de` and `legal.es` hold the same questions. Ids without an English instance are
-   labelled once from one of their own contexts. Labelling comes before filtering, so an id keeps its
-   English labels even where a filter drops the English instance. Labelled from the pivot:
-   {label_sources.get("pivot", 0)} instances; in their own language: {label_sources.get("own_language", 0)}.
-3. Filters ({", ".join(f["name"] for f in info.get("filters", [])) or "none"}) drop bad instances; dropped
-   ones are listed with their reasons in `rejected/`.
-4. Domain labels. A context gets every domain whose score is at least that domain's threshold τ (and,
-   where δ < 1, within δ of its best domain); otherwise it is `{info["general"]}`. Taxonomy
-   `{info["taxonomy"]["source"]}` (fingerprint `{info["taxonomy"]["fingerprint"]}`). Each row's
-   `provenance` names the route and classifier that labelled it.
+{method_section(info)}
 
 {labeler_section(info)}
 {label_quality_section(info)}
 ## Filters
 
-{filters}
+{filter_table(info)}
 
 ## Examples per domain, language and split
 
@@ -235,10 +255,7 @@ Dataset fingerprint: `{info["dataset_fingerprint"]}`
 
 </details>
 
-## License
-
-MLQA is released under [CC BY-SA 3.0](https://creativecommons.org/licenses/by-sa/3.0/); this derived
-dataset is released under the same license.
+{LICENSE}
 
 ## Citation
 

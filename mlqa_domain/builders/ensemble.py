@@ -1,7 +1,8 @@
-"""Combine several domain classifiers into one labeling, and re-threshold stored scores.
+"""From per-domain scores to domain labels: the labeler interface, τ/δ, and ensembles of classifiers.
 
-Every classifier gives raw per-domain scores (cosines, probabilities). Each has its own
-calibration (raw -> probability), weight, thresholds and δ. The ensemble combines them:
+:func:`decide_domains` turns one context's scores into labels with a τ per domain and δ. Every
+classifier gives raw per-domain scores (cosines, probabilities). Each has its own calibration
+(raw -> probability), weight, thresholds and δ. The ensemble combines them:
 
 * ``weighted_mean``: combined[d] = Σ w_c · p_c[d] / Σ w_c over the classifiers that score d; a
   context gets every domain whose combined score is ≥ its ensemble τ and within δ of the best;
@@ -21,17 +22,63 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from mlqa_domain.builders.classifiers import Classifier
 from mlqa_domain.builders.classifiers.calibration import Calibration
-from mlqa_domain.builders.labeling import Labeling, decide_domains
+from mlqa_domain.configs import GENERAL
 from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.jsonio import parse_json
 
 COMBINES = ("single", "weighted_mean", "vote")
 CALIBRATED_SUFFIX = ":calibrated"
 SCORE_DIGITS = 6
+
+
+@dataclass
+class Labeling:
+    """The labels of one context and the scores they came from."""
+
+    domains: list[str]
+    domain_scores: dict[str, float]
+    classifier_scores: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+class Labeler(Protocol):
+    """Anything that labels texts in a language with domains (one classifier, an ensemble, routes)."""
+
+    name: str
+    classifiers: list[Classifier]
+
+    def label(
+        self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None
+    ) -> list[Labeling]:
+        """Labels for each text (``titles``: the article title of each, where the source has one)."""
+        ...
+
+    def provenance(self, language: str | None = None) -> dict[str, Any]:
+        """Model ids/revisions, thresholds and δ that produced the labels (of ``language``'s route)."""
+        ...
+
+
+def decide_domains(
+    scores: Mapping[str, float], thresholds: Mapping[str, float], delta: float, general: str = GENERAL
+) -> list[str]:
+    """Every domain whose score is ≥ its τ and within δ of the best domain's score; else ``[general]``.
+
+    Domains come out best first (ties by name) so the first one is the primary domain.
+    """
+    if not scores:
+        return [general]
+    best = max(scores.values())
+    chosen = [
+        name for name, score in scores.items() if score >= thresholds[name] and score >= best - delta - 1e-12
+    ]
+    if not chosen:
+        return [general]
+    return sorted(chosen, key=lambda name: (-scores[name], name))
 
 
 def _round(value: float) -> float:
@@ -83,7 +130,7 @@ class EnsembleRule:
     members: list[MemberRule]
     thresholds: dict[str, float]
     delta: float
-    general: str = "general"
+    general: str = GENERAL
     vote_quorum: float = 0.5
 
     def __post_init__(self) -> None:
@@ -212,17 +259,14 @@ class EnsembleRule:
     def from_provenance(cls, provenance: Mapping[str, Any] | str) -> EnsembleRule:
         """Rebuild the rule from an example's provenance (dict or its JSON string)."""
         if isinstance(provenance, str):
-            try:
-                provenance = json.loads(provenance)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"provenance is not valid JSON: {exc.msg}") from None
+            provenance = parse_json(provenance, "provenance")
         try:
             classifiers = provenance["classifiers"]
             thresholds = {d: float(t) for d, t in provenance["thresholds"].items()}
             delta = float(provenance["delta"])
         except (KeyError, TypeError, AttributeError):
             raise InputError("provenance lacks classifiers/thresholds/delta") from None
-        general = provenance.get("general", "general")
+        general = provenance.get("general", GENERAL)
         combine = provenance.get("combine", "single")
         if combine == "single":
             (name, info), *_ = classifiers.items()
@@ -286,7 +330,7 @@ class EnsembleLabeler:
     """Runs every classifier once over the texts and combines their scores by the rule."""
 
     def __init__(
-        self, classifiers: Sequence[Any], rule: EnsembleRule, taxonomy_fingerprint: str = ""
+        self, classifiers: Sequence[Classifier], rule: EnsembleRule, taxonomy_fingerprint: str = ""
     ) -> None:
         self.classifiers = list(classifiers)
         self.rule = rule
@@ -298,16 +342,15 @@ class EnsembleLabeler:
     ) -> list[dict[str, dict[str, float]]]:
         """Per text, per classifier, per output label raw scores (rounded as stored).
 
-        ``titles`` (one per text, or None) reach the classifiers that read them (``uses_titles``).
+        ``titles`` (one per text, or None) reach every classifier; those that read titles use them.
         """
         per_text: list[dict[str, dict[str, float]]] = [{} for _ in texts]
         for classifier in self.classifiers:
-            names = list(getattr(classifier, "output_names", classifier.domain_names))
-            scorer = getattr(classifier, "all_scores", classifier.scores)
-            extra = {"titles": titles} if getattr(classifier, "uses_titles", False) else {}
-            matrix = np.asarray(scorer(list(texts), language, **extra), dtype=np.float64)
+            matrix = np.asarray(classifier.all_scores(list(texts), language, titles), dtype=np.float64)
             for i, row in enumerate(matrix):
-                per_text[i][classifier.name] = {n: _round(s) for n, s in zip(names, row, strict=True)}
+                per_text[i][classifier.name] = {
+                    n: _round(s) for n, s in zip(classifier.output_names, row, strict=True)
+                }
         return per_text
 
     def label(
@@ -321,19 +364,12 @@ class EnsembleLabeler:
         return {**self.rule.to_provenance(), "taxonomy": self.taxonomy_fingerprint}
 
 
-def relabel(
-    rows: Iterable[Mapping[str, Any]],
-    thresholds: Mapping[str, float] | float | None = None,
-    delta: float | None = None,
-    classifier_thresholds: Mapping[str, Mapping[str, float] | float] | None = None,
-    weights: Mapping[str, float] | None = None,
-    combine: str | None = None,
-    vote_quorum: float | None = None,
-) -> list[dict[str, Any]]:
+def relabel(rows: Iterable[Mapping[str, Any]], **overrides: Any) -> list[dict[str, Any]]:
     """Recompute ``domains``, ``domain_scores`` and calibrated scores from stored rows, no model run.
 
     ``rows`` are dataset rows (dicts with ``classifier_scores`` and ``provenance``, as read from the
-    parquet files or ``load_dataset``). With no overrides the stored labels come back unchanged;
+    parquet files or ``load_dataset``). ``overrides`` are the keyword arguments of
+    :meth:`EnsembleRule.with_overrides`; with none the stored labels come back unchanged;
     ``thresholds``/``delta`` change the ensemble's τ/δ (for a single classifier: its τ/δ),
     ``classifier_thresholds`` each classifier's own τ (used by ``vote``). The returned rows carry an
     updated provenance (JSON string if it came as one).
@@ -344,9 +380,7 @@ def relabel(
         provenance = row["provenance"]
         key = provenance if isinstance(provenance, str) else json.dumps(provenance, sort_keys=True)
         if key not in cache:
-            cache[key] = EnsembleRule.from_provenance(provenance).with_overrides(
-                thresholds, delta, classifier_thresholds, weights, combine, vote_quorum
-            )
+            cache[key] = EnsembleRule.from_provenance(provenance).with_overrides(**overrides)
         rule = cache[key]
         labeling = labeling_of(rule, raw_scores_of(row["classifier_scores"], rule))
         base = json.loads(provenance) if isinstance(provenance, str) else dict(provenance)

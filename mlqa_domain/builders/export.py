@@ -10,8 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlqa_domain.builders.configs import ALL, ConfigName
 from mlqa_domain.builders.pivot import provenance_json
+from mlqa_domain.configs import ALL, ConfigName
 from mlqa_domain.example import SPLITS, Example
 from mlqa_domain.hashing import sha256_bytes, sha256_file
 

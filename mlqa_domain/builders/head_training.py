@@ -24,6 +24,7 @@ from mlqa_domain.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_HEAD_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HEAD_KINDS = ("logreg", "mlp")
 # Which paragraphs choose the thresholds: the randomly drawn ones (the natural topic mix, so the
 # precision target holds at the prevalence real text has) or every paragraph.

@@ -1,17 +1,14 @@
 """Build the labeler the taxonomy asks for: one classifier, or several combined (see ensemble.py).
 
-The taxonomy's ``classification.classifiers`` lists what runs. Keys of a classifier entry:
-
-* all: ``name``, ``type`` (embedding | fasttext | transformers | zero-shot), ``model``, ``revision``,
-  ``weight`` (ensemble weight, default 1), ``thresholds`` (its own τ: a number or domain -> number;
-  default the domain ``threshold`` for embedding, 0.5 for the others), ``delta`` (its own δ; default
-  ``classification.delta``), ``calibration`` (``identity`` | ``logistic`` | ``{type: logistic,
-  slope, center}``; default logistic centred at τ for embedding, identity for the others),
-  ``batch_size``, ``device``;
-* fasttext: ``filename`` (file in a local dir or hub repo), ``label_map``, ``aggregate``;
-* transformers: ``label_map`` (model label -> domain or ``general``), ``aggregate`` (max | sum),
-  ``max_length``;
-* zero-shot: ``candidate_labels`` (names | descriptions | domain -> label), ``hypothesis_template``.
+The taxonomy's ``classification.classifiers`` lists what runs. Every entry takes ``name``, ``type``
+(a registered classifier type: embedding | embedding-head | fasttext | transformers | zero-shot),
+``model``, ``revision``, ``weight`` (ensemble weight, default 1), ``thresholds`` (its own τ: a number
+or domain -> number), ``delta`` (its own δ), ``calibration`` (``identity`` | ``logistic`` |
+``{type: logistic, slope, center}``), ``batch_size``, ``device`` and ``languages`` (a route), plus
+the keys of its type (``config_keys`` of each class in builders/classifiers/). τ, δ and calibration
+default to the type's: the domain ``threshold``, ``classification.delta`` and a logistic curve
+centred at τ for embedding; a head's stored thresholds and no δ rule for embedding-head; 0.5,
+``classification.delta`` and identity for the others.
 
 With several classifiers, ``classification.combine`` (weighted_mean | vote), ``classification.thresholds``
 (ensemble τ on the combined probability, default 0.5), ``classification.delta`` (δ on the combined
@@ -23,39 +20,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from mlqa_domain.builders.classifiers.calibration import Calibration
-from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier, TextEncoder
+from mlqa_domain.builders.classifiers import CLASSIFIERS, Classifier
+from mlqa_domain.builders.classifiers.base import COMMON_KEYS, DEFAULT_PROBABILITY_THRESHOLD, spec_options
+from mlqa_domain.builders.classifiers.calibration import Calibration, per_domain
 from mlqa_domain.builders.ensemble import EnsembleLabeler, EnsembleRule, MemberRule
-from mlqa_domain.builders.models import DEFAULT_EMBEDDING_MODEL
 from mlqa_domain.builders.routing import Route, RoutedLabeler
 from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.languages import check_language
 
-DEFAULT_PROBABILITY_THRESHOLD = 0.5
-HEAD_DELTA = 1.0
-_COMMON_KEYS = {
-    "name",
-    "type",
-    "model",
-    "revision",
-    "weight",
-    "thresholds",
-    "delta",
-    "calibration",
-    "batch_size",
-    "device",
-    "languages",
-}
-_TYPE_KEYS = {
-    "embedding": set(),
-    "embedding-head": {"head"},
-    "fasttext": {"filename", "label_map", "aggregate"},
-    "transformers": {"label_map", "aggregate", "max_length"},
-    "zero-shot": {"candidate_labels", "hypothesis_template"},
-}
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -64,7 +38,7 @@ class ScoreLabeler(EnsembleLabeler):
 
     def __init__(
         self,
-        classifier,
+        classifier: Classifier,
         taxonomy: Taxonomy,
         thresholds: Mapping[str, float] | None = None,
         delta: float | None = None,
@@ -80,155 +54,57 @@ class ScoreLabeler(EnsembleLabeler):
         super().__init__([classifier], rule, taxonomy.fingerprint())
 
     @property
-    def classifier(self):
+    def classifier(self) -> Classifier:
         """The one classifier."""
         return self.classifiers[0]
 
 
-def _extra(spec: ClassifierSpec) -> dict[str, Any]:
-    return dict(spec.model_extra or {})
-
-
-def _check_spec(spec: ClassifierSpec, where: str) -> None:
+def build_classifier(
+    spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | Path | None = None
+) -> Classifier:
+    """Instantiate one classifier from its taxonomy entry (its type's ``from_spec``)."""
+    kind = CLASSIFIERS.get(spec.type, taxonomy.source)
     if not _NAME.match(spec.name):
-        raise ConfigError(f"classifier name {spec.name!r} may only hold letters, digits, '_' and '-'", where)
-    unknown = sorted(set(_extra(spec)) - _COMMON_KEYS - _TYPE_KEYS[spec.type])
+        raise ConfigError(
+            f"classifier name {spec.name!r} may only hold letters, digits, '_' and '-'", taxonomy.source
+        )
+    unknown = sorted(set(spec_options(spec)) - COMMON_KEYS - kind.config_keys)
     if unknown:
         raise ConfigError(
-            f"classifier {spec.name!r} ({spec.type}): unknown key(s) {', '.join(unknown)}", where
+            f"classifier {spec.name!r} ({spec.type}): unknown key(s) {', '.join(unknown)}", taxonomy.source
         )
     if spec.weight <= 0:
-        raise ConfigError(f"classifier {spec.name!r}: weight must be positive", where)
-    if spec.type == "embedding-head" and not _extra(spec).get("head"):
-        raise ConfigError(f"classifier {spec.name!r} needs a 'head' (a file written by train-head)", where)
-    if spec.type not in ("embedding", "embedding-head") and not spec.model:
-        raise ConfigError(f"classifier {spec.name!r} needs a 'model'", where)
+        raise ConfigError(f"classifier {spec.name!r}: weight must be positive", taxonomy.source)
+    return kind.from_spec(spec, taxonomy, cache_dir)
 
 
-def _model_path(model: str, taxonomy: Taxonomy) -> str:
-    """``model`` as given, or relative to the taxonomy file's directory when a file is there."""
-    if Path(model).expanduser().exists() or Path(model).is_absolute() or not taxonomy.source:
-        return model
-    beside = Path(taxonomy.source).parent / model
-    return str(beside) if beside.exists() else model
-
-
-def _per_domain(value: Any, taxonomy: Taxonomy, default: Mapping[str, float], what: str) -> dict[str, float]:
-    if value is None:
-        return dict(default)
-    if isinstance(value, int | float):
-        return dict.fromkeys(taxonomy.domain_names, float(value))
-    if isinstance(value, Mapping):
-        unknown = sorted(set(value) - set(taxonomy.domain_names))
-        if unknown:
-            raise ConfigError(f"{what} for unknown domain(s) {', '.join(unknown)}", taxonomy.source)
-        return {d: float(value.get(d, default[d])) for d in taxonomy.domain_names}
-    raise ConfigError(f"{what} must be a number or a mapping domain -> number", taxonomy.source)
-
-
-def classifier_thresholds(spec: ClassifierSpec, taxonomy: Taxonomy, classifier=None) -> dict[str, float]:
-    """The classifier's own τ per domain (a head's default: the thresholds stored with it)."""
-    if spec.type == "embedding":
-        default = taxonomy.thresholds
-    elif spec.type == "embedding-head" and classifier is not None:
-        default = {d: classifier.head.thresholds[d] for d in taxonomy.domain_names}
-    else:
-        default = dict.fromkeys(taxonomy.domain_names, DEFAULT_PROBABILITY_THRESHOLD)
-    return _per_domain(
-        _extra(spec).get("thresholds"), taxonomy, default, f"classifier {spec.name!r} thresholds"
-    )
-
-
-def build_classifier(spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | Path | None = None):
-    """Instantiate one classifier from its taxonomy spec."""
-    _check_spec(spec, taxonomy.source)
-    extra = _extra(spec)
-    batch = {"batch_size": int(extra["batch_size"])} if "batch_size" in extra else {}
-    if spec.type == "embedding":
-        model = _model_path(spec.model or DEFAULT_EMBEDDING_MODEL, taxonomy)
-        encoder = TextEncoder(
-            model, cache_dir=cache_dir, revision=spec.revision, device=extra.get("device"), **batch
-        )
-        return EmbeddingClassifier.from_taxonomy(encoder, taxonomy, name=spec.name)
-    if spec.type == "embedding-head":
-        from mlqa_domain.builders.classifiers.head import DomainHead, HeadClassifier
-
-        head_path = _model_path(str(extra["head"]), taxonomy)
-        model = spec.model or DomainHead.load(head_path).embedding_model
-        encoder = TextEncoder(
-            _model_path(model, taxonomy),
-            cache_dir=cache_dir,
-            revision=spec.revision,
-            device=extra.get("device"),
-            **batch,
-        )
-        return HeadClassifier(head_path, encoder, name=spec.name, domains=taxonomy.domain_names)
-    model = _model_path(spec.model, taxonomy)
-    if spec.type == "fasttext":
-        from mlqa_domain.builders.classifiers.fasttext_classifier import (
-            FastTextClassifier,
-            resolve_model_file,
-        )
-
-        path = resolve_model_file(model, extra.get("filename"), spec.revision)
-        return FastTextClassifier(
-            path,
-            taxonomy.domain_names,
-            general=taxonomy.general,
-            label_map=extra.get("label_map"),
-            aggregate=extra.get("aggregate", "max"),
-            name=spec.name,
-            model_id=spec.model,
-            revision=spec.revision,
-            **batch,
-        )
-    if spec.type == "transformers":
-        from mlqa_domain.builders.classifiers.transformers_classifier import TransformersClassifier
-
-        return TransformersClassifier(
-            model,
-            taxonomy.domain_names,
-            general=taxonomy.general,
-            label_map=extra.get("label_map"),
-            aggregate=extra.get("aggregate", "max"),
-            max_length=extra.get("max_length", 512),
-            revision=spec.revision,
-            device=extra.get("device"),
-            name=spec.name,
-            **batch,
-        )
-    from mlqa_domain.builders.classifiers.transformers_classifier import (
-        DEFAULT_HYPOTHESIS,
-        ZeroShotClassifier,
-        candidate_labels_for,
-    )
-
-    return ZeroShotClassifier(
-        model,
-        candidate_labels_for(taxonomy, extra.get("candidate_labels", "descriptions")),
-        hypothesis_template=extra.get("hypothesis_template", DEFAULT_HYPOTHESIS),
-        revision=spec.revision,
-        device=extra.get("device"),
-        name=spec.name,
-        **batch,
-    )
-
-
-def classifier_delta(spec: ClassifierSpec, taxonomy: Taxonomy) -> float:
-    """The classifier's own δ: a head's independent per-domain probabilities default to no δ rule (1)."""
-    default = HEAD_DELTA if spec.type == "embedding-head" else taxonomy.classification.delta
-    return float(_extra(spec).get("delta", default))
-
-
-def member_rule(spec: ClassifierSpec, taxonomy: Taxonomy, classifier) -> MemberRule:
-    """Weight, calibration, τ and δ of one classifier in the ensemble."""
-    extra = _extra(spec)
-    thresholds = classifier_thresholds(spec, taxonomy, classifier)
-    calibration = Calibration.from_config(
-        extra.get("calibration"),
+def classifier_thresholds(
+    spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier
+) -> dict[str, float]:
+    """The classifier's own τ per domain (default: its type's, e.g. the thresholds stored with a head)."""
+    return per_domain(
+        spec_options(spec).get("thresholds"),
         taxonomy.domain_names,
-        default_center=taxonomy.thresholds if spec.type == "embedding" else thresholds,
-        default_kind="logistic" if spec.type == "embedding" else "identity",
+        classifier.default_thresholds(taxonomy),
+        f"classifier {spec.name!r} thresholds",
+        taxonomy.source,
+    )
+
+
+def classifier_delta(spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier) -> float:
+    """The classifier's own δ (default: its type's; a head's independent probabilities have none, 1)."""
+    return float(spec_options(spec).get("delta", classifier.default_delta(taxonomy)))
+
+
+def member_rule(spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier) -> MemberRule:
+    """Weight, calibration, τ and δ of one classifier in the ensemble."""
+    thresholds = classifier_thresholds(spec, taxonomy, classifier)
+    kind, center = classifier.default_calibration(taxonomy, thresholds)
+    calibration = Calibration.from_config(
+        spec_options(spec).get("calibration"),
+        taxonomy.domain_names,
+        default_center=center,
+        default_kind=kind,
         where=taxonomy.source,
     )
     return MemberRule(
@@ -236,7 +112,7 @@ def member_rule(spec: ClassifierSpec, taxonomy: Taxonomy, classifier) -> MemberR
         float(spec.weight),
         calibration,
         thresholds,
-        classifier_delta(spec, taxonomy),
+        classifier_delta(spec, taxonomy, classifier),
         classifier.provenance(),
     )
 
@@ -264,11 +140,12 @@ def ensemble_rule(taxonomy: Taxonomy, members: list[MemberRule]) -> EnsembleRule
     """The combination rule of several classifiers from ``classification``."""
     spec = taxonomy.classification
     extra = dict(spec.model_extra or {})
-    thresholds = _per_domain(
+    thresholds = per_domain(
         extra.get("thresholds"),
-        taxonomy,
+        taxonomy.domain_names,
         dict.fromkeys(taxonomy.domain_names, DEFAULT_PROBABILITY_THRESHOLD),
         "classification thresholds",
+        taxonomy.source,
     )
     quorum = float(extra.get("vote_quorum", 0.5))
     if not 0 <= quorum < 1:
@@ -283,13 +160,14 @@ def _labeler_for(specs: list[ClassifierSpec], taxonomy: Taxonomy, cache_dir) -> 
     if len(specs) == 1:
         spec = specs[0]
         thresholds = classifier_thresholds(spec, taxonomy, classifiers[0])
-        return ScoreLabeler(classifiers[0], taxonomy, thresholds, classifier_delta(spec, taxonomy))
+        delta = classifier_delta(spec, taxonomy, classifiers[0])
+        return ScoreLabeler(classifiers[0], taxonomy, thresholds, delta)
     members = [member_rule(s, taxonomy, c) for s, c in zip(specs, classifiers, strict=True)]
     return EnsembleLabeler(classifiers, ensemble_rule(taxonomy, members), taxonomy.fingerprint())
 
 
 def _route_languages(spec: ClassifierSpec, taxonomy: Taxonomy) -> tuple[str, ...] | None:
-    value = _extra(spec).get("languages")
+    value = spec_options(spec).get("languages")
     if value is None:
         return None
     codes = [value] if isinstance(value, str) else value

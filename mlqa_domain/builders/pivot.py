@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 
-from mlqa_domain.builders.labeling import Labeler, Labeling
+from mlqa_domain.builders.ensemble import Labeler, Labeling
 from mlqa_domain.example import Example
 from mlqa_domain.languages import PIVOT_LANGUAGE
 

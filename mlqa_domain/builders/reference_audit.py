@@ -9,19 +9,38 @@ mix of topics, without the paragraphs retrieval proposed).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mlqa_domain.builders.classifiers.head import DomainHead
 from mlqa_domain.builders.head_training import (
     EmbeddedReference,
     HeadSettings,
     NestedResult,
+    embed_reference,
     nested_evaluation,
     precision_curve,
+    probe_embedding,
+    train_head,
 )
+from mlqa_domain.builders.reference import (
+    GUIDELINES_VERSION,
+    default_reference_path,
+    join_reference,
+    load_reference_labels,
+)
+from mlqa_domain.builders.taxonomy import default_taxonomy_path, load_taxonomy
+from mlqa_domain.configs import GENERAL
+from mlqa_domain.embeddings import TextEncoder
+from mlqa_domain.hashing import sha256_file
 from mlqa_domain.stats import cluster_resample_sums, percentile_ci, seed_for
+
+logger = logging.getLogger(__name__)
+SHIPPED_HEAD = "heads/minilm-l6-v2-domains.safetensors"  # beside the shipped taxonomy
 
 
 def _prf(tp: np.ndarray, predicted: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -72,7 +91,7 @@ def domain_metrics(
 
 
 def domain_confusion(
-    gold: np.ndarray, predicted: np.ndarray, domains: Sequence[str], general: str = "general"
+    gold: np.ndarray, predicted: np.ndarray, domains: Sequence[str], general: str = GENERAL
 ) -> dict[str, Any]:
     """Counts of (gold label, predicted label) pairs; a paragraph with no domain counts as ``general``.
 
@@ -211,7 +230,7 @@ def held_out_report(
 
 def prototype_predictions(data: EmbeddedReference, classifier, thresholds, delta: float) -> np.ndarray:
     """(n, n_domains) labels of a prototype (embedding) classifier on the reference contexts."""
-    from mlqa_domain.builders.labeling import decide_domains
+    from mlqa_domain.builders.ensemble import decide_domains
 
     scores = classifier.scores([item.context for item in data.items])
     predicted = np.zeros(data.gold.shape, dtype=bool)
@@ -254,3 +273,74 @@ def plot_reference_sweep(report: dict[str, Any], thresholds: dict[str, float], p
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
     write_bytes_atomic(path, buffer.getvalue())
+
+
+def embedded_reference(
+    squad: Path, reference: Path | None, taxonomy: Path | None, model: str, cache_dir: Path | None
+) -> tuple[EmbeddedReference, TextEncoder]:
+    """The reference labels joined with ``squad`` and embedded with ``model``; and the encoder."""
+    domains = load_taxonomy(taxonomy).domain_names
+    items, missing = join_reference(squad, load_reference_labels(reference, known=domains))
+    logger.info(
+        "reference: %d labelled paragraphs from %d articles found in %s%s",
+        len(items),
+        len({i.title for i in items}),
+        squad.name,
+        f" ({missing} labels have no paragraph in it)" if missing else "",
+    )
+    encoder = TextEncoder(model, cache_dir=cache_dir)
+    return embed_reference(items, encoder, domains), encoder
+
+
+def train_reference_head(
+    squad: Path,
+    embedding_model: str,
+    settings: HeadSettings,
+    reference: Path | None = None,
+    taxonomy: Path | None = None,
+    cache_dir: Path | None = None,
+) -> tuple[DomainHead, dict[str, Any]]:
+    """A head trained on every reference paragraph, and the held-out report of its recipe."""
+    data, encoder = embedded_reference(squad, reference, taxonomy, embedding_model, cache_dir)
+    report, _ = held_out_report(data, settings)
+    reference_path = reference or default_reference_path()
+    info = {
+        "guidelines_version": GUIDELINES_VERSION,
+        "reference": {"file": reference_path.name, "sha256": sha256_file(reference_path)},
+        "held_out": {
+            "method": f"nested {settings.folds}-fold CV grouped by article; paragraphs not marked borderline",
+            "title_context": summary(report["formats"]["title_context"]),
+            "context": summary(report["formats"]["context"]),
+        },
+    }
+    head, _ = train_head(data, embedding_model, probe_embedding(encoder), settings, info=info)
+    return head, report
+
+
+def audit_reference(
+    squad: Path,
+    head_path: Path | None = None,
+    reference: Path | None = None,
+    taxonomy: Path | None = None,
+    cache_dir: Path | None = None,
+) -> tuple[dict[str, Any], DomainHead]:
+    """Held-out figures of the (shipped) head's recipe, and of the prototypes, on the reference set."""
+    from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier
+
+    tax = load_taxonomy(taxonomy)
+    head_path = head_path or default_taxonomy_path().parent / SHIPPED_HEAD
+    head = DomainHead.load(head_path)
+    settings = HeadSettings(**head.info.get("settings", {}))
+    data, encoder = embedded_reference(squad, reference, taxonomy, head.embedding_model, cache_dir)
+    report, _ = held_out_report(data, settings)
+    prototypes = EmbeddingClassifier.from_taxonomy(encoder, tax)
+    report["prototypes"] = evaluation_block(
+        data.gold,
+        prototype_predictions(data, prototypes, tax.thresholds, tax.classification.delta),
+        data.borderline,
+        data.groups,
+        data.random_pool(),
+        data.domains,
+    )
+    report["head"] = {"file": head_path.name, "thresholds": head.thresholds}
+    return report, head

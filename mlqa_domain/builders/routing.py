@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlqa_domain.builders.ensemble import EnsembleLabeler
-from mlqa_domain.builders.labeling import Labeling
+from mlqa_domain.builders.ensemble import EnsembleLabeler, Labeling
 from mlqa_domain.errors import ConfigError
 
 DEFAULT_ROUTE = "other"

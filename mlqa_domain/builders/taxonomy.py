@@ -9,10 +9,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mlqa_domain.builders.classifiers import CLASSIFIERS
+from mlqa_domain.configs import ALL, GENERAL
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.hashing import sha256_bytes
 
-RESERVED_NAMES = {"all"}
+RESERVED_NAMES = {ALL}
 
 
 class ClassifierSpec(BaseModel):
@@ -21,10 +23,17 @@ class ClassifierSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str
-    type: Literal["embedding", "embedding-head", "fasttext", "transformers", "zero-shot"]
+    type: str
     model: str | None = None
     revision: str | None = None
     weight: float = 1.0
+
+    @field_validator("type")
+    @classmethod
+    def _check_type(cls, value: str) -> str:
+        if value not in CLASSIFIERS:
+            raise ValueError(CLASSIFIERS.unknown_message(value))
+        return value
 
 
 class ClassificationSpec(BaseModel):
@@ -54,7 +63,7 @@ class Taxonomy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: int = 1
-    general: str = "general"
+    general: str = GENERAL
     classification: ClassificationSpec = Field(default_factory=ClassificationSpec)
     domains: dict[str, DomainSpec]
     source: str = ""

@@ -2,11 +2,12 @@
 
 Each ``--task NAME=PATH`` names a domain (``legal``), ``general``, or an intermediate task linked to
 a domain in the taxonomy (``cuad`` -> legal; ``squad``/``wikipedia`` -> general), and a local file or
-directory exported from the hub. Understood layouts (the hub formats):
+directory exported from the hub, read by :mod:`mlqa_domain.task_files`. Texts come from:
 
 * SQuAD json (``{"data": [{"title", "paragraphs": [{"context", "qas"}]}]}``) - SQuAD, CUAD, COVID-QA,
-  BioASQ in SQuAD form;
-* row files (jsonl, json list, parquet, csv/tsv) with a text column, the first found of
+  BioASQ in SQuAD form: each paragraph's context;
+* txt files: each non-blank line;
+* row files (jsonl, json list or object, parquet, csv/tsv) with a text column, the first found of
   ``context`` (SQuAD-style rows; PubMedQA's ``{"contexts": [...]}`` struct is joined),
   ``citing_prompt`` (CaseHOLD), ``support`` (SciQ), ``sentence`` (financial_phrasebank),
   ``text`` (LEDGAR, Wikipedia), or the column given by ``--field``.
@@ -21,7 +22,7 @@ import hashlib
 import random
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,11 @@ from typing import Any
 from mlqa_domain.atomic import atomic_file
 from mlqa_domain.builders.classifiers.fasttext_classifier import LABEL_PREFIX
 from mlqa_domain.builders.taxonomy import Taxonomy
-from mlqa_domain.errors import ConfigError, InputError, first_line
-from mlqa_domain.jsonio import iter_jsonl, read_json
+from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.task_files import iter_records, list_files
 
 TEXT_FIELDS = ("context", "citing_prompt", "support", "sentence", "text")
 GENERAL_TASKS = ("squad", "wikipedia")
-ROW_SUFFIXES = {".jsonl", ".json", ".parquet", ".csv", ".tsv"}
 _SPACE = re.compile(r"\s+")
 
 
@@ -62,66 +62,10 @@ def resolve_label(name: str, taxonomy: Taxonomy) -> str:
     raise ConfigError(f"unknown task or domain {name!r} (known: {', '.join(known)})", taxonomy.source)
 
 
-def data_files(path: str | Path) -> list[Path]:
-    """``path`` itself, or the data files under a directory (sorted)."""
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ROW_SUFFIXES)
-        if not files:
-            raise InputError(f"no data files ({', '.join(sorted(ROW_SUFFIXES))}) in directory", path)
-        return files
-    raise InputError("dataset path not found", path)
-
-
-def _squad_records(data: Mapping[str, Any], path: Path) -> Iterator[dict]:
-    for article in data["data"]:
-        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
-            raise InputError("SQuAD json: every article needs a 'paragraphs' list", path)
-        for paragraph in article["paragraphs"]:
-            yield {"context": paragraph.get("context"), "title": article.get("title")}
-
-
-def read_records(path: Path, fields: Sequence[str] = TEXT_FIELDS) -> Iterator[dict]:
-    """Records of one file in any of the understood layouts (parquet: only the ``fields`` columns)."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".jsonl":
-            yield from (record for _, record in iter_jsonl(path))
-        elif suffix == ".json":
-            data = read_json(path)
-            if isinstance(data, dict) and isinstance(data.get("data"), list):
-                yield from _squad_records(data, path)
-            elif isinstance(data, list):
-                yield from data
-            else:
-                raise InputError("json must be SQuAD format ({'data': [...]}) or a list of records", path)
-        elif suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            columns = [c for c in pq.read_schema(path).names if c in fields]
-            if not columns:
-                raise InputError(f"no text column (looked for {', '.join(fields)})", path)
-            yield from pq.read_table(path, columns=columns).to_pylist()
-        elif suffix in {".csv", ".tsv"}:
-            import pandas as pd
-
-            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, keep_default_na=False)
-            yield from frame.to_dict(orient="records")
-        else:
-            raise InputError(
-                f"unsupported file type {suffix!r} (use {', '.join(sorted(ROW_SUFFIXES))})", path
-            )
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", path) from None
-    except (ValueError, OSError) as exc:  # pandas ParserError and pyarrow ArrowInvalid are ValueErrors
-        first = first_line(exc)
-        raise InputError(f"cannot read {suffix.lstrip('.')} file: {first}", path) from None
-
-
 def texts_of(record: Any, text_field: str | None = None) -> list[str]:
     """The text(s) of one record: the chosen field, or the first known text field it has."""
+    if isinstance(record, str):  # a line of a txt file
+        return [record]
     if not isinstance(record, Mapping):
         return []
     fields = [text_field] if text_field else TEXT_FIELDS
@@ -196,16 +140,26 @@ def parse_task(value: str, taxonomy: Taxonomy) -> TaskInput:
     return TaskInput(name, Path(path), resolve_label(name, taxonomy))
 
 
+@dataclass(frozen=True)
+class TrainingDataSettings:
+    """How task texts become training lines (the defaults of `mlqa-domain classifier-data`)."""
+
+    max_per_label: int | None = None
+    seed: int = 0
+    min_chars: int = 20
+    max_chars: int = 2000
+    text_field: str | None = None
+
+
+TRAINING_DATA = TrainingDataSettings()
+
+
 def build_training_file(
-    tasks: Sequence[TaskInput],
-    out: str | Path,
-    max_per_label: int | None = None,
-    seed: int = 0,
-    min_chars: int = 20,
-    max_chars: int = 2000,
-    text_field: str | None = None,
+    tasks: Sequence[TaskInput], out: str | Path, settings: TrainingDataSettings = TRAINING_DATA
 ) -> TrainingDataReport:
     """Write ``__label__<label> text`` lines for every task; return counts."""
+    max_per_label, seed, min_chars = settings.max_per_label, settings.seed, settings.min_chars
+    max_chars, text_field = settings.max_chars, settings.text_field
     from mlqa_domain.progress import track
 
     if not tasks:
@@ -214,10 +168,10 @@ def build_training_file(
     by_label: dict[str, list[str]] = {}
     per_task: dict[str, dict[str, int]] = {}
     duplicates = too_short = 0
-    files = [(task, f) for task in tasks for f in data_files(task.path)]
+    files = [(task, f) for task in tasks for f in list_files(task.path)]
     for task, path in track(files, "reading task data"):
         stats = per_task.setdefault(task.name, Counter())
-        for record in read_records(path, [text_field] if text_field else TEXT_FIELDS):
+        for record in iter_records(path, columns=[text_field] if text_field else TEXT_FIELDS):
             for text in texts_of(record, text_field):
                 for chunk in chunk_text(text, max_chars):
                     chunk = normalize_whitespace(chunk)

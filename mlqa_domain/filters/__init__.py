@@ -1,4 +1,4 @@
-"""Filters that keep the data honest; each is a block over `Example`s with kept/dropped counts.
+"""Filters that keep the data honest; each is a pipeline step over `Example`s with kept/dropped counts.
 
 ``build_filters(config)`` makes them from a mapping of filter name to options, e.g.::
 
@@ -9,7 +9,8 @@
     near_dedup: {threshold: 0.95, action: drop}      # needs an encoder: `model: <id>` or the factory
     contamination: {paths: [cuad.json], ngram: 13}   # `embedding: true` or `model: <id>` adds cosine
 
-They always run in the order above; a missing key turns that filter off.
+They always run in their fixed ``order`` (the order above); a missing key turns that filter off.
+A new filter is one module in this package with one ``@FILTERS.register(name)`` class (see base.py).
 """
 
 from __future__ import annotations
@@ -19,51 +20,39 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlqa_domain.errors import ConfigError
-from mlqa_domain.filters.answer_span import AnswerSpanFilter
-from mlqa_domain.filters.base import FilterStats, ReasonedFilter
-from mlqa_domain.filters.contamination import ContaminationFilter
-from mlqa_domain.filters.dedup import ExactDuplicateFilter, NearDuplicateFilter
-from mlqa_domain.filters.language_id import LanguageIdFilter
-from mlqa_domain.filters.length import LengthFilter
+from mlqa_domain.filters.base import FILTERS, Drop, Filter, Flag
 from mlqa_domain.filters.report import filter_report, write_rejected
-from mlqa_domain.pipeline import Filter
+from mlqa_domain.registry import import_submodules
 
-FILTER_CLASSES: dict[str, type[ReasonedFilter]] = {
-    "answer_span": AnswerSpanFilter,
-    "length": LengthFilter,
-    "language_id": LanguageIdFilter,
-    "exact_dedup": ExactDuplicateFilter,
-    "near_dedup": NearDuplicateFilter,
-    "contamination": ContaminationFilter,
-}
-FILTER_ORDER: tuple[str, ...] = tuple(FILTER_CLASSES)
+import_submodules(__name__)
+
 # Options build_filters turns into an encoder instead of passing them on.
-ENCODER_OPTIONS = ["model", "cache_dir", "embedding"]
-EMBEDDING_FILTERS = ("near_dedup", "contamination")
+ENCODER_OPTIONS = ("model", "cache_dir", "embedding")
 
 __all__ = [
-    "FILTER_CLASSES",
-    "FILTER_ORDER",
-    "AnswerSpanFilter",
-    "ContaminationFilter",
-    "ExactDuplicateFilter",
-    "FilterStats",
-    "LanguageIdFilter",
-    "LengthFilter",
-    "NearDuplicateFilter",
+    "FILTERS",
+    "Drop",
+    "Filter",
+    "Flag",
     "build_filters",
+    "filter_order",
     "filter_report",
     "write_rejected",
 ]
 
 
-def _encoder(name: str, options: dict, encoder_factory: Callable[[], Any] | None, required: bool):
+def filter_order() -> list[str]:
+    """Every registered filter's name, in the order filters run."""
+    return sorted(FILTERS.names(), key=lambda name: FILTERS.get(name).order)
+
+
+def _encoder(name: str, options: dict, encoder_factory: Callable[[], Any] | None) -> Any:
     """The encoder an embedding filter uses: ``model`` (+ ``cache_dir``) in its options, else the factory."""
     model = options.pop("model", None)
     cache_dir = options.pop("cache_dir", None)
-    wanted = options.pop("embedding", required)
+    wanted = options.pop("embedding", FILTERS.get(name).encoder_use == "required")
     if model:
-        from mlqa_domain.builders.classifiers.embedding import TextEncoder
+        from mlqa_domain.embeddings import TextEncoder
 
         return TextEncoder(str(model), cache_dir=cache_dir)
     if not wanted:
@@ -73,24 +62,28 @@ def _encoder(name: str, options: dict, encoder_factory: Callable[[], Any] | None
     return encoder_factory()
 
 
-def _check_options(name: str, options: Mapping[str, Any]) -> None:
-    """ConfigError naming any option filter ``name`` does not take."""
-    known = [
-        p for p in inspect.signature(FILTER_CLASSES[name].__init__).parameters if p not in ("self", "encoder")
-    ]
-    if name in EMBEDDING_FILTERS:
+def _options(name: str, raw: Any) -> dict[str, Any]:
+    """Filter ``name``'s options as a dict; a ConfigError for a non-mapping or an option it does not take."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"filter {name}: options must be a mapping, got {type(raw).__name__}")
+    factory = FILTERS.get(name)
+    known = [p for p in inspect.signature(factory.__init__).parameters if p not in ("self", "encoder")]
+    if factory.encoder_use != "none":
         known += ENCODER_OPTIONS
-    unknown = sorted(map(str, set(options) - set(known)))
+    unknown = sorted(map(str, set(raw) - set(known)))
     if unknown:
         raise ConfigError(
             f"filter {name}: unknown option(s) {', '.join(unknown)} (known: {', '.join(known)})"
         )
+    return dict(raw)
 
 
 def build_filters(
     config: Mapping[str, Any] | None, encoder_factory: Callable[[], Any] | None = None
 ) -> list[Filter]:
-    """Filters for ``config`` (filter name -> options mapping), in the fixed order ``FILTER_ORDER``.
+    """Filters for ``config`` (filter name -> options mapping), in their fixed order.
 
     ``encoder_factory()`` supplies the sentence-transformers encoder (e.g. the labeler's) for
     near_dedup, and for contamination when its options say ``embedding: true``; an option
@@ -100,28 +93,19 @@ def build_filters(
         return []
     if not isinstance(config, Mapping):
         raise ConfigError("filter config must be a mapping of filter name to options")
-    unknown = sorted(set(config) - set(FILTER_ORDER))
-    if unknown:
-        raise ConfigError(
-            f"unknown filter(s) {', '.join(map(str, unknown))} (known: {', '.join(FILTER_ORDER)})"
-        )
+    for name in config:
+        FILTERS.get(str(name))
     filters: list[Filter] = []
-    for name in FILTER_ORDER:
+    for name in filter_order():
         if name not in config:
             continue
-        options = config[name]
-        if options is None:
-            options = {}
-        if not isinstance(options, Mapping):
-            raise ConfigError(f"filter {name}: options must be a mapping, got {type(options).__name__}")
-        options = dict(options)
-        _check_options(name, options)
-        if name in EMBEDDING_FILTERS:
-            encoder = _encoder(name, options, encoder_factory, required=name == "near_dedup")
+        options = _options(name, config[name])
+        if FILTERS.get(name).encoder_use != "none":
+            encoder = _encoder(name, options, encoder_factory)
             if encoder is not None:
                 options["encoder"] = encoder
         try:
-            filters.append(FILTER_CLASSES[name](**options))
+            filters.append(FILTERS.get(name)(**options))
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"filter {name}: bad option value ({exc})") from None
     return filters

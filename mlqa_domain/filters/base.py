@@ -1,25 +1,45 @@
-"""Shared pieces of the filters: stats with a flagged count, grouped reasons, drop-or-flag actions."""
+"""The filter hook, the drop-or-flag verdicts, and the FILTERS registry.
+
+A filter is one module with one decorated class::
+
+    @FILTERS.register("length")
+    class LengthFilter(Filter):
+        order = 20  # where it runs among the filters
+
+        def filter(self, example: Example) -> Drop | None:
+            ...  # None keeps the example, Drop(reason, key) drops it, Flag(reason, key) keeps and marks it
+
+A filter that must see every example first (near-duplicates, contamination) also overrides
+:meth:`Filter.prepare`. The filters run in ``order``; ``build_filters`` makes them from a config.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
-from mlqa_domain.pipeline import BlockStats, Filter, Rejected
+from mlqa_domain.pipeline import PipelineStep
+from mlqa_domain.registry import Registry
 
 ACTIONS = ("drop", "flag")
 
 
-@dataclass
-class FilterStats(BlockStats):
-    """BlockStats plus how many examples a filter flagged but kept."""
+@dataclass(frozen=True)
+class Drop:
+    """A filter's verdict: drop the example for ``reason``, counted under ``key`` in the stats.
 
-    flagged: int = 0
+    ``key`` is the reason without per-example numbers (the dataset card shows e.g.
+    ``context predicted en, declared de: 3``); by default the part of ``reason`` before its first ':'.
+    """
 
-    def to_dict(self) -> dict:
-        """JSON-friendly view."""
-        return {**super().to_dict(), "flagged": self.flagged}
+    reason: str
+    key: str | None = None
+
+
+class Flag(Drop):
+    """A filter's verdict: keep the example but add ``reason`` to its flags."""
 
 
 def check_action(action: str, filter_name: str) -> str:
@@ -29,51 +49,49 @@ def check_action(action: str, filter_name: str) -> str:
     return action
 
 
-class ReasonedFilter(Filter):
-    """A Filter whose stats group reasons by a short key (the reason without per-example numbers).
+def verdict(action: str, reason: str, key: str) -> Drop:
+    """:class:`Flag` when ``action`` is ``flag``, else :class:`Drop`."""
+    return Flag(reason, key) if action == "flag" else Drop(reason, key)
 
-    ``reject(example, reason, key)`` records the full reason for ``rejected/`` and counts ``key`` in the
-    stats, so the dataset card can show e.g. ``context predicted en, declared de: 3``.
-    """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.stats = FilterStats(self.name)
+class Filter(PipelineStep):
+    """A step that keeps, drops or flags each example by :meth:`filter` (after :meth:`prepare`)."""
 
-    def problem(self, example: Example) -> tuple[str, str] | None:
-        """(reason, stats key) to drop ``example``, or None to keep it (per-example filters)."""
+    name = "filter"
+    order: ClassVar[int] = 0
+    # "required": the filter takes an `encoder` (sentence embeddings) it cannot run without;
+    # "optional": it takes one when its options ask for embeddings; "none": it takes none.
+    encoder_use: ClassVar[str] = "none"
+
+    def prepare(self, examples: list[Example]) -> None:
+        """Look at every example before :meth:`filter` is asked about any (default: nothing)."""
+
+    def filter(self, example: Example) -> Drop | None:
+        """None keeps ``example``; a :class:`Drop` drops it, a :class:`Flag` keeps it with a flag."""
         raise NotImplementedError
 
-    def check(self, example: Example) -> str | None:
-        found = self.problem(example)
-        return None if found is None else found[0]
-
-    def process(self, examples: list[Example]) -> list[Example]:
+    def run(self, examples: list[Example]) -> list[Example]:
+        self.prepare(examples)
         kept = []
         for example in examples:
-            found = self.problem(example)
-            if found is None:
-                kept.append(example)
-            else:
-                self.reject(example, *found)
+            found = self.filter(example)
+            if isinstance(found, Flag):
+                self.flag(example, found.reason, found.key)
+            elif found is not None:
+                self.reject(example, found.reason, found.key)
+                continue
+            kept.append(example)
         return kept
 
-    def reject(self, example: Example, reason: str, key: str | None = None) -> None:
-        """Record that ``example`` is dropped for ``reason`` (counted under ``key``)."""
-        self.rejected.append(Rejected(example, self.name, reason))
-        self.stats.dropped += 1
-        self.stats.reasons[key or reason.split(":", 1)[0]] += 1
 
-    def flag(self, example: Example, reason: str, key: str | None = None) -> None:
-        """Keep ``example`` but add ``reason`` to its flags (counted under ``flagged: <key>``)."""
-        example.flags.append(reason)
-        self.stats.flagged += 1
-        self.stats.reasons[f"flagged: {key or reason.split(':', 1)[0]}"] += 1
+class FilterFactory(Protocol):
+    """What FILTERS holds: a :class:`Filter` class, made with its options as keyword arguments."""
 
-    def act(self, example: Example, reason: str, key: str, action: str) -> bool:
-        """Drop or flag ``example`` per ``action``; True when it stays in the data."""
-        if action == "flag":
-            self.flag(example, reason, key)
-            return True
-        self.reject(example, reason, key)
-        return False
+    name: str
+    order: int
+    encoder_use: str
+
+    def __call__(self, **options: Any) -> Filter: ...
+
+
+FILTERS: Registry[FilterFactory] = Registry("filter")

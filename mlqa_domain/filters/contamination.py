@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from mlqa_domain import progress
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
-from mlqa_domain.filters.base import ReasonedFilter, check_action
-from mlqa_domain.filters.task_data import read_passages, task_files
+from mlqa_domain.filters.base import FILTERS, Drop, Filter, check_action, verdict
+from mlqa_domain.filters.task_data import read_passages
 from mlqa_domain.filters.textnorm import word_tokens
+from mlqa_domain.task_files import list_files
 
 
 def _splitmix64(values: np.ndarray) -> np.ndarray:
@@ -24,19 +27,24 @@ def _splitmix64(values: np.ndarray) -> np.ndarray:
 
 
 class NgramHasher:
-    """Word n-gram hashes of many texts at once, with one token vocabulary shared by all calls."""
+    """Word n-gram hashes of many texts at once, with one token vocabulary shared by all calls.
+
+    Words are :func:`mlqa_domain.filters.textnorm.word_tokens` of each text in the given language.
+    """
 
     def __init__(self, n: int) -> None:
         self.n = n
         self._vocab: dict[str, int] = {}
 
-    def hashes(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def hashes(self, texts: Sequence[str], language: str) -> tuple[np.ndarray, np.ndarray]:
         """(uint64 hash of every n-gram, index of the text it comes from); texts under n words give none."""
         vocab = self._vocab
         ids: list[int] = []
         lengths = np.zeros(len(texts), dtype=np.int64)
-        for i, text in enumerate(texts):
-            tokens = word_tokens(text)
+        for i, text in enumerate(
+            progress.track(texts, f"splitting {len(texts)} texts into words ({language})")
+        ):
+            tokens = word_tokens(text, language)
             lengths[i] = len(tokens)
             ids.extend(vocab.setdefault(token, len(vocab)) for token in tokens)
         total = len(ids)
@@ -55,19 +63,20 @@ class NgramHasher:
 
 @dataclass
 class TaskIndex:
-    """One task file: its sorted distinct n-gram hashes, and its passages (for embeddings)."""
+    """One task file: its passages, their sorted distinct n-gram hashes per language, their embeddings."""
 
     path: Path
-    ngrams: np.ndarray
     passages: list[str]
+    ngrams: dict[str, np.ndarray] = field(default_factory=dict)
     vectors: np.ndarray | None = None
 
-    def contains(self, hashes: np.ndarray) -> np.ndarray:
-        """Boolean mask: which ``hashes`` occur in this file."""
-        if not len(self.ngrams):
+    def contains(self, hashes: np.ndarray, language: str) -> np.ndarray:
+        """Boolean mask: which ``hashes`` (of ``language`` words) occur in this file."""
+        ngrams = self.ngrams[language]
+        if not len(ngrams):
             return np.zeros(len(hashes), dtype=bool)
-        at = np.minimum(np.searchsorted(self.ngrams, hashes), len(self.ngrams) - 1)
-        return self.ngrams[at] == hashes
+        at = np.minimum(np.searchsorted(ngrams, hashes), len(ngrams) - 1)
+        return ngrams[at] == hashes
 
 
 def _chunks(text: str, size: int) -> list[str]:
@@ -85,17 +94,22 @@ def _chunks(text: str, size: int) -> list[str]:
     return [p for p in pieces if p]
 
 
-class ContaminationFilter(ReasonedFilter):
+@FILTERS.register("contamination")
+class ContaminationFilter(Filter):
     """Drop (or flag) examples whose context overlaps intermediate-task training data.
 
     Overlap is measured by word n-grams (default 13, as in GPT-3's decontamination; use 8 for short
     texts): a context is contaminated when it shares at least ``min_overlap`` n-grams and at least
-    ``min_fraction`` of its n-grams with one task file. With an ``encoder``, a context is also
-    contaminated when its embedding cosine to a task passage (cut into ``chunk_chars`` pieces) is at
-    least ``cosine_threshold``. Each task file is read and hashed once, on first use.
+    ``min_fraction`` of its n-grams with one task file. Words come from the spaCy tokenizer of the
+    context's language (:mod:`mlqa_domain.words`), which splits the task passages too. With an
+    ``encoder``, a context is also contaminated when its embedding cosine to a task passage (cut into
+    ``chunk_chars`` pieces) is at least ``cosine_threshold``. Each task file is read once, and its
+    n-grams hashed once per context language, on first use.
     """
 
     name = "contamination"
+    order = 60
+    encoder_use = "optional"
 
     def __init__(
         self,
@@ -121,7 +135,7 @@ class ContaminationFilter(ReasonedFilter):
             )
         if not 0.0 <= min_fraction <= 1.0 or not 0.0 < cosine_threshold <= 1.0:
             raise ConfigError("contamination: min_fraction must be in [0, 1] and cosine_threshold in (0, 1]")
-        self.files = [file for path in paths for file in task_files(path)]
+        self.files = [file for path in paths for file in list_files(path)]
         self.ngram = ngram
         self.min_overlap = min_overlap
         self.min_fraction = float(min_fraction)
@@ -133,25 +147,34 @@ class ContaminationFilter(ReasonedFilter):
         self.block_size = block_size
         self._hasher = NgramHasher(ngram)
         self._index: list[TaskIndex] | None = None
+        self._verdicts: dict[tuple[str, str], Drop] = {}
+        self._by_id: dict[str, Drop] = {}
 
     @property
     def index(self) -> list[TaskIndex]:
-        """Per task file: distinct n-gram hashes (built once)."""
+        """Per task file: its passages (read once)."""
         if self._index is None:
-            self._index = []
-            for path in self.files:
-                passages = read_passages(path, self.fields)
-                hashes, _ = self._hasher.hashes(passages)
-                self._index.append(TaskIndex(path, np.unique(hashes), passages))
+            self._index = [TaskIndex(path, read_passages(path, self.fields)) for path in self.files]
         return self._index
 
-    def ngram_overlap(self, contexts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _task_ngrams(self, language: str) -> list[TaskIndex]:
+        """The task files with their n-grams in ``language`` words (hashed once per language)."""
+        for task in self.index:
+            if language not in task.ngrams:
+                hashes, _ = self._hasher.hashes(task.passages, language)
+                task.ngrams[language] = np.unique(hashes)
+        return self.index
+
+    def ngram_overlap(
+        self, contexts: Sequence[str], language: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per context: n-gram count, and for the file with most shared n-grams its index and the count."""
-        hashes, owner = self._hasher.hashes(contexts)
+        hashes, owner = self._hasher.hashes(contexts, language)
         totals = np.bincount(owner, minlength=len(contexts))
-        shared = np.zeros((len(self.index), len(contexts)), dtype=np.int64)
-        for f, task in enumerate(self.index):
-            shared[f] = np.bincount(owner[task.contains(hashes)], minlength=len(contexts))
+        tasks = self._task_ngrams(language)
+        shared = np.zeros((len(tasks), len(contexts)), dtype=np.int64)
+        for f, task in enumerate(tasks):
+            shared[f] = np.bincount(owner[task.contains(hashes, language)], minlength=len(contexts))
         best = shared.argmax(axis=0)
         return totals, best, shared[best, np.arange(len(contexts))]
 
@@ -171,42 +194,62 @@ class ContaminationFilter(ReasonedFilter):
                 best_cosine[better], best_file[better] = top[better], f
         return best_cosine, best_file
 
-    def process(self, examples: list[Example]) -> list[Example]:
-        if not examples:
-            return []
-        contexts = list(dict.fromkeys(e.context for e in examples))
-        totals, best_file, shared = self.ngram_overlap(contexts)
-        if self.encoder is not None:
-            cosine, cosine_file = self.embedding_overlap(contexts)
-        verdict: dict[str, tuple[str, str]] = {}
-        for c, context in enumerate(contexts):
-            fraction = shared[c] / totals[c] if totals[c] else 0.0
-            if shared[c] >= self.min_overlap and fraction >= self.min_fraction:
-                source = self.index[best_file[c]].path
-                verdict[context] = (
-                    f"contamination: context shares {shared[c]} of its {totals[c]} word {self.ngram}-grams "
-                    f"({fraction:.1%}) with {source}",
-                    f"{self.ngram}-gram overlap with {source.name}",
-                )
-            elif self.encoder is not None and cosine[c] >= self.cosine_threshold:
+    def _ngram_verdicts(self, contexts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Drop]:
+        """Verdicts of the (context, language) pairs that share enough n-grams with a task file."""
+        by_language: dict[str, list[str]] = defaultdict(list)
+        for context, language in contexts:
+            by_language[language].append(context)
+        found: dict[tuple[str, str], Drop] = {}
+        for language, texts in by_language.items():
+            totals, best_file, shared = self.ngram_overlap(texts, language)
+            for c, context in enumerate(texts):
+                fraction = shared[c] / totals[c] if totals[c] else 0.0
+                if shared[c] >= self.min_overlap and fraction >= self.min_fraction:
+                    source = self.index[best_file[c]].path
+                    found[(context, language)] = verdict(
+                        self.action,
+                        f"contamination: context shares {shared[c]} of its {totals[c]} word "
+                        f"{self.ngram}-grams ({fraction:.1%}) with {source}",
+                        f"{self.ngram}-gram overlap with {source.name}",
+                    )
+        return found
+
+    def _embedding_verdicts(self, contexts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Drop]:
+        """Verdicts of the (context, language) pairs close to a task passage in embedding cosine."""
+        cosine, cosine_file = self.embedding_overlap([context for context, _ in contexts])
+        found: dict[tuple[str, str], Drop] = {}
+        for c, key in enumerate(contexts):
+            if cosine[c] >= self.cosine_threshold:
                 source = self.index[cosine_file[c]].path
-                verdict[context] = (
+                found[key] = verdict(
+                    self.action,
                     f"contamination: context embedding cosine {cosine[c]:.3f} >= {self.cosine_threshold:g} "
                     f"with a passage of {source}",
                     f"embedding overlap with {source.name}",
                 )
-        # A leaked passage leaks its translations too: the verdict follows the MLQA id to every
-        # parallel instance (the de/es/zh copies of a contaminated English context).
-        by_id: dict[str, tuple[str, str]] = {}
+        return found
+
+    def prepare(self, examples: list[Example]) -> None:
+        """Find the contaminated contexts; a leaked passage leaks its translations too, so the verdict
+        follows the MLQA id to every parallel instance (the de/es/zh copies of an English context)."""
+        self._verdicts, self._by_id = {}, {}
+        if not examples:
+            return
+        contexts = list(dict.fromkeys((e.context, e.context_language) for e in examples))
+        embedded = self._embedding_verdicts(contexts) if self.encoder is not None else {}
+        self._verdicts = {**embedded, **self._ngram_verdicts(contexts)}  # n-gram reasons first
         for example in examples:
-            if example.context in verdict:
-                by_id.setdefault(example.id, verdict[example.context])
-        kept = []
-        for example in examples:
-            found = verdict.get(example.context)
-            if found is None and example.id in by_id:
-                reason, key = by_id[example.id]
-                found = (f"{reason} (a parallel instance of id {example.id})", f"{key} (parallel)")
-            if found is None or self.act(example, *found, self.action):
-                kept.append(example)
-        return kept
+            found = self._verdicts.get((example.context, example.context_language))
+            if found is not None:
+                self._by_id.setdefault(example.id, found)
+
+    def filter(self, example: Example) -> Drop | None:
+        found = self._verdicts.get((example.context, example.context_language))
+        if found is None and example.id in self._by_id:
+            leaked = self._by_id[example.id]
+            found = verdict(
+                self.action,
+                f"{leaked.reason} (a parallel instance of id {example.id})",
+                f"{leaked.key} (parallel)",
+            )
+        return found

@@ -9,7 +9,7 @@ import numpy as np
 
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
-from mlqa_domain.filters.base import ReasonedFilter, check_action
+from mlqa_domain.filters.base import FILTERS, Drop, Filter, check_action, verdict
 from mlqa_domain.filters.textnorm import normalize_text
 
 
@@ -18,7 +18,8 @@ def normalized_hash(text: str) -> str:
     return hashlib.blake2b(normalize_text(text).encode("utf-8"), digest_size=16).hexdigest()
 
 
-class ExactDuplicateFilter(ReasonedFilter):
+@FILTERS.register("exact_dedup")
+class ExactDuplicateFilter(Filter):
     """Keep the first of examples that repeat an id, or the same normalised context and question.
 
     MLQA instances are parallel across languages by ``id`` and many questions share one context, so
@@ -28,6 +29,7 @@ class ExactDuplicateFilter(ReasonedFilter):
     """
 
     name = "exact_dedup"
+    order = 40
 
     def __init__(self) -> None:
         super().__init__()
@@ -41,12 +43,12 @@ class ExactDuplicateFilter(ReasonedFilter):
             found = self._hashes[text] = normalized_hash(text)
         return found
 
-    def problem(self, example: Example) -> tuple[str, str] | None:
+    def filter(self, example: Example) -> Drop | None:
         pair = (example.context_language, example.question_language)
         id_key = (*pair, example.id)
         first_split = self._seen_id.get(id_key)
         if first_split is not None:
-            return (
+            return Drop(
                 f"exact-duplicate: id {example.id} already seen for {example.language_pair} "
                 f"(split {first_split})",
                 "duplicate id",
@@ -54,7 +56,7 @@ class ExactDuplicateFilter(ReasonedFilter):
         text_key = (*pair, example.split, self._hash(example.context), self._hash(example.question))
         first_id = self._seen_text.get(text_key)
         if first_id is not None:
-            return (
+            return Drop(
                 f"exact-duplicate: same normalised context and question as {first_id}",
                 "duplicate context and question",
             )
@@ -101,7 +103,8 @@ def near_duplicate_representatives(
     return representative, cosine
 
 
-class NearDuplicateFilter(ReasonedFilter):
+@FILTERS.register("near_dedup")
+class NearDuplicateFilter(Filter):
     """Drop (or flag) the questions of contexts that nearly repeat an earlier context.
 
     Contexts are compared by embedding cosine within the same language pair and split; of each group
@@ -111,6 +114,8 @@ class NearDuplicateFilter(ReasonedFilter):
     """
 
     name = "near_dedup"
+    order = 50
+    encoder_use = "required"
 
     def __init__(
         self, encoder, threshold: float = 0.95, action: str = "drop", block_size: int = 1024
@@ -124,14 +129,19 @@ class NearDuplicateFilter(ReasonedFilter):
         self.threshold = float(threshold)
         self.action = check_action(action, self.name)
         self.block_size = block_size
+        self._verdicts: dict[tuple, Drop] = {}
 
-    def process(self, examples: list[Example]) -> list[Example]:
-        groups: dict[tuple, dict[str, list[int]]] = defaultdict(dict)
-        for i, example in enumerate(examples):
-            key = (example.context_language, example.question_language, example.split)
-            groups[key].setdefault(example.context, []).append(i)
-        verdict: dict[int, tuple[str, str]] = {}
-        for contexts in groups.values():
+    @staticmethod
+    def _group(example: Example) -> tuple[str, str, str]:
+        return (example.context_language, example.question_language, example.split)
+
+    def prepare(self, examples: list[Example]) -> None:
+        """Find the near-duplicate contexts of each language pair and split."""
+        groups: dict[tuple, dict[str, str]] = defaultdict(dict)  # group -> context -> its first id
+        for example in examples:
+            groups[self._group(example)].setdefault(example.context, example.id)
+        self._verdicts = {}
+        for group, contexts in groups.items():
             texts = list(contexts)
             if len(texts) < 2:
                 continue
@@ -140,15 +150,12 @@ class NearDuplicateFilter(ReasonedFilter):
                 embeddings, self.threshold, self.block_size
             )
             for c in np.flatnonzero(representative >= 0):
-                first_id = examples[contexts[texts[representative[c]]][0]].id
                 reason = (
                     f"near-duplicate: context cosine {cosine[c]:.3f} >= {self.threshold:g} "
-                    f"with the context of {first_id}"
+                    f"with the context of {contexts[texts[representative[c]]]}"
                 )
-                for i in contexts[texts[c]]:
-                    verdict[i] = (reason, f"near-duplicate context (cosine >= {self.threshold:g})")
-        kept = []
-        for i, example in enumerate(examples):
-            if i not in verdict or self.act(example, *verdict[i], self.action):
-                kept.append(example)
-        return kept
+                key = f"near-duplicate context (cosine >= {self.threshold:g})"
+                self._verdicts[(*group, texts[c])] = verdict(self.action, reason, key)
+
+    def filter(self, example: Example) -> Drop | None:
+        return self._verdicts.get((*self._group(example), example.context))

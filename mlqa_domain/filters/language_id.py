@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from mlqa_domain import progress
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
-from mlqa_domain.filters.base import ReasonedFilter
+from mlqa_domain.filters.base import FILTERS, Drop, Filter
 
 LID_FILENAME = "lid.176.ftz"
 INSTALL_HINT = (
@@ -61,7 +62,8 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-class LanguageIdFilter(ReasonedFilter):
+@FILTERS.register("language_id")
+class LanguageIdFilter(Filter):
     """Drop examples whose context (and question) lid.176 does not assign to the declared language.
 
     The score is lid.176's probability of the declared language (plus its regional varieties, see
@@ -74,6 +76,7 @@ class LanguageIdFilter(ReasonedFilter):
     """
 
     name = "language_id"
+    order = 30
 
     def __init__(
         self,
@@ -100,11 +103,15 @@ class LanguageIdFilter(ReasonedFilter):
         self.model = load_lid_model(str(self.model_path))
         self._labels = [label.removeprefix("__label__") for label in self.model.get_labels()]
         self._label_index = {label: i for i, label in enumerate(self._labels)}
+        self._scored: dict[tuple[str, str], tuple[float, np.ndarray]] = {}
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 176) lid.176 probabilities, columns in ``self._labels`` order; predicted in batches."""
         out = np.zeros((len(texts), len(self._labels)), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
+        starts: Iterable[int] = range(0, len(texts), self.batch_size)
+        if len(texts) > self.batch_size:
+            starts = progress.track(starts, f"language id of {len(texts)} texts")
+        for start in starts:
             chunk = [one_line(t) for t in texts[start : start + self.batch_size]]
             labels, probs = self.model.predict(chunk, k=-1)
             for row, (row_labels, row_probs) in enumerate(zip(labels, probs, strict=True), start=start):
@@ -130,49 +137,34 @@ class LanguageIdFilter(ReasonedFilter):
             declared[rows] = probs[np.ix_(rows, self.declared_columns(language))].sum(axis=1)
         return declared, probs
 
-    def process(self, examples: list[Example]) -> list[Example]:
-        if not examples:
-            return []
-        contexts = list(dict.fromkeys((e.context, e.context_language) for e in examples))
-        context_score, context_probs = self.scores([c for c, _ in contexts], [lang for _, lang in contexts])
-        context_row = {key: i for i, key in enumerate(contexts)}
+    def prepare(self, examples: list[Example]) -> None:
+        """Score every distinct (context, language) and, with ``check_question``, (question, language)."""
+        texts = [(e.context, e.context_language) for e in examples]
         if self.check_question:
-            question_score, question_probs = self.scores(
-                [e.question for e in examples], [e.question_language for e in examples]
-            )
-        kept = []
-        for i, example in enumerate(examples):
-            row = context_row[(example.context, example.context_language)]
-            reason = self._reason(
-                "context",
-                example.context_language,
-                context_score[row],
-                context_probs[row],
-                self.min_confidence,
-            )
-            if reason is None and self.check_question:
-                reason = self._reason(
-                    "question",
-                    example.question_language,
-                    question_score[i],
-                    question_probs[i],
-                    self.min_question_confidence,
-                )
-            if reason is None:
-                kept.append(example)
-            else:
-                self.reject(example, *reason)
-        return kept
+            texts += [(e.question, e.question_language) for e in examples]
+        unique = list(dict.fromkeys(texts))
+        self._scored = {}
+        if unique:
+            declared, probs = self.scores([t for t, _ in unique], [lang for _, lang in unique])
+            self._scored = {key: (declared[i], probs[i]) for i, key in enumerate(unique)}
 
-    def _reason(
-        self, field: str, language: str, score: float, probs: np.ndarray, threshold: float
-    ) -> tuple[str, str] | None:
-        """(reason, stats key) when ``score`` is below ``threshold``, else None."""
+    def filter(self, example: Example) -> Drop | None:
+        """A drop when the context (then the question) scores below its threshold."""
+        found = self._reason("context", example.context, example.context_language, self.min_confidence)
+        if found is None and self.check_question:
+            found = self._reason(
+                "question", example.question, example.question_language, self.min_question_confidence
+            )
+        return found
+
+    def _reason(self, field: str, text: str, language: str, threshold: float) -> Drop | None:
+        """A drop when ``text``'s score for its declared ``language`` is below ``threshold``, else None."""
+        score, probs = self._scored[(text, language)]
         if score >= threshold:
             return None
         top = int(np.argmax(probs))
         predicted = self._labels[top]
-        return (
+        return Drop(
             f"language-id: {field} predicted {predicted} ({probs[top]:.2f}), declared {language} "
             f"({score:.3f} < {threshold:g})",
             f"{field} predicted {predicted}, declared {language}",

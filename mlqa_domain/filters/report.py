@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mlqa_domain.atomic import atomic_file
-from mlqa_domain.pipeline import BlockStats, Rejected
+from mlqa_domain.pipeline import Rejected, StepStats
 
 
 def write_rejected(rejected: Iterable[Rejected], out_dir: str | Path) -> dict[str, Path]:
@@ -30,7 +30,7 @@ def write_rejected(rejected: Iterable[Rejected], out_dir: str | Path) -> dict[st
     return written
 
 
-def filter_report(stats: Iterable[BlockStats | dict], top: int = 5) -> list[dict]:
+def filter_report(stats: Iterable[StepStats | dict], top: int = 5) -> list[dict]:
     """Per filter: name, seen, kept, dropped, flagged and its ``top`` most frequent reasons (by count)."""
     report = []
     for item in stats:

@@ -1,4 +1,4 @@
-"""Text normalisation and word tokens shared by the dedup and contamination filters."""
+"""Text normalisation shared by the dedup, contamination and length filters, and normalised words."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import sys
 import unicodedata
 from functools import cache
 
-# Scripts written without spaces between words: every character is a token of its own.
-_CHAR_TOKEN = r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
-_TOKEN_RE = re.compile(rf"{_CHAR_TOKEN}|(?:(?!{_CHAR_TOKEN})\S)+")
+from mlqa_domain.words import words
+
 _SPACE_RE = re.compile(r"\s+")
+# Joins a text's words for one normalize_text call; not whitespace, not punctuation, so it survives.
+_SEPARATOR = "\x00"
 
 
 @cache
@@ -25,10 +26,8 @@ def normalize_text(text: str) -> str:
     return _SPACE_RE.sub(" ", text).strip()
 
 
-def word_tokens(text: str) -> list[str]:
-    """Words of the normalised ``text`` (split at spaces and punctuation, combining marks kept).
-
-    CJK, kana, hangul and Thai characters are tokens of their own, since those scripts do not put
-    spaces between words.
-    """
-    return _TOKEN_RE.findall(normalize_text(text))
+def word_tokens(text: str, language: str) -> list[str]:
+    """The words of ``text`` in ``language`` (:func:`mlqa_domain.words.words`), each normalised by
+    :func:`normalize_text`; tokens that were only punctuation are left out."""
+    pieces = normalize_text(_SEPARATOR.join(words(text, language))).split(_SEPARATOR)
+    return [word for word in (piece.strip() for piece in pieces) if word]

@@ -11,4 +11,7 @@ Python API (what `bench submit` / `bench leaderboard ...` call)::
     init_leaderboard(store, "mlqa-domain/")                           # once per leaderboard
     submit("results/", store, submitter="ana", base_model="xlm-roberta-base", intermediate_tasks=["mnli"])
     render_site(store, "site/")                                       # site/index.html
+
+The columns of leaderboard.json, leaderboard.csv, the page and `bench leaderboard show` are one list,
+``columns.COLUMNS``; the commands are in ``commands/`` (one per module).
 """

@@ -8,12 +8,12 @@ re-fingerprinted before each verification, and a hub dataset is pinned to its co
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlqa_domain.builders.export import dataset_fingerprint
-from mlqa_domain.builders.repo_info import datasets_cache_dir, load_build_info
-from mlqa_domain.errors import InputError
+from mlqa_domain.configs import GENERAL
+from mlqa_domain.errors import InputError, first_line
 from mlqa_domain.leaderboard.store import LeaderboardStore, Manifest
 
 
@@ -30,6 +30,8 @@ def is_local(location: str) -> bool:
 
 def read_build_info(data: str, revision: str | None = None) -> dict[str, Any]:
     """``build_info.json`` of a dataset repo (local dir or hub id), with a fingerprint."""
+    from mlqa_domain.builders.repo_info import load_build_info
+
     info = load_build_info(data, revision)
     if not isinstance(info, dict) or not str(info.get("dataset_fingerprint", "")).startswith("sha256:"):
         raise InputError("build_info.json has no dataset_fingerprint", data)
@@ -45,14 +47,24 @@ def hub_commit(repo_id: str) -> str:
     try:
         return HfApi().dataset_info(repo_id).sha
     except (OSError, ValueError) as exc:
-        text = str(exc).strip()
-        raise InputError(
-            f"cannot resolve the dataset's hub commit: {text.splitlines()[0] if text else exc}", repo_id
-        ) from None
+        raise InputError(f"cannot resolve the dataset's hub commit: {first_line(exc)}", repo_id) from None
 
 
-def init_leaderboard(store: LeaderboardStore, data: str | Path, split: str = "test") -> Manifest:
-    """Point an empty store at a dataset (location, fingerprint, configs of ``split``, hub commit)."""
+@dataclass(frozen=True)
+class InitSettings:
+    """Options of `bench leaderboard init`."""
+
+    split: str = "test"  # the split the leaderboard ranks
+
+
+DEFAULTS = InitSettings()
+
+
+def init_leaderboard(
+    store: LeaderboardStore, data: str | Path, settings: InitSettings = DEFAULTS
+) -> Manifest:
+    """Point an empty store at a dataset (location, fingerprint, configs of the split, hub commit)."""
+    split = settings.split
     location = dataset_location(data)
     revision = None if is_local(location) else hub_commit(location)
     info = read_build_info(location, revision)
@@ -63,12 +75,14 @@ def init_leaderboard(store: LeaderboardStore, data: str | Path, split: str = "te
     }
     if not configs:
         raise InputError(f"the dataset has no config with a {split!r} split", location)
-    general = info.get("general", "general")
+    general = info.get("general", GENERAL)
     return store.initialise(location, info["dataset_fingerprint"], split, configs, general, revision)
 
 
 def check_dataset_unchanged(manifest: Manifest) -> None:
     """The dataset at the leaderboard's location still has the fingerprint recorded at init."""
+    from mlqa_domain.builders.export import dataset_fingerprint
+
     location = manifest.dataset_location
     if is_local(location):
         current = dataset_fingerprint(Path(location))
@@ -86,4 +100,6 @@ def check_dataset_unchanged(manifest: Manifest) -> None:
 
 def gold_cache_dir(fingerprint: str) -> str:
     """A `datasets` cache dir that only ever holds the dataset with this fingerprint."""
+    from mlqa_domain.builders.repo_info import datasets_cache_dir
+
     return datasets_cache_dir(fingerprint)

@@ -9,8 +9,9 @@ from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from mlqa_domain.configs import ALL, ConfigName, config_name, parse_config_name, sort_language_keys
 from mlqa_domain.leaderboard.schema import Entry
-from mlqa_domain.leaderboard.table import ALL, Row, domain_order, split_config
+from mlqa_domain.leaderboard.table import Row, domain_order
 
 PNG_METADATA = {"Software": None}  # keep the files byte-stable across matplotlib versions
 
@@ -21,22 +22,17 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _pair_order(pairs: set[str]) -> list[str]:
-    """Monolingual pairs first (alphabetical), then cross-lingual ones."""
-    return sorted(pairs, key=lambda p: ("." in p, p))
-
-
 def f1_heatmap(entry: Entry, path: Path) -> Path:
     """F1 per domain (rows) × language pair (columns), annotated; missing cells grey."""
     scores = entry.verification.configs
-    parsed = {name: split_config(name) for name in scores}
-    domains = domain_order({d for d, _, _ in parsed.values() if d != ALL})
-    if any(d == ALL for d, _, _ in parsed.values()):
+    parsed: dict[str, ConfigName] = {name: parse_config_name(name) for name in scores}
+    domains = domain_order({c.domain for c in parsed.values() if c.domain != ALL})
+    if any(c.domain == ALL for c in parsed.values()):
         domains.append(ALL)
-    pairs = _pair_order({pair for _, _, pair in parsed.values()})
+    pairs = sort_language_keys({c.language_key for c in parsed.values()})
     grid = np.full((len(domains), len(pairs)), np.nan)
-    for name, (domain, _, pair) in parsed.items():
-        grid[domains.index(domain), pairs.index(pair)] = scores[name].f1
+    for name, config in parsed.items():
+        grid[domains.index(config.domain), pairs.index(config.language_key)] = scores[name].f1
     fig = Figure(figsize=(1.0 + 0.85 * len(pairs), 0.9 + 0.55 * len(domains)))
     ax = fig.add_subplot()
     cmap = colormaps["viridis"].with_extremes(bad="#e4e7ec")
@@ -71,9 +67,10 @@ def entry_gap_plot(entry: Entry, path: Path) -> Path | None:
         lows.append(summary.f1_ci95[0])
         highs.append(summary.f1_ci95[1])
         bold.append(True)
-        for pair in _pair_order(set(summary.languages)):
-            gap = gaps[f"{domain}.{pair}"]
-            labels.append(f"{domain}.{pair}")
+        for pair in sort_language_keys(set(summary.languages)):
+            name = config_name(domain, pair)
+            gap = gaps[name]
+            labels.append(name)
             values.append(gap.f1_gap)
             lows.append(gap.f1_ci95[0])
             highs.append(gap.f1_ci95[1])

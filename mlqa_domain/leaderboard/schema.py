@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mlqa_domain.configs import is_submittable_name
 from mlqa_domain.hashing import sha256_bytes
 
 SCHEMA_VERSION = 1
@@ -18,7 +19,6 @@ SCHEMA_PATH = Path(__file__).with_name("submission.schema.json")
 RUNTIME_ONLY_SETTINGS = frozenset({"device", "batch_size"})
 
 _SHA256_HEX = r"^[0-9a-f]{64}$"
-_CONFIG_NAME = r"^[A-Za-z0-9_-]+(\.[A-Za-z]{2,3}){1,2}$"
 
 
 class _Strict(BaseModel):
@@ -117,7 +117,7 @@ class Submission(_Strict):
     @classmethod
     def _config_names(cls, value: dict[str, ConfigScore]) -> dict[str, ConfigScore]:
         for name in value:
-            if not re.match(_CONFIG_NAME, name):
+            if not is_submittable_name(name):
                 raise ValueError(f"bad config name {name!r}")
         return value
 

@@ -21,13 +21,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlqa_domain.atomic import atomic_dir, write_bytes_atomic
-from mlqa_domain.errors import InputError
+from mlqa_domain.configs import GENERAL
+from mlqa_domain.errors import InputError, first_line
+from mlqa_domain.jsonio import parse_json
 from mlqa_domain.leaderboard.schema import Entry
 
 MANIFEST = "leaderboard.json"
 ENTRIES = "entries"
 HUB_PREFIX = "hf://"
-_HUB_RE = re.compile(r"^hf://datasets/(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+?)(?:@(?P<revision>[\w./-]+))?/?$")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Manifest:
     split: str
     created: str
     configs: dict[str, int] = field(default_factory=dict)  # config -> questions in ``split``
-    general: str = "general"  # the taxonomy's catch-all domain that gaps are measured against
+    general: str = GENERAL  # the taxonomy's catch-all domain that gaps are measured against
     revision: str | None = None  # hub commit of the dataset at init (None for a local dir)
 
     def to_json(self) -> dict[str, Any]:
@@ -90,8 +91,8 @@ class LeaderboardStore(ABC):
                 "`bench leaderboard init --leaderboard STORE --data DATASET`",
                 self.location,
             )
+        data = parse_json(raw, f"{self.location}/{MANIFEST}")
         try:
-            data = json.loads(raw)
             dataset = data["dataset"]
             return Manifest(
                 dataset_location=dataset["location"],
@@ -99,10 +100,10 @@ class LeaderboardStore(ABC):
                 split=dataset.get("split", "test"),
                 created=data.get("created", ""),
                 configs={str(k): int(v) for k, v in (dataset.get("configs") or {}).items()},
-                general=dataset.get("general", "general"),
+                general=dataset.get("general", GENERAL),
                 revision=dataset.get("revision"),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"malformed leaderboard.json ({exc})", self.location) from exc
 
     def is_initialised(self) -> bool:
@@ -152,12 +153,11 @@ class LeaderboardStore(ABC):
             raw = self.read_bytes(path)
             if raw is None:
                 continue
+            where = f"{self.location}/{path}"
             try:
-                out.append(Entry.model_validate_json(raw))
+                out.append(Entry.model_validate(parse_json(raw, where)))
             except ValidationError as exc:
-                raise InputError(
-                    f"stored entry is invalid: {first_error(exc)}", f"{self.location}/{path}"
-                ) from exc
+                raise InputError(f"stored entry is invalid: {first_error(exc)}", where) from exc
         return out
 
 
@@ -213,9 +213,7 @@ class HubStore(LeaderboardStore):
         return HfApi(token=self.token)
 
     def _fail(self, action: str, exc: Exception) -> InputError:
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
-        return InputError(f"cannot {action} the hub leaderboard: {first}", self.location)
+        return InputError(f"cannot {action} the hub leaderboard: {first_line(exc)}", self.location)
 
     def read_bytes(self, path: str) -> bytes | None:
         from huggingface_hub import hf_hub_download
@@ -285,6 +283,9 @@ class HubStore(LeaderboardStore):
             self.list_files(ENTRIES)
         prefixed = {f"{ENTRIES}/{entry_id}/{rel}": data for rel, data in files.items()}
         self._commit(prefixed, f"Add leaderboard entry {entry_id}")
+
+
+_HUB_RE = re.compile(r"^hf://datasets/(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+?)(?:@(?P<revision>[\w./-]+))?/?$")
 
 
 def parse_hub_location(location: str) -> tuple[str, str | None]:

@@ -17,16 +17,10 @@ from dataclasses import dataclass, field
 from statistics import fmean
 from typing import Any
 
+from mlqa_domain.configs import ALL, GENERAL, parse_config_name
+from mlqa_domain.leaderboard.columns import Column, View, header_groups, row_json, table_columns
 from mlqa_domain.leaderboard.schema import Entry
-
-ALL = "all"
-GENERAL = "general"
-
-
-def split_config(name: str) -> tuple[str, str, str]:
-    """``legal.de.en`` -> (domain, context language, language pair ``de.en``)."""
-    domain, _, pair = name.partition(".")
-    return domain, pair.split(".")[0], pair
+from mlqa_domain.leaderboard.store import LeaderboardStore, Manifest
 
 
 def _mean(values: list[float]) -> float | None:
@@ -35,7 +29,7 @@ def _mean(values: list[float]) -> float | None:
 
 @dataclass
 class Row:
-    """One entry's line in the table."""
+    """One entry's line in the table (what the columns of ``columns.COLUMNS`` read)."""
 
     rank: int
     entry_id: str
@@ -49,14 +43,11 @@ class Row:
     n_configs: int
     overall_f1: float | None
     overall_em: float | None
+    entry: Entry = field(repr=False, compare=False)  # the stored entry the row comes from
     domain_f1: dict[str, float | None] = field(default_factory=dict)
     language_f1: dict[str, float | None] = field(default_factory=dict)
     domain_gap: dict[str, dict[str, Any]] = field(default_factory=dict)
     configs: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain dict for leaderboard.json."""
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -69,6 +60,14 @@ class Table:
     gap_domains: list[str]
     total_configs: int
 
+    def columns(self, view: View = "all") -> list[Column]:
+        """The table's columns (``page``/``show``: the page's, the terminal's)."""
+        return table_columns(self, view)
+
+    def page_groups(self) -> list[tuple[str, int]]:
+        """The page's header groups over its columns: ``(group, span)``."""
+        return header_groups(self.columns("page"))
+
     def to_json(self) -> dict[str, Any]:
         """The ``leaderboard.json`` export."""
         return {
@@ -79,48 +78,22 @@ class Table:
                 "gap_domains": self.gap_domains,
             },
             "total_configs": self.total_configs,
-            "entries": [row.to_json() for row in self.rows],
+            "entries": [row_json(row) for row in self.rows],
         }
 
     def csv_header(self) -> list[str]:
         """Flat column names of the CSV export."""
-        return (
-            ["rank", "entry_id", "model", "revision", "base_model", "intermediate_tasks", "submitter", "date"]
-            + ["harness_version", "n_configs", "overall_f1", "overall_em"]
-            + [f"f1_{d}" for d in self.domains]
-            + [f"f1_lang_{lang}" for lang in self.languages]
-            + [c for d in self.gap_domains for c in (f"gap_{d}", f"gap_{d}_ci_low", f"gap_{d}_ci_high")]
-        )
+        return [name for column in self.columns() for name in column.csv_names()]
 
     def to_csv(self) -> str:
         """The ``leaderboard.csv`` export."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(self.csv_header())
-        for r in self.rows:
-            gaps = []
-            for d in self.gap_domains:
-                gap = r.domain_gap.get(d)
-                gaps += [gap["f1_gap"], gap["f1_ci95"][0], gap["f1_ci95"][1]] if gap else ["", "", ""]
-            writer.writerow(
-                [r.rank, r.entry_id, r.model, r.revision or "", r.base_model, ";".join(r.intermediate_tasks)]
-                + [
-                    r.submitter,
-                    r.date,
-                    r.harness_version,
-                    r.n_configs,
-                    _blank(r.overall_f1),
-                    _blank(r.overall_em),
-                ]
-                + [_blank(r.domain_f1.get(d)) for d in self.domains]
-                + [_blank(r.language_f1.get(lang)) for lang in self.languages]
-                + gaps
-            )
+        columns = self.columns()
+        for row in self.rows:
+            writer.writerow([cell for column in columns for cell in column.csv_cells(row)])
         return out.getvalue()
-
-
-def _blank(value: float | None) -> Any:
-    return "" if value is None else value
 
 
 def domain_order(domains: set[str]) -> list[str]:
@@ -128,21 +101,29 @@ def domain_order(domains: set[str]) -> list[str]:
     return sorted(domains - {GENERAL}) + ([GENERAL] if GENERAL in domains else [])
 
 
+def _aggregates(
+    entry: Entry,
+) -> tuple[list[tuple[float, float]], dict[str, list[float]], dict[str, list[float]]]:
+    """(overall (F1, EM) pairs, F1s per domain, F1s per context language) of the verified scores."""
+    by_domain: dict[str, list[float]] = {}
+    by_language: dict[str, list[float]] = {}
+    overall: list[tuple[float, float]] = []
+    for name, score in entry.verification.configs.items():
+        config = parse_config_name(name)
+        if config.domain == ALL:
+            continue
+        by_language.setdefault(config.context_language, []).append(score.f1)
+        if config.is_monolingual:
+            by_domain.setdefault(config.domain, []).append(score.f1)
+            overall.append((score.f1, score.exact_match))
+    return overall, by_domain, by_language
+
+
 def build_row(entry: Entry) -> Row:
     """Aggregate one entry's verified scores (rank is set by ``build_table``)."""
     scores = entry.verification.configs
     sub = entry.submission
-    by_domain: dict[str, list[float]] = {}
-    by_language: dict[str, list[float]] = {}
-    overall: list[tuple[float, float]] = []
-    for name, score in scores.items():
-        domain, context_language, pair = split_config(name)
-        if domain == ALL:
-            continue
-        by_language.setdefault(context_language, []).append(score.f1)
-        if "." not in pair:
-            by_domain.setdefault(domain, []).append(score.f1)
-            overall.append((score.f1, score.exact_match))
+    overall, by_domain, by_language = _aggregates(entry)
     return Row(
         rank=0,
         entry_id=entry.entry_id,
@@ -166,6 +147,7 @@ def build_row(entry: Entry) -> Row:
             name: {"exact_match": s.exact_match, "f1": s.f1, "count": s.count}
             for name, s in sorted(scores.items())
         },
+        entry=entry,
     )
 
 
@@ -179,6 +161,12 @@ def build_table(entries: list[Entry], total_configs: int = 0) -> Table:
     languages = sorted({lang for r in rows for lang in r.language_f1})
     gap_domains = domain_order({d for r in rows for d in r.domain_gap})
     return Table(rows, domains, languages, gap_domains, total_configs)
+
+
+def store_table(store: LeaderboardStore, manifest: Manifest | None = None) -> Table:
+    """The table of every entry in ``store`` (``manifest``: the store's, when already read)."""
+    manifest = manifest or store.manifest()
+    return build_table(store.entries(), total_configs=len(manifest.configs))
 
 
 def table_json(table: Table) -> str:

@@ -7,10 +7,8 @@ with the claimed sha256; counts and scores re-computed from the predictions agai
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,25 +17,18 @@ import numpy as np
 from pydantic import ValidationError
 
 import mlqa_domain
-from mlqa_domain.builders.configs import parse_config_name
+from mlqa_domain.configs import parse_config_name
 from mlqa_domain.errors import InputError
 from mlqa_domain.hashing import sha256_bytes
+from mlqa_domain.jsonio import parse_json
 from mlqa_domain.leaderboard.dataset_info import check_dataset_unchanged, gold_cache_dir
-from mlqa_domain.leaderboard.schema import (
-    DomainGap,
-    Entry,
-    GapEstimate,
-    Submission,
-    Verification,
-    VerifiedScore,
-)
+from mlqa_domain.leaderboard.gaps import BOOTSTRAP_SAMPLES, PerQuestion, domain_gaps
+from mlqa_domain.leaderboard.schema import ConfigScore, Entry, Submission, Verification, VerifiedScore
 from mlqa_domain.leaderboard.store import LeaderboardStore, Manifest, first_error
+from mlqa_domain.progress import track
 
 RESULTS_FILE = "results.json"
 SCORE_TOLERANCE = 1e-6
-BOOTSTRAP_SAMPLES = 1000
-GENERAL = "general"
-ALL = "all"
 _CLI_HINTS = {"submitter": "--submitter", "base_model": "--base-model"}
 
 
@@ -68,7 +59,7 @@ def load_gold(manifest: Manifest, config: str) -> Gold:
     languages = set(ds["context_language"]) if "context_language" in ds.column_names else set()
     if len(languages) > 1:
         raise InputError(f"config {config} mixes context languages {sorted(languages)}", data)
-    language = languages.pop() if languages else config.split(".")[1]
+    language = languages.pop() if languages else parse_config_name(config).context_language
     return Gold(answers, language)
 
 
@@ -79,10 +70,7 @@ def read_results(results_dir: Path) -> dict[str, Any]:
         raise InputError("not a results directory", results_dir)
     if not path.is_file():
         raise InputError("missing results.json (is this a `bench run` output dir?)", path)
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not valid JSON ({exc})", path) from exc
+    data = parse_json(path.read_bytes(), path)
     if not isinstance(data, dict):
         raise InputError("expected a JSON object", path)
     return data
@@ -99,25 +87,29 @@ def _merge(block: dict[str, Any], key: str, given: Any, path: Path) -> None:
     block[key] = given
 
 
+@dataclass(frozen=True)
+class Metadata:
+    """What the command line adds to results.json (None/empty: take it from results.json)."""
+
+    submitter: str | None = None
+    base_model: str | None = None
+    intermediate_tasks: Sequence[str] = field(default_factory=tuple)
+
+
 def build_submission(
-    results: dict[str, Any],
-    results_path: Path,
-    submitter: str | None = None,
-    base_model: str | None = None,
-    intermediate_tasks: Sequence[str] | None = None,
-    date: datetime | None = None,
+    results: dict[str, Any], results_path: Path, metadata: Metadata, date: datetime | None = None
 ) -> Submission:
     """The submission: the run's results.json plus metadata from the command line, schema-checked."""
     model = results.get("model")
     if isinstance(model, dict):  # anything else is left to the schema check to reject
         model = dict(model)
-        _merge(model, "base_model", base_model, results_path)
-        _merge(model, "intermediate_tasks", list(intermediate_tasks or []), results_path)
+        _merge(model, "base_model", metadata.base_model, results_path)
+        _merge(model, "intermediate_tasks", list(metadata.intermediate_tasks), results_path)
         if model.get("intermediate_tasks") is None:
             model["intermediate_tasks"] = []
     raw = {
         "schema_version": results.get("schema_version"),
-        "submitter": submitter or results.get("submitter"),
+        "submitter": metadata.submitter or results.get("submitter"),
         "date": date or datetime.now(timezone.utc),
         "run_created": results.get("created"),
         "model": model,
@@ -149,10 +141,7 @@ def read_predictions(results_dir: Path, config: str, relpath: str, claimed_sha: 
             f"sha256 mismatch for config {config}: the file has {actual}, results.json claims {claimed_sha}",
             path,
         )
-    try:
-        predictions = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"predictions of config {config} are not valid JSON ({exc})", path) from exc
+    predictions = parse_json(data, path)
     if not isinstance(predictions, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in predictions.items()
     ):
@@ -204,19 +193,51 @@ def check_against_leaderboard(
             )
 
 
+def _check_scores(
+    config: str, claim: ConfigScore, gold: Gold, predictions: dict[str, str], results_dir: Path
+) -> tuple[VerifiedScore, tuple[np.ndarray, np.ndarray]]:
+    """Re-score one config's predictions against its gold answers; the claims must match."""
+    from mlqa_domain.benchmark.metric import evaluate, per_question_scores
+
+    results_path = results_dir / RESULTS_FILE
+    stray = sorted(set(predictions) - set(gold.answers))
+    if stray:
+        raise InputError(
+            f"config {config}: {len(stray)} predicted ids are not in the gold set (e.g. {stray[0]!r})",
+            results_dir / claim.predictions_file,
+        )
+    if claim.count != len(gold.answers):
+        raise InputError(
+            f"config {config}: claimed count {claim.count} but the gold set has "
+            f"{len(gold.answers)} questions",
+            results_path,
+        )
+    if gold.answers:
+        scores = evaluate(gold.answers, predictions, gold.language)
+        em, f1 = per_question_scores(gold.answers, predictions, gold.language)
+    else:
+        scores, em, f1 = {"exact_match": 0.0, "f1": 0.0}, [], []
+    for metric in ("exact_match", "f1"):
+        claimed, actual = getattr(claim, metric), float(scores[metric])
+        if abs(claimed - actual) > SCORE_TOLERANCE:
+            raise InputError(
+                f"config {config}: claimed {metric} {claimed!r} but the predictions score {actual!r} "
+                "against the gold answers",
+                results_path,
+            )
+    verified = VerifiedScore(
+        exact_match=float(scores["exact_match"]), f1=float(scores["f1"]), count=len(gold.answers)
+    )
+    return verified, (np.asarray(em, dtype=float), np.asarray(f1, dtype=float))
+
+
 def rescore(
-    submission: Submission,
-    results_dir: Path,
-    manifest: Manifest,
-) -> tuple[dict[str, bytes], dict[str, VerifiedScore], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    submission: Submission, results_dir: Path, manifest: Manifest
+) -> tuple[dict[str, bytes], dict[str, VerifiedScore], PerQuestion]:
     """Hash-check every predictions file and re-compute its scores; any mismatch is an InputError.
 
     Returns the predictions files' bytes, the verified scores and per-question (EM, F1) arrays.
     """
-    from mlqa_domain.benchmark.metric import evaluate, per_question_scores
-    from mlqa_domain.progress import track
-
-    results_path = results_dir / RESULTS_FILE
     files: dict[str, bytes] = {}
     loaded: dict[str, dict[str, str]] = {}
     for config, claim in submission.configs.items():  # every file first: cheap checks before gold loading
@@ -224,109 +245,14 @@ def rescore(
             results_dir, config, claim.predictions_file, claim.predictions_sha256
         )
     verified: dict[str, VerifiedScore] = {}
-    per_question: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    per_question: PerQuestion = {}
     for config in track(sorted(submission.configs), "re-scoring predictions"):
-        claim = submission.configs[config]
         gold = load_gold(manifest, config)
-        predictions = loaded[config]
-        stray = sorted(set(predictions) - set(gold.answers))
-        if stray:
-            raise InputError(
-                f"config {config}: {len(stray)} predicted ids are not in the gold set (e.g. {stray[0]!r})",
-                results_dir / claim.predictions_file,
-            )
-        if claim.count != len(gold.answers):
-            raise InputError(
-                f"config {config}: claimed count {claim.count} but the gold set has "
-                f"{len(gold.answers)} questions",
-                results_path,
-            )
-        if gold.answers:
-            scores = evaluate(gold.answers, predictions, gold.language)
-            em, f1 = per_question_scores(gold.answers, predictions, gold.language)
-        else:
-            scores, em, f1 = {"exact_match": 0.0, "f1": 0.0}, [], []
-        for metric in ("exact_match", "f1"):
-            claimed, actual = getattr(claim, metric), float(scores[metric])
-            if abs(claimed - actual) > SCORE_TOLERANCE:
-                raise InputError(
-                    f"config {config}: claimed {metric} {claimed!r} but the predictions score {actual!r} "
-                    "against the gold answers",
-                    results_path,
-                )
-        verified[config] = VerifiedScore(
-            exact_match=float(scores["exact_match"]), f1=float(scores["f1"]), count=len(gold.answers)
+        claim = submission.configs[config]
+        verified[config], per_question[config] = _check_scores(
+            config, claim, gold, loaded[config], results_dir
         )
-        per_question[config] = (np.asarray(em, dtype=float), np.asarray(f1, dtype=float))
     return files, verified, per_question
-
-
-def _bootstrap_means(values: np.ndarray, samples: int, seed_text: str) -> np.ndarray:
-    seed = int.from_bytes(hashlib.sha256(seed_text.encode()).digest()[:8], "little")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(values), size=(samples, len(values)))
-    return values[idx].mean(axis=1)
-
-
-def _ci(values: np.ndarray) -> tuple[float, float]:
-    low, high = np.percentile(values, [2.5, 97.5])
-    return round(float(low), 4), round(float(high), 4)
-
-
-def general_config_of(config: str, general: str = GENERAL) -> str | None:
-    """``legal.de`` -> ``general.de``; None for ``general.*`` and ``all.*`` themselves."""
-    domain, _, rest = config.partition(".")
-    return None if domain in (general, ALL) else f"{general}.{rest}"
-
-
-def domain_gaps(
-    per_question: dict[str, tuple[np.ndarray, np.ndarray]],
-    general: str = GENERAL,
-    samples: int = BOOTSTRAP_SAMPLES,
-) -> tuple[dict[str, GapEstimate], dict[str, DomainGap]]:
-    """Gap of each domain config to the general config of its language, with bootstrap 95% CIs.
-
-    Domain and general questions are different questions, so each is resampled on its own; a
-    domain's summary gap is the mean over its language pairs, bootstrapped with the same draws.
-    """
-    boot: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def means(config: str) -> tuple[np.ndarray, np.ndarray]:
-        if config not in boot:
-            em, f1 = per_question[config]
-            boot[config] = (
-                100 * _bootstrap_means(em, samples, f"{config}/em"),
-                100 * _bootstrap_means(f1, samples, f"{config}/f1"),
-            )
-        return boot[config]
-
-    config_gaps: dict[str, GapEstimate] = {}
-    by_domain: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for config in sorted(per_question):
-        general_config = general_config_of(config, general)
-        if general_config is None or general_config not in per_question:
-            continue
-        if len(per_question[config][1]) == 0 or len(per_question[general_config][1]) == 0:
-            continue
-        (em_d, f1_d), (em_g, f1_g) = per_question[config], per_question[general_config]
-        (bem_d, bf1_d), (bem_g, bf1_g) = means(config), means(general_config)
-        config_gaps[config] = GapEstimate(
-            general_config=general_config,
-            f1_gap=round(100 * (f1_d.mean() - f1_g.mean()), 4),
-            f1_ci95=_ci(bf1_d - bf1_g),
-            em_gap=round(100 * (em_d.mean() - em_g.mean()), 4),
-            em_ci95=_ci(bem_d - bem_g),
-        )
-        domain, _, pair = config.partition(".")
-        by_domain.setdefault(domain, []).append((pair, bf1_d - bf1_g))
-    summaries: dict[str, DomainGap] = {}
-    for domain, items in sorted(by_domain.items()):
-        pairs = [pair for pair, _ in items]
-        point = float(np.mean([config_gaps[f"{domain}.{pair}"].f1_gap for pair in pairs]))
-        summaries[domain] = DomainGap(
-            f1_gap=round(point, 4), f1_ci95=_ci(np.mean([b for _, b in items], axis=0)), languages=pairs
-        )
-    return config_gaps, summaries
 
 
 @dataclass
@@ -337,18 +263,12 @@ class Accepted:
     files: dict[str, bytes]
 
 
-def verify_submission(
-    results_dir: str | Path,
-    store: LeaderboardStore,
-    submitter: str | None = None,
-    base_model: str | None = None,
-    intermediate_tasks: Sequence[str] | None = None,
-) -> Accepted:
+def verify_submission(results_dir: str | Path, store: LeaderboardStore, metadata: Metadata) -> Accepted:
     """Run every check; return the entry to store, or raise InputError naming what is wrong."""
     results_dir = Path(results_dir)
     results = read_results(results_dir)
     results_path = results_dir / RESULTS_FILE
-    submission = build_submission(results, results_path, submitter, base_model, intermediate_tasks)
+    submission = build_submission(results, results_path, metadata)
     manifest = store.manifest()
     check_against_leaderboard(submission, manifest, store.entries(), results_path)
     check_dataset_unchanged(manifest)
@@ -383,6 +303,7 @@ def submit(
     intermediate_tasks: Sequence[str] | None = None,
 ) -> Entry:
     """Verify ``results_dir`` and add it to ``store`` (nothing is written when a check fails)."""
-    accepted = verify_submission(results_dir, store, submitter, base_model, intermediate_tasks)
+    metadata = Metadata(submitter, base_model, tuple(intermediate_tasks or ()))
+    accepted = verify_submission(results_dir, store, metadata)
     store.add_entry(accepted.entry.entry_id, accepted.files)
     return accepted.entry

@@ -92,7 +92,11 @@ class LabelMap:
         return {t: out.get(t, 0.0) for t in self.covered}
 
 
-def _per_domain(value: Any, domains: Sequence[str], default: Mapping[str, float], what: str, where) -> dict:
+def per_domain(
+    value: Any, domains: Sequence[str], default: Mapping[str, float], what: str, where: str | None = None
+) -> dict[str, float]:
+    """One number per domain from a config value: None (``default``), a number (every domain) or a
+    mapping domain -> number (the others from ``default``); ``what`` names the value in errors."""
     if value is None:
         return {d: float(default[d]) for d in domains}
     if isinstance(value, int | float):
@@ -100,9 +104,9 @@ def _per_domain(value: Any, domains: Sequence[str], default: Mapping[str, float]
     if isinstance(value, Mapping):
         unknown = sorted(set(value) - set(domains))
         if unknown:
-            raise ConfigError(f"calibration {what} for unknown domain(s) {', '.join(unknown)}", where)
+            raise ConfigError(f"{what} for unknown domain(s) {', '.join(unknown)}", where)
         return {d: float(value.get(d, default[d])) for d in domains}
-    raise ConfigError(f"calibration {what} must be a number or a mapping domain -> number", where)
+    raise ConfigError(f"{what} must be a number or a mapping domain -> number", where)
 
 
 @dataclass(frozen=True)
@@ -148,12 +152,16 @@ class Calibration:
             return cls.identity()
         if kind != "logistic":
             raise ConfigError(f"unknown calibration type {kind!r} (identity or logistic)", where)
-        slopes = _per_domain(
-            raw.get("slope"), domains, dict.fromkeys(domains, DEFAULT_EMBEDDING_SLOPE), "slope", where
+        slopes = per_domain(
+            raw.get("slope"),
+            domains,
+            dict.fromkeys(domains, DEFAULT_EMBEDDING_SLOPE),
+            "calibration slope",
+            where,
         )
         if any(s <= 0 for s in slopes.values()):
             raise ConfigError("calibration slope must be positive", where)
-        centers = _per_domain(raw.get("center"), domains, default_center, "center", where)
+        centers = per_domain(raw.get("center"), domains, default_center, "calibration center", where)
         return cls.logistic(slopes, centers)
 
     @classmethod

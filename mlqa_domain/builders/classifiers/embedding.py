@@ -1,151 +1,27 @@
-"""Sentence-transformers text encoder with an on-disk cache, and the embedding-similarity classifier."""
+"""The embedding-similarity classifier: cosine of a context to one prototype per domain."""
 
 from __future__ import annotations
 
-import os
-import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mlqa_domain.builders.models import model_fingerprint, resolve_model
-from mlqa_domain.errors import ConfigError, first_line
-from mlqa_domain.hashing import sha256_bytes
-from mlqa_domain.progress import track
+from mlqa_domain.builders.classifiers import base
+from mlqa_domain.embeddings import DEFAULT_EMBEDDING_MODEL, TextEncoder
+
+if TYPE_CHECKING:
+    from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
 
 
-def default_cache_dir() -> Path:
-    """``$MLQA_DOMAIN_CACHE`` or ``~/.cache/mlqa_domain``."""
-    return Path(os.environ.get("MLQA_DOMAIN_CACHE", Path.home() / ".cache" / "mlqa_domain"))
-
-
-def text_hash(text: str) -> str:
-    """sha256 of the UTF-8 text."""
-    return sha256_bytes(text.encode("utf-8"))
-
-
-class EmbeddingCache:
-    """Normalised embeddings keyed by (model fingerprint, text sha256) in one SQLite file per model."""
-
-    def __init__(self, cache_dir: Path, model_key: str) -> None:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        self.path = cache_dir / f"embeddings-{model_key}.sqlite"
-        self._db = sqlite3.connect(self.path)
-        self._db.execute("CREATE TABLE IF NOT EXISTS emb (hash TEXT PRIMARY KEY, vec BLOB NOT NULL)")
-
-    def get_many(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """Cached vectors for the given hashes (missing ones are absent)."""
-        found: dict[str, np.ndarray] = {}
-        unique = list(dict.fromkeys(hashes))
-        for i in range(0, len(unique), 500):
-            chunk = unique[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, blob in self._db.execute(f"SELECT hash, vec FROM emb WHERE hash IN ({marks})", chunk):
-                found[key] = np.frombuffer(blob, dtype=np.float32)
-        return found
-
-    def put_many(self, items: dict[str, np.ndarray]) -> None:
-        """Store vectors (float32)."""
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO emb VALUES (?, ?)",
-                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
-            )
-
-    def close(self) -> None:
-        """Close the database."""
-        self._db.close()
-
-
-def check_model_location(model: str) -> None:
-    """A model given as a local path (not an ``org/name`` hub id) must exist, checked before any work."""
-    looks_local = model.startswith((".", "/", "~")) or model.count("/") > 1 or "\\" in model
-    if looks_local and not Path(model).expanduser().exists():
-        raise ConfigError("sentence-transformers model not found (no such directory)", model)
-
-
-class TextEncoder:
-    """Encode texts with a sentence-transformers model into L2-normalised float32 vectors.
-
-    Unique texts are encoded once, in batches, and cached on disk keyed by model + text hash.
-    """
-
-    def __init__(
-        self,
-        model: str,
-        cache_dir: str | Path | None = None,
-        batch_size: int = 64,
-        revision: str | None = None,
-        use_cache: bool = True,
-        device: str | None = None,
-    ) -> None:
-        self.model_id = model
-        self.revision = revision
-        self.batch_size = batch_size
-        self.device = device
-        self._path = resolve_model(model)
-        check_model_location(self._path)
-        self.model_key = model_fingerprint(self._path, revision)
-        self._model = None
-        self._cache = (
-            EmbeddingCache(Path(cache_dir or default_cache_dir()), self.model_key) if use_cache else None
-        )
-        self.encoded_count = 0
-
-    @property
-    def model(self):
-        """The loaded SentenceTransformer (loaded on first use)."""
-        if self._model is None:
-            from sentence_transformers import SentenceTransformer
-
-            try:
-                self._model = SentenceTransformer(
-                    self._path, revision=self.revision, device=self.device or "cpu"
-                )
-            except (OSError, ValueError) as exc:
-                first = first_line(exc)
-                raise ConfigError(
-                    f"cannot load sentence-transformers model: {first}", self.model_id
-                ) from None
-        return self._model
-
-    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        """Return an (n, dim) array of normalised embeddings for ``texts``."""
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        hashes = [text_hash(t) for t in texts]
-        cached = self._cache.get_many(hashes) if self._cache else {}
-        todo = {h: t for h, t in zip(hashes, texts, strict=True) if h not in cached}
-        if todo:
-            todo_hashes = sorted(todo, key=lambda h: len(todo[h]))  # length-sorted batches pad less
-            # one batch per step: the cache is written as we go, so an interrupted run keeps its work
-            chunks = [
-                todo_hashes[i : i + self.batch_size] for i in range(0, len(todo_hashes), self.batch_size)
-            ]
-            if show_progress and len(chunks) > 1:
-                chunks = track(chunks, f"embedding {len(todo_hashes)} texts ({self.model_id})")
-            for chunk in chunks:
-                vectors = self.model.encode(
-                    [todo[h] for h in chunk],
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                ).astype(np.float32)
-                fresh = dict(zip(chunk, vectors, strict=True))
-                self.encoded_count += len(fresh)
-                if self._cache:
-                    self._cache.put_many(fresh)
-                cached.update(fresh)
-        return np.stack([cached[h] for h in hashes])
-
-
-class EmbeddingClassifier:
+@base.CLASSIFIERS.register("embedding")
+class EmbeddingClassifier(base.ClassifierBase):
     """Cosine similarity of a context to one prototype per domain.
 
     A prototype is the re-normalised mean of the normalised embeddings of the domain's description
-    and its seed exemplars (from the taxonomy).
+    and its seed exemplars (from the taxonomy). Its τ are the domains' ``threshold``; in an ensemble
+    its cosines are calibrated by a logistic curve centred at τ.
     """
 
     kind = "embedding"
@@ -154,8 +30,17 @@ class EmbeddingClassifier:
         self.name = name
         self.encoder = encoder
         self.domain_names = list(domains)
+        self.output_names = list(domains)
         self._domain_texts = domains
         self._prototypes: np.ndarray | None = None
+
+    @classmethod
+    def from_spec(
+        cls, spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | Path | None = None
+    ) -> EmbeddingClassifier:
+        """Prototypes of the taxonomy's domains, embedded by ``model`` (default: the multilingual MiniLM)."""
+        model = base.beside_taxonomy(spec.model or DEFAULT_EMBEDDING_MODEL, taxonomy)
+        return cls.from_taxonomy(base.text_encoder(model, spec, cache_dir), taxonomy, name=spec.name)
 
     @classmethod
     def from_taxonomy(cls, encoder: TextEncoder, taxonomy, name: str = "embedding") -> EmbeddingClassifier:
@@ -174,7 +59,9 @@ class EmbeddingClassifier:
             self._prototypes = np.stack(rows).astype(np.float32)
         return self._prototypes
 
-    def scores(self, texts: Sequence[str], language: str | None = None) -> np.ndarray:
+    def all_scores(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> np.ndarray:
         """(n_texts, n_domains) cosine similarities."""
         if not texts:
             return np.zeros((0, len(self.domain_names)), dtype=np.float32)
@@ -188,3 +75,11 @@ class EmbeddingClassifier:
             "revision": self.encoder.revision,
             "model_fingerprint": self.encoder.model_key,
         }
+
+    def default_thresholds(self, taxonomy: Taxonomy) -> dict[str, float]:
+        return dict(taxonomy.thresholds)
+
+    def default_calibration(
+        self, taxonomy: Taxonomy, thresholds: Mapping[str, float]
+    ) -> tuple[str, Mapping[str, float]]:
+        return "logistic", taxonomy.thresholds

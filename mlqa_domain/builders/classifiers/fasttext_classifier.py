@@ -16,15 +16,20 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mlqa_domain.atomic import atomic_file
+from mlqa_domain.builders.classifiers import base
 from mlqa_domain.builders.classifiers.calibration import LabelMap
+from mlqa_domain.configs import GENERAL
 from mlqa_domain.errors import ConfigError, InputError, first_line
 from mlqa_domain.hashing import sha256_file
 from mlqa_domain.jsonio import iter_jsonl
+
+if TYPE_CHECKING:
+    from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
 
 LABEL_PREFIX = "__label__"
 NGRAM_SEPARATOR = "|"
@@ -119,8 +124,10 @@ def split_holdout(
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """fastText hyper-parameters (``thread=1`` plus a fixed seed gives the same model every run)."""
+    """fastText hyper-parameters (``thread=1`` plus a fixed seed gives the same model every run), and
+    the share of the data held out for evaluation."""
 
+    valid_fraction: float = 0.2
     epoch: int = 25
     lr: float = 0.5
     word_ngrams: int = 2
@@ -281,15 +288,13 @@ class TrainReport:
         return data
 
 
-def train_classifier(
-    data: str | Path, out: str | Path, settings: TrainSettings, valid_fraction: float = 0.2
-) -> TrainReport:
-    """Read ``data``, hold out ``valid_fraction``, train, evaluate on the held-out part, save to ``out``."""
+def train_classifier(data: str | Path, out: str | Path, settings: TrainSettings) -> TrainReport:
+    """Read ``data``, hold out ``settings.valid_fraction``, train, evaluate on the held-out part, save."""
     items = read_labelled(data)
     label_counts = Counter(label for item in items for label in item.labels)
     if len(label_counts) < 2:
         raise InputError("training data needs at least two different labels", data)
-    train, valid = split_holdout(items, valid_fraction, settings.seed)
+    train, valid = split_holdout(items, settings.valid_fraction, settings.seed)
     model = train_model(train, settings)
     metrics = evaluate_model(model, valid)
     _check_finite(model, data)
@@ -336,7 +341,8 @@ def resolve_model_file(
     raise ConfigError(f"fastText model file not found{hint}", model)
 
 
-class FastTextClassifier:
+@base.CLASSIFIERS.register("fasttext")
+class FastTextClassifier(base.ClassifierBase):
     """Per-domain probabilities from a supervised fastText model (``predict(texts, k=-1)``, batched).
 
     Model labels map to taxonomy domains (and the ``general`` label) by name or by ``label_map``;
@@ -345,12 +351,13 @@ class FastTextClassifier:
     """
 
     kind = "fasttext"
+    config_keys = frozenset({"filename", "label_map", "aggregate"})
 
     def __init__(
         self,
         model_path: str | Path,
         domains: Sequence[str],
-        general: str = "general",
+        general: str = GENERAL,
         label_map: Mapping[str, str] | None = None,
         aggregate: str = "max",
         batch_size: int = 1024,
@@ -378,7 +385,28 @@ class FastTextClassifier:
         self.output_names = self.domain_names + ([general] if general in covered else [])
         self._sha256 = sha256_file(self.path)
 
-    def all_scores(self, texts: Sequence[str], language: str | None = None) -> np.ndarray:
+    @classmethod
+    def from_spec(
+        cls, spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | Path | None = None
+    ) -> FastTextClassifier:
+        """The entry's ``model``: a .bin file, a directory or hub repo with ``filename``."""
+        options = base.spec_options(spec)
+        path = resolve_model_file(base.required_model(spec, taxonomy), options.get("filename"), spec.revision)
+        return cls(
+            path,
+            taxonomy.domain_names,
+            general=taxonomy.general,
+            label_map=options.get("label_map"),
+            aggregate=options.get("aggregate", "max"),
+            name=spec.name,
+            model_id=spec.model,
+            revision=spec.revision,
+            **base.batch_option(spec),
+        )
+
+    def all_scores(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> np.ndarray:
         """(n_texts, len(output_names)) probabilities."""
         out = np.zeros((len(texts), len(self.output_names)), dtype=np.float64)
         for start in range(0, len(texts), self.batch_size):
@@ -389,10 +417,6 @@ class FastTextClassifier:
                 mapped = self.label_map.apply(raw)
                 out[start + row] = [mapped[name] for name in self.output_names]
         return np.clip(out, 0.0, 1.0)
-
-    def scores(self, texts: Sequence[str], language: str | None = None) -> np.ndarray:
-        """(n_texts, len(domain_names)) probabilities."""
-        return self.all_scores(texts, language)[:, : len(self.domain_names)]
 
     def provenance(self) -> dict[str, Any]:
         """Model file, its sha256, labels and mapping."""

@@ -14,12 +14,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mlqa_domain.builders.classifiers import base
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.hashing import sha256_file
+from mlqa_domain.jsonio import parse_json
+
+if TYPE_CHECKING:
+    from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
 
 HEAD_FORMAT = "mlqa-domain-head/1"
 PROBE_TEXT = "The court ruled that the new vaccine patent was invalid, and the company's shares fell."
@@ -27,6 +32,8 @@ PROBE_TEXT = "The court ruled that the new vaccine patent was invalid, and the c
 # ONNX or int8) stays well above this; a different model lands far below.
 PROBE_MIN_COSINE = 0.95
 INPUT_FORMATS = ("title_context", "context")
+# A head's per-domain probabilities are independent: by default no δ rule (every domain over its τ).
+HEAD_DELTA = 1.0
 
 
 @dataclass
@@ -103,28 +110,30 @@ class DomainHead:
             raise ConfigError(f"not a domain head ({HEAD_FORMAT!r} metadata missing)", path)
         count = sum(1 for name in tensors if name.endswith(".weight"))
         layers = [(tensors[f"layers.{i}.weight"], tensors[f"layers.{i}.bias"]) for i in range(count)]
-        domains = json.loads(metadata["domains"])
+        domains = parse_json(metadata["domains"], path)
         if not layers or layers[-1][0].shape[0] != len(domains):
             raise ConfigError("domain head: output size does not match its domains", path)
         return cls(
             domains=domains,
             layers=layers,
-            thresholds={d: float(t) for d, t in json.loads(metadata["thresholds"]).items()},
+            thresholds={d: float(t) for d, t in parse_json(metadata["thresholds"], path).items()},
             embedding_model=metadata["embedding_model"],
             probe=tensors["probe"],
             input_format=metadata.get("input_format", "title_context"),
-            info=json.loads(metadata.get("info") or "{}"),
+            info=parse_json(metadata.get("info") or "{}", path),
         )
 
 
-class HeadClassifier:
+@base.CLASSIFIERS.register("embedding-head")
+class HeadClassifier(base.ClassifierBase):
     """Domain probabilities from a :class:`DomainHead` over a sentence-transformers encoder.
 
     Reads ``title. context`` where a title is given (and the head was trained for it), else the context.
+    Its τ default to the thresholds stored with the head, its δ to 1 (no δ rule).
     """
 
     kind = "embedding-head"
-    uses_titles = True
+    config_keys = frozenset({"head"})
 
     def __init__(
         self, head_path: str | Path, encoder, name: str = "head", domains: Sequence[str] | None = None
@@ -140,8 +149,24 @@ class HeadClassifier:
                     f"the domain head has no output for domain(s) {', '.join(missing)}", self.head_path
                 )
         self.domain_names = list(domains) if domains is not None else list(self.head.domains)
+        self.output_names = list(self.domain_names)
         self._columns = [self.head.domains.index(d) for d in self.domain_names]
         self._checked = False
+
+    @classmethod
+    def from_spec(
+        cls, spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | Path | None = None
+    ) -> HeadClassifier:
+        """The entry's ``head`` file over its ``model`` (default: the model the head was trained on)."""
+        head = base.spec_options(spec).get("head")
+        if not head:
+            raise ConfigError(
+                f"classifier {spec.name!r} needs a 'head' (a file written by train-head)", taxonomy.source
+            )
+        head_path = base.beside_taxonomy(str(head), taxonomy)
+        model = base.beside_taxonomy(spec.model or DomainHead.load(head_path).embedding_model, taxonomy)
+        encoder = base.text_encoder(model, spec, cache_dir)
+        return cls(head_path, encoder, name=spec.name, domains=taxonomy.domain_names)
 
     def check_encoder(self) -> None:
         """Refuse to run when the encoder is not the model the head was trained on (probe cosine)."""
@@ -170,7 +195,7 @@ class HeadClassifier:
             return list(texts)
         return [classifier_input(text, title) for text, title in zip(texts, titles, strict=True)]
 
-    def scores(
+    def all_scores(
         self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
     ) -> np.ndarray:
         """(n_texts, n_domains) probabilities."""
@@ -192,3 +217,13 @@ class HeadClassifier:
             "head_input": self.head.input_format,
             "guidelines_version": self.head.info.get("guidelines_version"),
         }
+
+    def held_out(self) -> dict[str, Any] | None:
+        """The head's nested held-out figures (stored with it by train-head)."""
+        return self.head.info.get("held_out")
+
+    def default_thresholds(self, taxonomy: Taxonomy) -> dict[str, float]:
+        return {d: self.head.thresholds[d] for d in taxonomy.domain_names}
+
+    def default_delta(self, taxonomy: Taxonomy) -> float:
+        return HEAD_DELTA

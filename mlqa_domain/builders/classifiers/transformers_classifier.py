@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mlqa_domain.builders.classifiers import base
 from mlqa_domain.builders.classifiers.calibration import LabelMap
-from mlqa_domain.builders.models import model_fingerprint
+from mlqa_domain.configs import GENERAL
+from mlqa_domain.embeddings import model_fingerprint
 from mlqa_domain.errors import ConfigError, first_line
+
+if TYPE_CHECKING:
+    from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
 
 DEFAULT_HYPOTHESIS = "This text is about {}."
 
@@ -31,6 +36,12 @@ def _load_pipeline(task: str, model: str, revision: str | None, device: str | No
     except (OSError, ValueError, KeyError) as exc:
         first = first_line(exc)
         raise ConfigError(f"cannot load {task} model: {first}", model) from None
+
+
+def _pipeline_options(spec: ClassifierSpec) -> dict[str, Any]:
+    """Revision, device, name and batch size of a transformers or zero-shot entry."""
+    device = base.spec_options(spec).get("device")
+    return {"revision": spec.revision, "device": device, "name": spec.name, **base.batch_option(spec)}
 
 
 def _model_provenance(kind: str, model_id: str, revision: str | None, pipe) -> dict[str, Any]:
@@ -46,16 +57,18 @@ def _model_provenance(kind: str, model_id: str, revision: str | None, pipe) -> d
     }
 
 
-class TransformersClassifier:
+@base.CLASSIFIERS.register("transformers")
+class TransformersClassifier(base.ClassifierBase):
     """Per-domain probabilities from a Hugging Face text-classification checkpoint."""
 
     kind = "transformers"
+    config_keys = frozenset({"label_map", "aggregate", "max_length"})
 
     def __init__(
         self,
         model: str,
         domains: Sequence[str],
-        general: str = "general",
+        general: str = GENERAL,
         label_map: Mapping[str, str] | None = None,
         aggregate: str = "max",
         batch_size: int = 32,
@@ -78,7 +91,25 @@ class TransformersClassifier:
         self.domain_names = [d for d in domains if d in covered]
         self.output_names = self.domain_names + ([general] if general in covered else [])
 
-    def all_scores(self, texts: Sequence[str], language: str | None = None) -> np.ndarray:
+    @classmethod
+    def from_spec(
+        cls, spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | Path | None = None
+    ) -> TransformersClassifier:
+        """The entry's ``model`` with its ``label_map``, ``aggregate`` and ``max_length``."""
+        options = base.spec_options(spec)
+        return cls(
+            base.required_model(spec, taxonomy),
+            taxonomy.domain_names,
+            general=taxonomy.general,
+            label_map=options.get("label_map"),
+            aggregate=options.get("aggregate", "max"),
+            max_length=options.get("max_length", 512),
+            **_pipeline_options(spec),
+        )
+
+    def all_scores(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> np.ndarray:
         """(n_texts, len(output_names)) probabilities."""
         if not texts:
             return np.zeros((0, len(self.output_names)))
@@ -91,10 +122,6 @@ class TransformersClassifier:
             mapped = self.label_map.apply({r["label"]: r["score"] for r in result})
             out[row] = [mapped[name] for name in self.output_names]
         return out
-
-    def scores(self, texts: Sequence[str], language: str | None = None) -> np.ndarray:
-        """(n_texts, len(domain_names)) probabilities."""
-        return self.all_scores(texts, language)[:, : len(self.domain_names)]
 
     def provenance(self) -> dict[str, Any]:
         """Model id/revision, label mapping."""
@@ -134,10 +161,12 @@ def candidate_labels_for(
     )
 
 
-class ZeroShotClassifier:
+@base.CLASSIFIERS.register("zero-shot")
+class ZeroShotClassifier(base.ClassifierBase):
     """Per-domain entailment probabilities from an NLI model (zero-shot, multi-label)."""
 
     kind = "zero-shot"
+    config_keys = frozenset({"candidate_labels", "hypothesis_template"})
 
     def __init__(
         self,
@@ -163,7 +192,20 @@ class ZeroShotClassifier:
         self.output_names = list(self.domain_names)
         self.pipe = _load_pipeline("zero-shot-classification", model, revision, device)
 
-    def all_scores(self, texts: Sequence[str], language: str | None = None) -> np.ndarray:
+    @classmethod
+    def from_spec(
+        cls, spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | Path | None = None
+    ) -> ZeroShotClassifier:
+        """The entry's NLI ``model`` with its ``candidate_labels`` and ``hypothesis_template``."""
+        options = base.spec_options(spec)
+        candidates = candidate_labels_for(taxonomy, options.get("candidate_labels", "descriptions"))
+        template = options.get("hypothesis_template", DEFAULT_HYPOTHESIS)
+        model = base.required_model(spec, taxonomy)
+        return cls(model, candidates, template, **_pipeline_options(spec))
+
+    def all_scores(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> np.ndarray:
         """(n_texts, n_domains) entailment probabilities."""
         if not texts:
             return np.zeros((0, len(self.domain_names)))
@@ -183,10 +225,6 @@ class ZeroShotClassifier:
             for label, score in zip(result["labels"], result["scores"], strict=True):
                 out[row, index[label_to_domain[label]]] = score
         return out
-
-    def scores(self, texts: Sequence[str], language: str | None = None) -> np.ndarray:
-        """Same as :meth:`all_scores` (no extra labels)."""
-        return self.all_scores(texts, language)
 
     def provenance(self) -> dict[str, Any]:
         """Model id/revision, candidate labels and hypothesis template."""

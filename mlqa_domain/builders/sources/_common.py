@@ -1,42 +1,18 @@
-"""Pieces shared by the source readers: the result records, file checksums, JSON decoding, answers."""
+"""Pieces shared by the source readers: file checksums, JSON decoding, required fields, answers."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlqa_domain.errors import InputError
-from mlqa_domain.example import Example
 from mlqa_domain.hashing import sha256_bytes, sha256_file
 from mlqa_domain.jsonio import parse_json
-from mlqa_domain.languages import check_language
 
 SPLIT_NAMES: dict[str, str] = {"validation": "validation", "dev": "validation", "test": "test"}
 SPLIT_ORDER: dict[str, int] = {"validation": 0, "test": 1}
-
-
-@dataclass
-class SourceInfo:
-    """What was read: the reader kind, the spec as given, and every input file with its checksum."""
-
-    kind: str
-    location: str
-    files: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly view (for build_info.json and the dataset card)."""
-        return {"kind": self.kind, "location": self.location, "files": [dict(f) for f in self.files]}
-
-
-@dataclass
-class LoadedSource:
-    """The examples of one source, in a deterministic order, and where they came from."""
-
-    examples: list[Example]
-    info: SourceInfo
 
 
 def one_line(text: object) -> str:
@@ -65,13 +41,10 @@ def read_input_bytes(path: Path) -> bytes:
 
 
 def decode_json(data: bytes, where: str | Path) -> Any:
-    """Parse a whole JSON document; bad JSON names the line and column."""
+    """Parse a whole JSON document; bad JSON or bytes name the line and column."""
     if not data.strip():
         raise InputError("empty file", where=where)
-    try:
-        return parse_json(data, where)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text: {one_line(exc.reason)} at byte {exc.start}", where=where) from None
+    return parse_json(data, where)
 
 
 def decode_json_or_lines(data: bytes, where: str | Path) -> tuple[Any, bool]:
@@ -101,13 +74,6 @@ def normalize_split(name: str, where: str | Path | None) -> str:
     if split is None:
         raise InputError(f"unknown split {name!r} (expected validation, dev or test)", where=where)
     return split
-
-
-def normalize_languages(languages: Sequence[str] | None) -> frozenset[str] | None:
-    """The ``languages`` option as a set of checked codes (None = no restriction)."""
-    if languages is None:
-        return None
-    return frozenset(check_language(code, where="languages option") for code in languages)
 
 
 def with_id(label: str, record: Any) -> str:
@@ -155,15 +121,32 @@ def make_answers(raw: Any, label: str, where: str | Path) -> dict[str, list]:
     return {"text": list(texts), "answer_start": list(starts)}
 
 
-def require_text(record: dict, key: str, label: str, where: str | Path) -> str:
-    """``record[key]`` as a string; missing or non-string values are an InputError."""
+def require(record: Any, key: str, label: str, where: str | Path, kind: type = str) -> Any:
+    """``record[key]``, which must be of ``kind`` (a string by default); anything else is an InputError."""
+    if not isinstance(record, dict):
+        raise InputError(f"{label}: expected an object", where=where)
     try:
         value = record[key]
     except KeyError:
         raise InputError(f"{label}: missing key {key!r}", where=where) from None
-    if not isinstance(value, str):
-        raise InputError(f"{label}: {key!r} must be a string, got {type(value).__name__}", where=where)
+    if not isinstance(value, kind):
+        shown = "a string" if kind is str else f"a {kind.__name__}"
+        raise InputError(f"{label}: {key!r} must be {shown}, got {type(value).__name__}", where=where)
     return value
+
+
+def input_files(spec: str | Path, select: Callable[[Path], list[Path]], none_found: str) -> list[Path]:
+    """``spec`` itself when it is a file, else the files ``select`` picks from the directory (an
+    InputError saying ``none_found`` when there are none); a missing path is an InputError."""
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise InputError("no such file or directory", where=spec)
+    if not path.is_dir():
+        return [path]
+    files = select(path)
+    if not files:
+        raise InputError(none_found, where=path)
+    return files
 
 
 def require_id(record: dict, label: str, where: str | Path) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mlqa_domain import progress
 from mlqa_domain.atomic import write_text_atomic
+from mlqa_domain.embeddings import default_cache_dir
 from mlqa_domain.errors import InputError
 from mlqa_domain.hashing import sha256_bytes, sha256_file
 
@@ -55,12 +56,6 @@ class Download:
 def is_url(spec: str | Path) -> bool:
     """True for http://, https:// and file:// addresses."""
     return isinstance(spec, str) and urllib.parse.urlparse(spec).scheme.lower() in URL_SCHEMES
-
-
-def default_cache_dir() -> Path:
-    """The project cache root: ``$MLQA_DOMAIN_CACHE``, else ``~/.cache/mlqa_domain`` (as for embeddings)."""
-    root = os.environ.get("MLQA_DOMAIN_CACHE")
-    return Path(root).expanduser() if root else Path.home() / ".cache" / "mlqa_domain"
 
 
 def cache_path(url: str, cache_dir: str | Path | None = None) -> Path:

@@ -6,31 +6,29 @@ JSON lines, a JSON list, or parquet. Languages and split come from a file name
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlqa_domain.errors import InputError
 from mlqa_domain.example import Example
+from mlqa_domain.jsonio import parse_jsonl
 from mlqa_domain.languages import check_language
 
 from ._common import (
-    LoadedSource,
-    SourceInfo,
     decode_json_or_lines,
     file_record,
+    input_files,
     make_answers,
-    normalize_languages,
     normalize_split,
     one_line,
     read_input_bytes,
+    require,
     require_id,
-    require_text,
     with_id,
 )
+from .base import SOURCES, LoadedSource, SourceInfo, SourceOptions
 
 KIND = "hf-mlqa"
 HF_NAME_RE = re.compile(
@@ -81,20 +79,7 @@ def file_meta(
 
 
 def _json_lines(data: bytes, path: Path) -> list[tuple[str, Any]]:
-    records = []
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except UnicodeDecodeError as exc:
-            raise InputError(f"line {number}: not UTF-8 text: {one_line(exc.reason)}", where=path) from None
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"invalid JSON at line {number}, column {exc.colno}: {one_line(exc.msg)}", where=path
-            ) from None
-        records.append((f"line {number}", record))
-    return records
+    return [(f"line {number}", record) for number, record in parse_jsonl(data, path)]
 
 
 def _json_records(data: bytes, path: Path) -> list[tuple[str, Any]]:
@@ -137,8 +122,8 @@ def records_to_examples(
             raise InputError(f"{label}: expected a JSON object", where=path)
         label = with_id(label, record)
         qid = require_id(record, label, path)
-        context = require_text(record, "context", label, path)
-        question = require_text(record, "question", label, path)
+        context = require(record, "context", label, path)
+        question = require(record, "question", label, path)
         if "answers" not in record:
             raise InputError(f"{label}: missing key 'answers'", where=path)
         title = record.get("title")
@@ -175,35 +160,35 @@ def read_hf_file(path: Path, meta: FileMeta) -> tuple[list[Example], dict[str, A
     return records_to_examples(records, meta, path, path.name), file_record(path, data)
 
 
-def read_hf_schema(
-    spec: str | Path,
-    *,
-    context_language: str | None = None,
-    question_language: str | None = None,
-    split: str | None = None,
-    languages: Sequence[str] | None = None,
-) -> LoadedSource:
-    """Read one HF-schema file or a directory of them (sorted by name)."""
-    path = Path(spec).expanduser()
-    if not path.exists():
-        raise InputError("no such file or directory", where=spec)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and is_hf_file(p))
-        if not files:
-            raise InputError(
-                "no HF-schema files (*.jsonl, *.parquet, mlqa.<ctx>.<q>.<split>.json) in the directory",
-                where=path,
-            )
-    else:
-        files = [path]
-    wanted = normalize_languages(languages)
-    examples: list[Example] = []
-    records: list[dict[str, Any]] = []
-    for file in files:
-        meta = file_meta(file, context_language, question_language, split)
-        if wanted is not None and not {meta.context_language, meta.question_language} <= wanted:
-            continue
-        file_examples, record = read_hf_file(file, meta)
-        examples.extend(file_examples)
-        records.append(record)
-    return LoadedSource(examples, SourceInfo(KIND, str(spec), records))
+@SOURCES.register(KIND)
+class HfMlqaSource:
+    """Files in the Hugging Face ``mlqa`` schema; the options name what a file name does not."""
+
+    priority = 20
+    inputs = "mlqa.<ctx>.<q>.<split>.jsonl|json|parquet files (the Hugging Face mlqa schema)"
+
+    def detect(self, spec: str) -> bool:
+        """A directory with HF-schema files, an HF-schema file, or (asked after SQuAD) any .json file."""
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            return any(p.is_file() and is_hf_file(p) for p in path.iterdir())
+        return path.is_file() and (is_hf_file(path) or path.name.lower().endswith(".json"))
+
+    def read(self, spec: str, options: SourceOptions) -> LoadedSource:
+        """One HF-schema file or a directory of them (sorted by name)."""
+        files = input_files(
+            spec,
+            lambda path: sorted(p for p in path.iterdir() if p.is_file() and is_hf_file(p)),
+            "no HF-schema files (*.jsonl, *.parquet, mlqa.<ctx>.<q>.<split>.json) in the directory",
+        )
+        wanted = options.language_set()
+        examples: list[Example] = []
+        records: list[dict[str, Any]] = []
+        for file in files:
+            meta = file_meta(file, options.context_language, options.question_language, options.split)
+            if wanted is not None and not {meta.context_language, meta.question_language} <= wanted:
+                continue
+            file_examples, record = read_hf_file(file, meta)
+            examples.extend(file_examples)
+            records.append(record)
+        return LoadedSource(examples, SourceInfo(KIND, spec, records))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,16 +20,14 @@ from mlqa_domain.progress import track
 
 from ._common import (
     SPLIT_ORDER,
-    LoadedSource,
-    SourceInfo,
     decode_json,
     file_record,
-    normalize_languages,
     normalize_split,
     one_line,
     read_input_bytes,
 )
-from .download import DEFAULT_MLQA_URL, fetch, is_url
+from .base import SOURCES, LoadedSource, SourceInfo, SourceOptions
+from .download import fetch, is_url
 from .squad_parallel import parse_squad
 
 KIND = "mlqa-official"
@@ -71,6 +69,17 @@ class PairFilter:
     split: str | None = None
     context_language: str | None = None
     question_language: str | None = None
+
+    @classmethod
+    def of(cls, options: SourceOptions) -> PairFilter:
+        """The pairs the language and split options ask for (each option checked)."""
+        context, question, split = options.context_language, options.question_language, options.split
+        return cls(
+            options.language_set(),
+            normalize_split(split, where="split option") if split else None,
+            check_language(context, where="context_language option") if context else None,
+            check_language(question, where="question_language option") if question else None,
+        )
 
     def keeps(self, pair: PairFile) -> bool:
         if self.languages is not None and not (
@@ -168,47 +177,43 @@ def read_mlqa_files(pairs: list[PairFile]) -> tuple[list[Example], list[dict[str
     return examples, [records[pair.name] for pair in pairs]
 
 
-def read_mlqa_official(
-    spec: str | Path = DEFAULT_MLQA_URL,
-    *,
-    languages: Sequence[str] | None = None,
-    split: str | None = None,
-    context_language: str | None = None,
-    question_language: str | None = None,
-    cache_dir: str | Path | None = None,
-    expected_sha256: str | None = None,
-    expected_size: int | None = None,
-) -> LoadedSource:
-    """Read official MLQA v1 from a URL (downloaded to the cache), a zip, a directory or one pair file.
+@SOURCES.register(KIND)
+class MlqaOfficialSource:
+    """The official MLQA v1 release; the language and split options keep only matching pairs."""
 
-    ``languages`` keeps the pairs whose context and question languages are both listed; ``split``,
-    ``context_language`` and ``question_language`` keep only that split / language.
-    """
-    wanted = PairFilter(
-        normalize_languages(languages),
-        normalize_split(split, where="split option") if split else None,
-        check_language(context_language, where="context_language option") if context_language else None,
-        check_language(question_language, where="question_language option") if question_language else None,
-    )
-    if is_url(str(spec)):
-        download = fetch(
-            str(spec), cache_dir=cache_dir, expected_sha256=expected_sha256, expected_size=expected_size
-        )
-        examples = read_mlqa_zip(download.path, wanted)
-        return LoadedSource(examples, SourceInfo(KIND, str(spec), [download.file_record()]))
-    path = Path(spec).expanduser()
-    if not path.exists():
-        raise InputError("no such file or directory", where=spec)
-    if path.is_dir():
-        examples, records = read_mlqa_files(select_pairs(find_pair_files(path), wanted, path, "directory"))
-        return LoadedSource(examples, SourceInfo(KIND, str(spec), records))
-    single = pair_file(str(path), path)
-    if single is not None:
-        examples, records = read_mlqa_files(select_pairs([single], wanted, path, "file"))
-        return LoadedSource(examples, SourceInfo(KIND, str(spec), records))
-    record = file_record(path)
-    if expected_sha256 and record["sha256"] != expected_sha256.lower():
-        problem = f"checksum mismatch: expected sha256 {expected_sha256}, got {record['sha256']}"
-        raise InputError(problem, where=path)
-    examples = read_mlqa_zip(path, wanted)
-    return LoadedSource(examples, SourceInfo(KIND, str(spec), [record]))
+    priority = 0
+    inputs = "MLQA_V1.zip, an MLQA_V1/ directory or a URL, or dev|test-context-<ctx>-question-<q>.json files"
+
+    def detect(self, spec: str) -> bool:
+        """A URL, a directory with MLQA pair files, a pair file, or a zip."""
+        if is_url(spec):
+            return True
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            return bool(find_pair_files(path))
+        if not path.is_file():
+            return False
+        named = bool(PAIR_FILE_RE.match(path.name)) or path.name.lower().endswith(".zip")
+        return named or zipfile.is_zipfile(path)
+
+    def read(self, spec: str, options: SourceOptions) -> LoadedSource:
+        """Official MLQA v1 from a URL (downloaded to the cache), a zip, a directory or one pair file."""
+        wanted = PairFilter.of(options)
+        if is_url(spec):
+            download = fetch(spec, cache_dir=options.cache_dir, expected_sha256=options.expected_sha256)
+            examples = read_mlqa_zip(download.path, wanted)
+            return LoadedSource(examples, SourceInfo(KIND, spec, [download.file_record()]))
+        path = Path(spec).expanduser()
+        if not path.exists():
+            raise InputError("no such file or directory", where=spec)
+        single = None if path.is_dir() else pair_file(str(path), path)
+        if path.is_dir() or single is not None:
+            pairs = find_pair_files(path) if single is None else [single]
+            selected = select_pairs(pairs, wanted, path, "file" if single else "directory")
+            examples, records = read_mlqa_files(selected)
+            return LoadedSource(examples, SourceInfo(KIND, spec, records))
+        record = file_record(path)
+        if options.expected_sha256 and record["sha256"] != options.expected_sha256.lower():
+            problem = f"checksum mismatch: expected sha256 {options.expected_sha256}, got {record['sha256']}"
+            raise InputError(problem, where=path)
+        return LoadedSource(read_mlqa_zip(path, wanted), SourceInfo(KIND, spec, [record]))

@@ -5,26 +5,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlqa_domain.errors import InputError
+from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
 from mlqa_domain.languages import KNOWN_LANGUAGES, check_language
 
 from ._common import (
-    LoadedSource,
-    SourceInfo,
     decode_json,
+    decode_json_or_lines,
     file_record,
+    input_files,
     make_answers,
-    normalize_languages,
     normalize_split,
     read_input_bytes,
+    require,
     require_id,
-    require_text,
 )
+from .base import SOURCES, LoadedSource, SourceInfo, SourceOptions
+from .hf_schema import is_hf_file
 
 KIND = "squad-parallel"
 DEFAULT_SPLIT = "test"
@@ -33,18 +33,6 @@ DEFAULT_SPLIT = "test"
 def is_squad_document(data: Any) -> bool:
     """True for a SQuAD-format document: an object with a ``data`` list."""
     return isinstance(data, dict) and isinstance(data.get("data"), list)
-
-
-def _get_list(record: Any, key: str, label: str, where: str | Path) -> list:
-    if not isinstance(record, dict):
-        raise InputError(f"{label}: expected an object", where=where)
-    try:
-        value = record[key]
-    except KeyError:
-        raise InputError(f"{label}: missing key {key!r}", where=where) from None
-    if not isinstance(value, list):
-        raise InputError(f"{label}: {key!r} must be a list", where=where)
-    return value
 
 
 def parse_squad(
@@ -62,20 +50,20 @@ def parse_squad(
     examples: list[Example] = []
     for article_index, article in enumerate(data["data"]):
         article_label = f"data[{article_index}]"
-        paragraphs = _get_list(article, "paragraphs", article_label, where)
+        paragraphs = require(article, "paragraphs", article_label, where, list)
         title = article.get("title")
         title = title if isinstance(title, str) else None
         for paragraph_index, paragraph in enumerate(paragraphs):
             paragraph_label = f"{article_label}.paragraphs[{paragraph_index}]"
-            qas = _get_list(paragraph, "qas", paragraph_label, where)
-            context = require_text(paragraph, "context", paragraph_label, where)
+            qas = require(paragraph, "qas", paragraph_label, where, list)
+            context = require(paragraph, "context", paragraph_label, where)
             for qa_index, qa in enumerate(qas):
                 label = f"{paragraph_label}.qas[{qa_index}]"
                 if not isinstance(qa, dict):
                     raise InputError(f"{label}: expected an object", where=where)
                 qid = require_id(qa, label, where)
                 label = f"{label} (id {qid!r})"
-                question = require_text(qa, "question", label, where)
+                question = require(qa, "question", label, where)
                 if "answers" not in qa:
                     raise InputError(f"{label}: missing key 'answers'", where=where)
                 examples.append(
@@ -131,41 +119,48 @@ def squad_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file() and p.name.lower().endswith(".json"))
 
 
-def read_squad_parallel(
-    spec: str | Path,
-    *,
-    language: str | None = None,
-    split: str | None = None,
-    languages: Sequence[str] | None = None,
-) -> LoadedSource:
-    """Read a SQuAD-format file or a directory of per-language files (``xquad.de.json`` ...)."""
-    path = Path(spec).expanduser()
-    if not path.exists():
-        raise InputError("no such file or directory", where=spec)
-    split_name = normalize_split(split or DEFAULT_SPLIT, where=spec)
-    wanted = normalize_languages(languages)
-    if path.is_dir():
-        files = squad_files(path)
-        if not files:
-            raise InputError("no SQuAD-format <name>.<lang>.json files in the directory", where=path)
-        if language is not None and len(files) > 1:
-            # one fallback language cannot name several files: every file must carry its own
-            language = None
-    else:
-        files = [path]
-    examples: list[Example] = []
-    records: list[dict[str, Any]] = []
-    seen_languages: dict[str, Path] = {}
-    for file in files:
-        lang = language_from_name(file, language)
-        if lang in seen_languages:
-            raise InputError(
-                f"two files for language {lang!r} (also {seen_languages[lang].name})", where=file
-            )
-        seen_languages[lang] = file
-        if wanted is not None and lang not in wanted:
-            continue
-        file_examples, record = read_squad_file(file, language=lang, split=split_name)
-        examples.extend(file_examples)
-        records.append(record)
-    return LoadedSource(examples, SourceInfo(KIND, str(spec), records))
+@SOURCES.register(KIND)
+class SquadParallelSource:
+    """SQuAD-v1 files, one per language; ``context_language`` names a file's language where its name
+    does not, and the split defaults to ``test``."""
+
+    priority = 10
+    inputs = "SQuAD-format <name>.<lang>.json files"
+
+    def detect(self, spec: str) -> bool:
+        """A directory of ``*.json`` files (none in the HF schema), or a SQuAD-format ``.json`` document."""
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            files = [p for p in path.iterdir() if p.is_file()]
+            return bool(squad_files(path)) and not any(is_hf_file(p) for p in files)
+        if not path.is_file() or not path.name.lower().endswith(".json") or is_hf_file(path):
+            return False
+        document, is_json_lines = decode_json_or_lines(read_input_bytes(path), path)
+        return not is_json_lines and is_squad_document(document)
+
+    def read(self, spec: str, options: SourceOptions) -> LoadedSource:
+        """A SQuAD-format file or a directory of per-language files (``xquad.de.json`` ...)."""
+        context, question = options.context_language, options.question_language
+        if question and context and question != context:
+            raise ConfigError("a SQuAD-format parallel set has its questions in the context language")
+        files = input_files(spec, squad_files, "no SQuAD-format <name>.<lang>.json files in the directory")
+        split = normalize_split(options.split or DEFAULT_SPLIT, where=spec)
+        # one fallback language cannot name several files: then every file must carry its own
+        language = context or question if len(files) == 1 else None
+        wanted = options.language_set()
+        examples: list[Example] = []
+        records: list[dict[str, Any]] = []
+        seen_languages: dict[str, Path] = {}
+        for file in files:
+            lang = language_from_name(file, language)
+            if lang in seen_languages:
+                raise InputError(
+                    f"two files for language {lang!r} (also {seen_languages[lang].name})", where=file
+                )
+            seen_languages[lang] = file
+            if wanted is not None and lang not in wanted:
+                continue
+            file_examples, record = read_squad_file(file, language=lang, split=split)
+            examples.extend(file_examples)
+            records.append(record)
+        return LoadedSource(examples, SourceInfo(KIND, spec, records))

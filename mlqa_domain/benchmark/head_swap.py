@@ -1,4 +1,6 @@
-"""Task heads per format, and the STILTs head swap: keep the encoder, start a fresh head.
+"""The STILTs head swap (keep the encoder, start a fresh head) and the multi-task model.
+
+Each task format trains one head (``benchmark/heads``, named by ``TaskFormat.head``).
 
 A phase's model is saved with ``save_pretrained``; the next phase loads its own head class
 ``from_pretrained(previous_dir)`` (so every encoder weight carries over), then re-initialises every module
@@ -14,23 +16,18 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import (
-    AutoConfig,
-    AutoModel,
-    AutoModelForMultipleChoice,
-    AutoModelForQuestionAnswering,
-    AutoModelForSequenceClassification,
-    PreTrainedModel,
-)
+from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
-from mlqa_domain.errors import InputError
+from mlqa_domain.benchmark.formats import get_format
+from mlqa_domain.benchmark.heads import Head, get_head
+from mlqa_domain.errors import InputError, first_line
 
-HEAD_CLASSES = {
-    "extractive_qa": AutoModelForQuestionAnswering,
-    "classification": AutoModelForSequenceClassification,
-    "multiple_choice": AutoModelForMultipleChoice,
-}
+
+def head_for(fmt: str) -> Head:
+    """The head task format ``fmt`` trains."""
+    task_format = get_format(fmt)
+    return get_head(task_format.head, where=f"task format {fmt!r}")
 
 
 def head_config(source: str | Path, fmt: str, label_names: Sequence[str] | None = None):
@@ -38,17 +35,8 @@ def head_config(source: str | Path, fmt: str, label_names: Sequence[str] | None 
     try:
         config = AutoConfig.from_pretrained(str(source))
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot load a model config: {str(exc).splitlines()[0]}", source) from None
-    if fmt == "classification":
-        if not label_names:
-            raise ValueError("a classification head needs label names")
-        config.num_labels = len(label_names)
-        config.id2label = dict(enumerate(label_names))
-        config.label2id = {name: i for i, name in enumerate(label_names)}
-    else:  # QA: start/end logits; multiple choice: one score per choice (num_labels unused)
-        config.num_labels = 2
-        config.id2label = {0: "LABEL_0", 1: "LABEL_1"}
-        config.label2id = {"LABEL_0": 0, "LABEL_1": 1}
+        raise InputError(f"cannot load a model config: {first_line(exc)}", source) from None
+    head_for(fmt).configure(config, label_names)
     config.problem_type = None
     return config
 
@@ -82,11 +70,11 @@ def load_with_new_head(
     config = head_config(source, fmt, label_names)
     try:
         with quiet_loading():  # the old head's keys are unexpected and the new head's missing, by design
-            model = HEAD_CLASSES[fmt].from_pretrained(
+            model = head_for(fmt).model_class.from_pretrained(
                 str(source), config=config, ignore_mismatched_sizes=True
             )
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot load the model: {str(exc).splitlines()[0]}", source) from None
+        raise InputError(f"cannot load the model: {first_line(exc)}", source) from None
     reinit_head(model)
     return model
 
@@ -138,7 +126,7 @@ def build_multitask_model(
         with quiet_loading():
             encoder = AutoModel.from_pretrained(str(source))
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot load the model: {str(exc).splitlines()[0]}", source) from None
+        raise InputError(f"cannot load the model: {first_line(exc)}", source) from None
     models = {
         name: load_with_new_head(source, fmt, label_names.get(name)) for name, fmt in task_formats.items()
     }

@@ -1,16 +1,14 @@
-"""`bench score GOLD.json PREDICTIONS.json --lang xx`: a drop-in for the official mlqa_evaluation_v1.py."""
+"""The files of `bench score` (a drop-in for the official mlqa_evaluation_v1.py): gold answers and
+predictions, read into what :func:`mlqa_domain.benchmark.metric.evaluate` scores."""
 
 from __future__ import annotations
 
-import json
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import typer
-
-from mlqa_domain.benchmark import metric
 from mlqa_domain.errors import InputError
+from mlqa_domain.jsonio import parse_json, parse_jsonl
 
 EXPECTED_VERSION = "1.0"
 _GOLD_SHAPE = (
@@ -19,43 +17,32 @@ _GOLD_SHAPE = (
 )
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
         raise InputError("file not found" if not path.exists() else "not a file", path)
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read ({exc.strerror})", path) from None
 
 
-def _parse_json(text: str, path: Path) -> Any:
+def _parses(line: bytes, path: Path) -> bool:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})", path) from None
+        parse_json(line, path)
+    except InputError:
+        return False
+    return True
 
 
-def _parse_json_or_jsonl(text: str, path: Path) -> Any:
-    """One JSON document, or a list of the rows of a JSON Lines file."""
+def _json_or_jsonl(data: bytes, path: Path) -> Any:
+    """One JSON document, or the list of the rows of a JSON Lines file (bad JSON: mlqa_domain.jsonio)."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as whole_error:
-        if whole_error.msg != "Extra data":
-            raise InputError(
-                f"not valid JSON (line {whole_error.lineno} column {whole_error.colno}: {whole_error.msg})",
-                path,
-            ) from None
-    rows = []
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON Lines (line {line_number}: {exc.msg})", path) from None
-    return rows
+        return parse_json(data, path)
+    except InputError:
+        lines = [line for line in data.splitlines() if line.strip()]
+        if len(lines) < 2 or not _parses(lines[0], path):
+            raise
+    return [value for _, value in parse_jsonl(data, path)]
 
 
 def _answer_texts_squad(answers: Any, where: str, path: Path) -> list[str]:
@@ -101,20 +88,28 @@ def _hf_pairs(rows: list, path: Path) -> list[tuple[str, list[str]]]:
     return pairs
 
 
-def load_gold(path: str | Path) -> list[tuple[str, list[str]]]:
-    """``(question id, gold answer texts)`` pairs in file order, from MLQA/SQuAD json or HF mlqa jsonl.
+@dataclass
+class Gold:
+    """The gold answers of a gold file, and the dataset version it declares (SQuAD json only)."""
 
-    A dataset ``version`` other than 1.0 is reported on stderr, as the official script does.
-    """
+    pairs: list[tuple[str, list[str]]]  # (question id, gold answer texts), in file order
+    version: str | None = None
+
+    @property
+    def version_warning(self) -> str | None:
+        """The official script's note when the file's version is not the one it was written for."""
+        if self.version is None or self.version == EXPECTED_VERSION:
+            return None
+        return f"Evaluation expects v-{EXPECTED_VERSION}, but got dataset with v-{self.version}"
+
+
+def read_gold(path: str | Path) -> Gold:
+    """The gold answers of an MLQA/SQuAD json file or an HF mlqa jsonl file."""
     path = Path(path)
-    document = _parse_json_or_jsonl(_read_text(path), path)
+    document = _json_or_jsonl(_read_bytes(path), path)
+    version = None
     if isinstance(document, dict) and "data" in document:
-        version = document.get("version")
-        if version is not None and str(version) != EXPECTED_VERSION:
-            print(
-                f"Evaluation expects v-{EXPECTED_VERSION}, but got dataset with v-{version}",
-                file=sys.stderr,
-            )
+        version = None if document.get("version") is None else str(document["version"])
         pairs = _squad_pairs(document, path)
     elif isinstance(document, dict) and "id" in document:
         pairs = _hf_pairs([document], path)
@@ -127,48 +122,16 @@ def load_gold(path: str | Path) -> list[tuple[str, list[str]]]:
     for question_id, texts in pairs:
         if not texts:
             raise InputError(f"question {question_id} has no gold answer", path)
-    return pairs
+    return Gold(pairs, version)
 
 
 def load_predictions(path: str | Path) -> dict[str, str]:
     """``{question id: answer text}`` from a predictions json file."""
     path = Path(path)
-    predictions = _parse_json(_read_text(path), path)
+    predictions = parse_json(_read_bytes(path), path)
     if not isinstance(predictions, dict):
         raise InputError("expected a JSON object {question id: answer text}", path)
     for question_id, answer in predictions.items():
         if not isinstance(answer, str):
             raise InputError(f"the prediction for {question_id} is not a string", path)
     return predictions
-
-
-def score_files(gold_path: str | Path, predictions_path: str | Path, lang: str) -> dict[str, float]:
-    """Official MLQA EM / F1 of a predictions file against a gold file."""
-    lang = metric.check_metric_language(lang, where="--lang")
-    gold = load_gold(gold_path)
-    predictions = load_predictions(predictions_path)
-    return metric.evaluate(gold, predictions, lang)
-
-
-def score(
-    gold: Path = typer.Argument(..., help="Gold answers: MLQA/SQuAD v1 json, or HF mlqa jsonl."),
-    predictions: Path = typer.Argument(..., help="Predictions json: {question id: answer text}."),
-    answer_language: str | None = typer.Argument(
-        None, help="Answer language, as the official script's third argument (same as --lang)."
-    ),
-    lang: str | None = typer.Option(
-        None, "--lang", "-l", help="Answer (context) language: ar de en es hi vi zh."
-    ),
-) -> None:
-    """Score predictions exactly as the official MLQA script does; prints {"exact_match": .., "f1": ..}."""
-    if lang is None and answer_language is None:
-        raise InputError("give the answer language with --lang (ar de en es hi vi zh)", "--lang")
-    if lang is not None and answer_language is not None and lang.lower() != answer_language.lower():
-        raise InputError(f"two different answer languages given: {answer_language!r} and {lang!r}", "--lang")
-    result = score_files(gold, predictions, lang if lang is not None else answer_language)
-    typer.echo(json.dumps(result))
-
-
-def register(app: typer.Typer) -> None:
-    """Add `score` to the `bench` app."""
-    app.command("score")(score)

@@ -1,0 +1,33 @@
+"""`bench`: score QA checkpoints on every domain config, run STILTs baselines, keep the leaderboard."""
+
+from __future__ import annotations
+
+import typer
+
+from mlqa_domain.benchmark.commands import COMMANDS
+from mlqa_domain.cli_utils import run_app
+from mlqa_domain.leaderboard.commands import COMMANDS as LEADERBOARD_COMMANDS
+from mlqa_domain.leaderboard.commands import GROUPS
+
+HELP = "Zero-shot cross-lingual QA benchmark on the domain splits of MLQA."
+app = typer.Typer(
+    name="bench", help=HELP, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False
+)
+for command_name, command in [*COMMANDS, *LEADERBOARD_COMMANDS]:
+    app.command(command_name)(command)
+for group_name, group_help, group_commands in GROUPS:
+    group = typer.Typer(
+        name=group_name, help=group_help, no_args_is_help=True, pretty_exceptions_enable=False
+    )
+    for command_name, command in group_commands:
+        group.command(command_name)(command)
+    app.add_typer(group, name=group_name)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    run_app(app)
+
+
+if __name__ == "__main__":
+    main()

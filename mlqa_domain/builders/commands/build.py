@@ -1,0 +1,106 @@
+"""`mlqa-domain build`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from mlqa_domain.builders.build import BuildReport, BuildSettings
+from mlqa_domain.cli_utils import out_console
+from mlqa_domain.configs import parse_config_name
+
+DEFAULTS = BuildSettings()
+
+
+def _split_list(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def config_table(counts: dict[str, dict[str, int]]) -> Table:
+    """Rows per monolingual config and split."""
+    table = Table(title="examples per config (monolingual; see README.md for every config)")
+    for column in ("config", "validation", "test"):
+        table.add_column(column, justify="left" if column == "config" else "right")
+    for name, splits in counts.items():
+        if parse_config_name(name).is_monolingual:
+            table.add_row(name, str(splits.get("validation", 0)), str(splits.get("test", 0)))
+    return table
+
+
+def step_table(report: BuildReport) -> Table:
+    """What every step of the build saw, kept and dropped, and how long it took."""
+    table = Table(title="build steps")
+    for column in ("step", "seen", "kept", "dropped", "flagged", "seconds"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for stats in report.steps:
+        table.add_row(
+            stats.name,
+            str(stats.seen),
+            str(stats.kept),
+            str(stats.dropped),
+            str(stats.flagged),
+            f"{stats.seconds:.2f}",
+        )
+    return table
+
+
+def build(
+    source: list[str] = typer.Option(
+        list(DEFAULTS.sources),
+        "--source",
+        "-s",
+        metavar="PATH",
+        help="MLQA_V1.zip, an MLQA_V1/ dir, a URL, HF-schema jsonl/parquet files, or an XQuAD-style dir. "
+        "Repeat for several. Default: the official MLQA_V1.zip (downloaded once, checksum-verified).",
+    ),
+    out: Path = typer.Option(
+        DEFAULTS.out, "--out", "-o", metavar="PATH", help="Output dataset repo directory."
+    ),
+    taxonomy: Path | None = typer.Option(
+        DEFAULTS.taxonomy, metavar="PATH", help="Taxonomy YAML (default: the shipped one)."
+    ),
+    embedding_model: str | None = typer.Option(
+        DEFAULTS.embedding_model,
+        metavar="MODEL",
+        help="sentence-transformers hub id or local dir; overrides the taxonomy's model.",
+    ),
+    filters: Path | None = typer.Option(
+        DEFAULTS.filters, metavar="PATH", help="Filter config YAML (default: the shipped one)."
+    ),
+    contamination: list[Path] | None = typer.Option(
+        None, metavar="PATH", help="Intermediate-task data file to check for overlap (repeatable)."
+    ),
+    cache_dir: Path | None = typer.Option(
+        DEFAULTS.cache_dir, metavar="PATH", help="Cache for downloads and embeddings."
+    ),
+    languages: str | None = typer.Option(None, metavar="CODES", help="Only these languages, e.g. en,de,es."),
+    context_language: str | None = typer.Option(
+        DEFAULTS.context_language, metavar="LANG", help="For HF-schema/SQuAD files without it in the name."
+    ),
+    question_language: str | None = typer.Option(
+        DEFAULTS.question_language, metavar="LANG", help="For HF-schema files without it in the name."
+    ),
+    split: str | None = typer.Option(
+        DEFAULTS.split, metavar="SPLIT", help="validation or test, for files without it in the name."
+    ),
+    sha256: str | None = typer.Option(
+        DEFAULTS.sha256, metavar="HEX", help="Expected sha256 of a downloaded or local zip."
+    ),
+) -> None:
+    """Build the domain-specific MLQA dataset repo (load it with datasets.load_dataset(OUT, "legal.de"))."""
+    from mlqa_domain.builders.build import run_build
+
+    settings = BuildSettings(
+        sources=source, out=out, taxonomy=taxonomy, embedding_model=embedding_model, filters=filters,
+        contamination=[str(path) for path in contamination or DEFAULTS.contamination], cache_dir=cache_dir,
+        languages=_split_list(languages), context_language=context_language,
+        question_language=question_language, split=split, sha256=sha256,
+    )  # fmt: skip
+    report = run_build(settings)
+    out_console.print(config_table(report.counts))
+    out_console.print(step_table(report))
+    seconds = sum(stats.seconds for stats in report.steps)
+    out_console.print(f"wrote {len(report.counts)} configs to {report.out} ({seconds:.1f}s)")
+    out_console.print(f"dataset fingerprint {report.info['dataset_fingerprint']}")

@@ -1,0 +1,105 @@
+"""Config names of the dataset, in one place: ``legal.de``, ``legal.de.en``, ``general.de``, ``all.de``.
+
+A config is a domain (or ``all``, or the taxonomy's general label) and a context/question language
+pair. Its *language key* is ``de`` when both languages agree (monolingual) and ``de.en``
+(context.question) otherwise; the config name is ``<domain>.<language key>``. The general config of a
+domain config is the general label's config with the same language key (``legal.de.en`` ->
+``general.de.en``). Builders, `bench` and the leaderboard all parse and format names here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mlqa_domain.errors import ConfigError
+
+ALL = "all"  # the config of every question of a language pair, whatever its domains
+GENERAL = "general"  # the default general label (a taxonomy may name its own)
+
+# The strict form a submitted config name must have (domain of word characters, 2-3 letter languages).
+CONFIG_NAME_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z]{2,3}){1,2}$"
+_CONFIG_NAME_RE = re.compile(CONFIG_NAME_PATTERN)
+
+
+def language_key(context_language: str, question_language: str | None = None) -> str:
+    """``de`` when the question language is the context's (or not given), else ``de.en``."""
+    if question_language is None or question_language == context_language:
+        return context_language
+    return f"{context_language}.{question_language}"
+
+
+def parse_language_key(key: str, where: str | None = None) -> tuple[str, str]:
+    """``de`` -> (``de``, ``de``); ``de.en`` -> (``de``, ``en``); anything else is a ConfigError."""
+    parts = key.split(".")
+    if len(parts) in (1, 2) and all(parts):
+        return parts[0], parts[-1]
+    raise ConfigError(f"bad language key {key!r}: expected <lang> or <ctx>.<q>", where)
+
+
+def sort_language_keys(keys: Iterable[str]) -> list[str]:
+    """Monolingual keys first (alphabetical), then cross-lingual ones: ``de, es, de.en``."""
+    return sorted(keys, key=lambda key: (len(set(parse_language_key(key))) > 1, key))
+
+
+@dataclass(frozen=True, order=True)
+class ConfigName:
+    """A domain (or ``all``/the general label) and a context/question language pair."""
+
+    domain: str
+    context_language: str
+    question_language: str
+
+    @property
+    def name(self) -> str:
+        """``legal.de`` when both languages agree, else ``legal.de.en`` (context.question)."""
+        return f"{self.domain}.{self.language_key}"
+
+    @property
+    def language_key(self) -> str:
+        """``de`` or ``de.en`` (context.question)."""
+        return language_key(self.context_language, self.question_language)
+
+    @property
+    def is_monolingual(self) -> bool:
+        """Context and question in the same language."""
+        return self.context_language == self.question_language
+
+    def general_config(self, general: str = GENERAL) -> ConfigName | None:
+        """The general config of the same languages; None for the general and ``all`` configs themselves."""
+        if self.domain in (general, ALL):
+            return None
+        return ConfigName(general, self.context_language, self.question_language)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def format_config_name(domain: str, context_language: str, question_language: str | None = None) -> str:
+    """``legal.de`` (one language, or both the same) or ``legal.de.en``."""
+    return f"{domain}.{language_key(context_language, question_language)}"
+
+
+def config_name(domain: str, key: str) -> str:
+    """``legal`` and language key ``de.en`` -> ``legal.de.en``."""
+    return format_config_name(domain, *parse_language_key(key))
+
+
+def parse_config_name(name: str, where: str | None = None) -> ConfigName:
+    """Parse ``legal.de`` or ``legal.de.en``; anything else is a one-line ConfigError."""
+    parts = str(name).split(".")
+    if len(parts) in (2, 3) and all(parts):
+        return ConfigName(parts[0], parts[1], parts[-1])
+    raise ConfigError(f"bad config name {name!r}: expected <domain>.<lang> or <domain>.<ctx>.<q>", where)
+
+
+def general_config_of(name: str, general: str = GENERAL) -> str | None:
+    """``legal.de`` -> ``general.de``, ``legal.de.en`` -> ``general.de.en``; None for general/``all``."""
+    config = parse_config_name(name).general_config(general)
+    return None if config is None else config.name
+
+
+def is_submittable_name(name: str) -> bool:
+    """Whether ``name`` has the strict form of :data:`CONFIG_NAME_PATTERN`."""
+    return _CONFIG_NAME_RE.match(name) is not None

@@ -1,0 +1,19 @@
+"""The leaderboard's commands, one per module: `bench submit` and `bench leaderboard init|render|show`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mlqa_domain.leaderboard.commands.init import init
+from mlqa_domain.leaderboard.commands.render import render
+from mlqa_domain.leaderboard.commands.show import show
+from mlqa_domain.leaderboard.commands.submit import submit
+
+COMMANDS: list[tuple[str, Callable]] = [("submit", submit)]
+GROUPS: list[tuple[str, str, list[tuple[str, Callable]]]] = [
+    (
+        "leaderboard",
+        "Create, render and show the leaderboard of verified submissions.",
+        [("init", init), ("render", render), ("show", show)],
+    )
+]

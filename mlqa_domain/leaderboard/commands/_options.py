@@ -1,0 +1,13 @@
+"""The option every leaderboard command takes."""
+
+from __future__ import annotations
+
+import typer
+
+STORE = typer.Option(
+    ...,
+    "--leaderboard",
+    "-l",
+    metavar="STORE",
+    help="Leaderboard store: a local directory or hf://datasets/ORG/NAME",
+)

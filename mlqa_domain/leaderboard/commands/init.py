@@ -1,0 +1,27 @@
+"""`bench leaderboard init`."""
+
+from __future__ import annotations
+
+import typer
+
+from mlqa_domain.cli_utils import out_console
+from mlqa_domain.leaderboard.commands._options import STORE
+from mlqa_domain.leaderboard.dataset_info import DEFAULTS, InitSettings
+
+
+def init(
+    leaderboard: str = STORE,
+    data: str = typer.Option(
+        ..., "--data", metavar="DATASET", help="The dataset repo: a local dir or a hub dataset id"
+    ),
+    split: str = typer.Option(DEFAULTS.split, metavar="SPLIT", help="Which split the leaderboard ranks"),
+) -> None:
+    """Create an empty leaderboard for a dataset (records its location, fingerprint and configs)."""
+    from mlqa_domain.leaderboard.dataset_info import init_leaderboard
+    from mlqa_domain.leaderboard.store import open_store
+
+    manifest = init_leaderboard(open_store(leaderboard), data, InitSettings(split=split))
+    out_console.print(
+        f"leaderboard {leaderboard}: dataset {manifest.dataset_location} ({manifest.dataset_fingerprint}), "
+        f"split {manifest.split}, {len(manifest.configs)} configs"
+    )

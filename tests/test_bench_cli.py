@@ -1,0 +1,132 @@
+"""The `bench` app: its commands, option defaults taken from the library's settings, the package layers."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlqa_domain.benchmark import settings as bench_settings
+from mlqa_domain.benchmark.settings import RUN, STILTS, RunSettings, StiltsConfig
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "mlqa_domain" / "benchmark"
+
+
+def option_defaults(command) -> dict[str, object]:
+    """``{parameter: default}`` of a typer command function (typer.Option / Argument defaults)."""
+    return {name: param.default.default for name, param in inspect.signature(command).parameters.items()}
+
+
+def test_bench_app_has_every_command_in_help_order() -> None:
+    from mlqa_domain.bench_cli import app
+    from mlqa_domain.benchmark.commands import COMMANDS
+
+    assert [name for name, _ in COMMANDS] == ["run", "score", "stilts", "baselines"]
+    registered = [command.name for command in app.registered_commands]
+    assert registered[:4] == ["run", "score", "stilts", "baselines"] and "submit" in registered
+    assert [group.name for group in app.registered_groups] == ["leaderboard"]
+    for name, command in COMMANDS:
+        assert command.__name__ == name and command.__doc__, name
+
+
+def test_python_m_bench_cli_shows_the_commands() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlqa_domain.bench_cli", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in ("run", "score", "stilts", "baselines", "submit", "leaderboard"):
+        assert name in proc.stdout
+
+
+def test_run_options_default_to_the_run_settings() -> None:
+    from mlqa_domain.benchmark.commands.run import run
+    from mlqa_domain.benchmark.runner import run_benchmark
+
+    defaults = option_defaults(run)
+    for name in ("split", "revision", "batch_size", "device", "precision", "max_seq_length", "doc_stride"):
+        assert defaults[name] == getattr(RUN, name), name
+    assert defaults["max_answer_length"] == RUN.max_answer_length and defaults["n_best"] == RUN.n_best
+    assert inspect.signature(run_benchmark).parameters["settings"].default == RunSettings()
+    assert (RUN.max_seq_length, RUN.doc_stride) == (bench_settings.MAX_SEQ_LENGTH, bench_settings.DOC_STRIDE)
+
+
+def test_stilts_and_baselines_share_the_run_defaults() -> None:
+    from mlqa_domain.benchmark.baselines import _RunSection, _TargetSection
+    from mlqa_domain.benchmark.commands.stilts import stilts
+    from mlqa_domain.benchmark.features import prepare_validation_features
+    from mlqa_domain.benchmark.stilts import make_config
+    from mlqa_domain.benchmark.task_registry import NO_TASK, HyperParams
+
+    defaults = option_defaults(stilts)
+    assert defaults["intermediate"] == NO_TASK and defaults["target"] == STILTS.target
+    for name in ("eval_split", "eval_batch_size", "seed", "save_steps"):
+        assert defaults[name] == getattr(STILTS, name), name
+    assert defaults["early_stopping_patience"] == STILTS.early_stopping_patience
+    # phase 3 is a `bench run`: the same split, batch size and precision by default
+    assert (STILTS.eval_split, STILTS.eval_batch_size, STILTS.eval_precision) == (
+        RUN.split,
+        RUN.batch_size,
+        RUN.precision,
+    )
+    run_section, target = _RunSection(), _TargetSection()
+    assert (run_section.seed, run_section.save_steps, run_section.eval_split) == (
+        STILTS.seed,
+        STILTS.save_steps,
+        STILTS.eval_split,
+    )
+    assert target.task == STILTS.target
+    parameters = inspect.signature(make_config).parameters
+    assert parameters["intermediate"].default == NO_TASK and parameters["target"].default == STILTS.target
+    assert HyperParams().doc_stride == bench_settings.DOC_STRIDE
+    features = inspect.signature(prepare_validation_features).parameters
+    assert (features["max_seq_length"].default, features["doc_stride"].default) == (
+        RUN.max_seq_length,
+        RUN.doc_stride,
+    )
+    assert make_config("some/model") == StiltsConfig(base="some/model")
+
+
+def test_the_shipped_squad_target_trains_with_the_run_feature_lengths() -> None:
+    from mlqa_domain.benchmark.stilts import make_config, plan_phases
+
+    (target,) = plan_phases(make_config("some/model"))
+    assert (target.settings.max_seq_length, target.settings.doc_stride) == (
+        RUN.max_seq_length,
+        RUN.doc_stride,
+    )
+    assert (target.settings.seed, target.settings.save_steps) == (STILTS.seed, STILTS.save_steps)
+
+
+def _imports(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+        elif isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+    return modules
+
+
+def test_benchmark_imports_no_leaderboard_and_library_code_owns_no_console() -> None:
+    for path in sorted(BENCHMARK.rglob("*.py")):
+        imports = _imports(path)
+        assert not any(module.startswith("mlqa_domain.leaderboard") for module in imports), path
+        if "commands" not in path.parts:
+            assert "rich.console" not in imports and "mlqa_domain.cli_utils" not in imports, path
+            assert "Console(" not in path.read_text(encoding="utf-8"), path
+
+
+def test_library_warnings_go_through_logging(caplog: pytest.LogCaptureFixture) -> None:
+    import torch
+
+    from mlqa_domain.benchmark.inference import prepare_model
+
+    with caplog.at_level(logging.WARNING, logger="mlqa_domain"):
+        prepare_model(torch.nn.Linear(2, 2), torch.device("cpu"), "bf16")
+    (record,) = caplog.records
+    assert record.name == "mlqa_domain.benchmark.inference" and "bf16 on CPU is slow" in record.getMessage()
