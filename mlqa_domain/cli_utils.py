@@ -22,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+import mlqa_domain
 from mlqa_domain import progress
 from mlqa_domain.errors import MlqaDomainError
 
@@ -121,3 +122,48 @@ def run_app(app: typer.Typer) -> None:
     except _click_exception_types() as exc:
         exc.show()  # type: ignore[attr-defined]
         sys.exit(getattr(exc, "exit_code", 2))
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlqa-domain {mlqa_domain.__version__}")
+        raise typer.Exit()
+
+
+def add_version_option(app: typer.Typer) -> None:
+    """``--version`` on ``app`` (prints ``mlqa-domain X.Y.Z``; the same for `mlqa-domain` and `bench`)."""
+
+    @app.callback()
+    def _main(
+        version: bool = typer.Option(
+            False, "--version", is_eager=True, callback=_show_version, help="Show the version and exit."
+        ),
+    ) -> None:
+        pass
+
+
+def plain_metavars() -> None:
+    """One metavar style in every --help: flags show none (typer >= 0.26 writes ``<bool>``), an option
+    without a metavar shows its name in capitals (not ``<str>``), an argument only its upper-case name
+    (not ``<path>`` beside it). Called when this module is imported."""
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # older typer: click's own help, already in this style
+        return
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_mlqa_plain", False):
+        return
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+
+    def display_type_rich(self, ctx):  # type: ignore[no-untyped-def]
+        if getattr(self, "is_flag", False) or getattr(self, "count", False):
+            return self.metavar or None
+        if self.metavar is None:
+            return (self.name or "value").upper()
+        return original(self, ctx)
+
+    display_type_rich._mlqa_plain = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+plain_metavars()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,9 +27,9 @@ def test_bench_app_has_every_command_in_help_order() -> None:
     from mlqa_domain.bench_cli import app
     from mlqa_domain.benchmark.commands import COMMANDS
 
-    assert [name for name, _ in COMMANDS] == ["run", "score", "stilts", "baselines"]
+    assert [name for name, _ in COMMANDS] == ["run", "score", "power", "stilts", "baselines"]
     registered = [command.name for command in app.registered_commands]
-    assert registered[:4] == ["run", "score", "stilts", "baselines"] and "submit" in registered
+    assert registered == ["run", "score", "power", "stilts", "baselines", "compare", "submit"]
     assert [group.name for group in app.registered_groups] == ["leaderboard"]
     for name, command in COMMANDS:
         assert command.__name__ == name and command.__doc__, name
@@ -39,7 +40,7 @@ def test_python_m_bench_cli_shows_the_commands() -> None:
         [sys.executable, "-m", "mlqa_domain.bench_cli", "--help"], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
-    for name in ("run", "score", "stilts", "baselines", "submit", "leaderboard"):
+    for name in ("run", "score", "power", "stilts", "baselines", "compare", "submit", "leaderboard"):
         assert name in proc.stdout
 
 
@@ -57,6 +58,7 @@ def test_run_options_default_to_the_run_settings() -> None:
 
 def test_stilts_and_baselines_share_the_run_defaults() -> None:
     from mlqa_domain.benchmark.baselines import _RunSection, _TargetSection
+    from mlqa_domain.benchmark.commands.baselines import baselines
     from mlqa_domain.benchmark.commands.stilts import stilts
     from mlqa_domain.benchmark.features import prepare_validation_features
     from mlqa_domain.benchmark.stilts import make_config
@@ -64,9 +66,12 @@ def test_stilts_and_baselines_share_the_run_defaults() -> None:
 
     defaults = option_defaults(stilts)
     assert defaults["intermediate"] == NO_TASK and defaults["target"] == STILTS.target
-    for name in ("eval_split", "eval_batch_size", "seed", "save_steps"):
+    for name in ("eval_split", "eval_batch_size", "seed"):
         assert defaults[name] == getattr(STILTS, name), name
-    assert defaults["early_stopping_patience"] == STILTS.early_stopping_patience
+    # not given: the recipe's value for the phase, else the run-wide default (STILTS); given: both phases
+    assert defaults["save_steps"] is None and defaults["early_stopping_patience"] is None
+    assert (STILTS.save_steps, STILTS.early_stopping_patience) == (0.1, 0)  # a tenth of a phase; off
+    assert option_defaults(baselines)["early_stopping_patience"] is None
     # phase 3 is a `bench run`: the same split, batch size and precision by default
     assert (STILTS.eval_split, STILTS.eval_batch_size, STILTS.eval_precision) == (
         RUN.split,
@@ -130,3 +135,53 @@ def test_library_warnings_go_through_logging(caplog: pytest.LogCaptureFixture) -
         prepare_model(torch.nn.Linear(2, 2), torch.device("cpu"), "bf16")
     (record,) = caplog.records
     assert record.name == "mlqa_domain.benchmark.inference" and "bf16 on CPU is slow" in record.getMessage()
+
+
+def _all_commands():
+    """``(program and path, click command)`` of every command of both CLIs."""
+    import typer.main
+
+    from mlqa_domain.bench_cli import app as bench_app
+    from mlqa_domain.cli import app as mlqa_app
+
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, f"{path} {name}")
+
+    for program, app in (("bench", bench_app), ("mlqa-domain", mlqa_app)):
+        yield from walk(typer.main.get_command(app), program)
+
+
+@pytest.mark.parametrize("module", ["mlqa_domain.bench_cli", "mlqa_domain.cli"])
+def test_both_clis_print_their_version(module: str) -> None:
+    import mlqa_domain
+
+    proc = subprocess.run(
+        [sys.executable, "-m", module, "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == f"mlqa-domain {mlqa_domain.__version__}"
+
+
+def test_one_meaning_per_short_option_and_one_metavar_style() -> None:
+    """-l is --leaderboard, -o --out, -s --source everywhere; no <bool>/<str> placeholders in any --help."""
+    from typer.testing import CliRunner
+
+    from mlqa_domain.bench_cli import app as bench_app
+    from mlqa_domain.cli import app as mlqa_app
+
+    meaning = {"-l": "--leaderboard", "-o": "--out", "-s": "--source"}
+    seen = 0
+    for path, command in _all_commands():
+        for param in command.params:
+            for short in (o for o in param.opts if len(o) == 2):
+                assert short in meaning and meaning[short] in param.opts, (path, param.opts)
+                seen += 1
+        if getattr(command, "commands", None):
+            continue
+        program, *words = path.split()
+        app = bench_app if program == "bench" else mlqa_app
+        result = CliRunner().invoke(app, [*words, "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+        assert result.exit_code == 0, (path, result.output)
+        assert not re.search(r"<(bool|str|int|float|path)>", result.output), (path, result.output)
+    assert seen >= 8  # submit, compare, init, render, show, run, build ...

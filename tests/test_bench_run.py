@@ -133,16 +133,17 @@ def check_results_dir(results: dict, out: Path, repo: Path, model: Path, split: 
     assert results["schema_version"] == 1
     assert results["harness"]["name"] == "mlqa-domain" and results["harness"]["version"]
     assert results["model"] == {
-        "id": str(model),
+        "id": model.name,  # the public name: the directory's, never its path
         "revision": None,
         "commit_hash": None,
         "base_model": None,
         "intermediate_tasks": [],
     }
     assert results["dataset"] == {
-        "path": str(repo),
+        "path": repo.name,
         "fingerprint": build_info["dataset_fingerprint"],
         "split": split,
+        "general": "general",
     }
     assert results["settings"] == {
         "max_seq_length": 192,
@@ -176,17 +177,28 @@ def check_results_dir(results: dict, out: Path, repo: Path, model: Path, split: 
         assert len(predictions) == entry["count"] == build_info["configs"][name][split]
         assert data == json.dumps(predictions, sort_keys=True, ensure_ascii=False).encode("utf-8")
         assert 0.0 <= entry["exact_match"] <= entry["f1"] <= 100.0
-    for name, gap in results["domain_gap"].items():
+    for name, gap in results["config_gaps"].items():
         general = gap["general_config"]
         assert general == f"{build_info['general']}.{name.split('.', 1)[1]}"
         assert gap["f1_gap"] == pytest.approx(
-            results["configs"][name]["f1"] - results["configs"][general]["f1"]
+            results["configs"][name]["f1"] - results["configs"][general]["f1"], abs=1e-4
         )
-        assert gap["ci95"][0] <= gap["f1_gap"] <= gap["ci95"][1]
+        assert gap["f1_ci95"][0] <= gap["f1_gap"] <= gap["f1_ci95"][1]
         assert gap["em_ci95"][0] <= gap["em_gap"] <= gap["em_ci95"][1]
-    monolingual = [e for n, e in results["configs"].items() if not n.startswith("all.") and n.count(".") == 1]
-    assert results["averages"]["overall"]["count"] == sum(e["count"] for e in monolingual)
-    assert results["averages"]["overall"]["f1"] == pytest.approx(np.mean([e["f1"] for e in monolingual]))
+    all_mono = [e for n, e in results["configs"].items() if n.startswith("all.") and n.count(".") == 1]
+    if all_mono:  # the headline: all.<lang>, each question once
+        assert results["aggregates"]["mlqa"]["count"] == sum(e["count"] for e in all_mono)
+        assert results["aggregates"]["mlqa"]["f1"] == pytest.approx(
+            np.mean([e["f1"] for e in all_mono]), abs=1e-4
+        )
+    assert set(results["definitions"]) >= {"mlqa", "domain", "gap", "cross_lingual", "count", "ci95"}
+    assert results["bootstrap"]["resamples"] == 1000 and results["bootstrap"]["seed"] == 0
+    scores = (out / "scores.json").read_bytes()
+    assert hashlib.sha256(scores).hexdigest() == results["scores"]["sha256"]
+    per_question = json.loads(scores)
+    assert set(per_question) == set(results["configs"])
+    for name, power in results["power"].items():
+        assert power["count"] == results["configs"][name]["count"] == len(per_question[name]["ids"])
 
 
 @pytest.fixture(scope="module")
@@ -213,15 +225,18 @@ def test_bench_run_end_to_end_on_the_built_demo_data(
     results = run_cli(qa_checkpoint, demo_repo, tmp_path / "results")
     check_results_dir(results, tmp_path / "results", demo_repo, qa_checkpoint, "test")
     assert {"legal.de", "general.de", "legal.de.en", "all.en.de"} <= set(results["configs"])
-    assert results["domain_gap"]["legal.de.en"]["general_config"] == "general.de.en"
-    assert set(results["averages"]["per_language"]) == {"de", "en", "de.en", "en.de"}
+    assert results["config_gaps"]["legal.de.en"]["general_config"] == "general.de.en"
+    assert results["aggregates"]["mlqa"]["languages"] == ["de", "en"]
+    assert (
+        results["cross_lingual"]["languages"] == ["de", "en"] and "en" in results["cross_lingual"]["f1"]["de"]
+    )
 
     # A rerun gives the same predictions, scores and intervals; --model-id only renames the model.
     again = run_cli(qa_checkpoint, demo_repo, tmp_path / "again", "--model-id", "my-qa-model")
     assert again["model"]["id"] == "my-qa-model"
     assert again["configs"] == results["configs"]
-    assert again["domain_gap"] == results["domain_gap"]
-    assert again["averages"] == results["averages"]
+    for block in ("config_gaps", "aggregates", "cross_lingual", "power"):
+        assert again[block] == results[block], block
 
     validation = run_cli(qa_checkpoint, demo_repo, tmp_path / "validation", "--split", "validation")
     check_results_dir(validation, tmp_path / "validation", demo_repo, qa_checkpoint, "validation")
@@ -243,10 +258,13 @@ def test_bench_run_on_a_hand_made_repo_with_chinese(
 ) -> None:
     results = run_cli(qa_checkpoint, bench_repo, tmp_path / "results")
     check_results_dir(results, tmp_path / "results", bench_repo, qa_checkpoint, "test")
-    averages = results["averages"]
-    assert set(averages["per_language"]) == {"de", "en", "zh", "de.en"}
-    assert {"all", "legal", "biomedical", "general"} == set(averages["per_domain"])
-    assert set(results["domain_gap"]) == {"legal.de", "legal.en", "legal.zh", "legal.de.en", "biomedical.de"}
+    values = results["aggregates"]
+    assert values["mlqa"]["languages"] == ["de", "en", "zh"]
+    assert {"domain:legal", "domain:biomedical", "domain:general", "gap:legal", "gap:biomedical"} == set(
+        values
+    ) - {"mlqa"}
+    assert values["gap:legal"]["languages"] == ["de", "en", "zh"]
+    assert set(results["config_gaps"]) == {"legal.de", "legal.en", "legal.zh", "legal.de.en", "biomedical.de"}
     zh_predictions = json.loads((tmp_path / "results" / "predictions" / "legal.zh.json").read_text("utf-8"))
     context = dict(zip([f"tes-{i:03d}" for i in range(len(ROWS))], [r[3] for r in ROWS], strict=True))
     assert all(answer in context[id_] for id_, answer in zh_predictions.items())  # sliced from the context
@@ -281,7 +299,7 @@ def test_configs_glob_selection(bench_repo: Path, qa_checkpoint: Path, tmp_path:
     assert sorted(p.name for p in (out / "predictions").iterdir()) == sorted(
         f"{name}.json" for name in results["configs"]
     )
-    assert set(results["domain_gap"]) == {"legal.de"}
+    assert set(results["config_gaps"]) == {"legal.de"}
 
 
 def test_select_configs_patterns() -> None:

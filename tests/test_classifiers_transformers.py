@@ -85,7 +85,8 @@ def test_text_classification_maps_labels_to_domains(topic_model: Path) -> None:
     np.testing.assert_allclose(probs, np.tile([medicine, law, money, other], (len(TEXTS), 1)), rtol=1e-5)
     np.testing.assert_allclose(classifier.scores(TEXTS[:1]), probs[:1, :3])
     prov = classifier.provenance()
-    assert prov["type"] == "transformers" and prov["model"] == str(topic_model)
+    # published by its public name (the directory's name), never the local path; its content fingerprint
+    assert prov["type"] == "transformers" and prov["model"] == topic_model.name
     assert prov["label_map"] == LABEL_MAP and prov["model_fingerprint"]
     assert prov["architecture"] == "XLMRobertaForSequenceClassification"
 

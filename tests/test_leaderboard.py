@@ -16,7 +16,6 @@ import typer
 from fixtures.leaderboard import factory
 from typer.testing import CliRunner
 
-from mlqa_domain.configs import ALL, parse_config_name
 from mlqa_domain.errors import InputError
 from mlqa_domain.leaderboard.dataset_info import init_leaderboard
 from mlqa_domain.leaderboard.render import render_site
@@ -295,21 +294,80 @@ def test_accepted_submission_is_stored_with_verified_scores(store, results):
         claimed["configs"]["legal.de"]["f1"] - claimed["configs"]["general.de"]["f1"]
     )
     assert legal_de.f1_ci95[0] <= legal_de.f1_gap <= legal_de.f1_ci95[1]
-    assert stored.verification.domain_gaps["legal"].languages == ["de", "de.en", "es"]
+    # a domain's gap: over the monolingual languages with both configs (cross-lingual pairs per config)
+    assert stored.verification.domain_gaps["legal"].languages == ["de", "es"]
+    assert "legal.de.en" in gaps
+    # per-question scores (what `bench compare` and the entry pages pair on), one per gold question
+    scores = json.loads((entry_dir / "scores.json").read_text("utf-8"))
+    assert {c: len(s["ids"]) for c, s in scores.items()} == {
+        c: v["count"] for c, v in claimed["configs"].items()
+    }
     # nothing but the entry directory was left behind (no temp dirs)
     assert sorted(p.name for p in (store.root / "entries").iterdir()) == [entry.entry_id]
 
 
-def test_missing_metadata_must_come_from_the_command_line(store, tmp_path, dataset, gold):
+def test_missing_metadata_is_named_at_once_in_plain_words(store, tmp_path, dataset, gold):
     run = factory.write_results_dir(tmp_path / "r", dataset, gold, "org/m", 0.5, base_model=None)
     before = snapshot(store.root)
-    with pytest.raises(InputError, match=r"model\.base_model.*--base-model"):
+    with pytest.raises(InputError) as caught:
+        submit(run, store)
+    message = str(caught.value)
+    assert message.startswith(f"{run / 'results.json'}: cannot submit yet, missing: who submits it")
+    assert "(pass --submitter NAME)" in message and "(pass --base-model MODEL" in message  # both, at once
+    with pytest.raises(InputError, match=r"missing: the pretrained model .*--base-model"):
         submit(run, store, submitter="ana")
-    with pytest.raises(InputError, match=r"submitter.*--submitter"):
+    with pytest.raises(InputError, match=r"missing: who submits it \(pass --submitter NAME\)$"):
         submit(run, store, base_model="xlm-roberta-base")
     assert snapshot(store.root) == before
     entry = submit(run, store, submitter="ana", base_model="xlm-roberta-base")
     assert entry.submission.model.base_model == "xlm-roberta-base"
+
+
+def test_submit_help_declares_what_is_required() -> None:
+    from mlqa_domain.bench_cli import app
+
+    result = CliRunner().invoke(app, ["submit", "--help"], env={"COLUMNS": "200"}, terminal_width=200)
+    lines = {
+        line.split()[1]: line for line in result.output.splitlines() if line.strip("│ *").startswith("--")
+    }
+    assert "[required]" in lines["--submitter"]
+    assert "[required unless the run records it" in lines["--base-model"]
+
+
+def test_schema_problems_are_listed_together(store, results):
+    def break_two(r):
+        r["configs"]["legal.de"]["f1"] = 140.0
+        r["settings"]["max_seq_length"] = 0
+
+    edit_results(results, break_two)
+    with pytest.raises(InputError) as caught:
+        submit(results, store, submitter="ana")
+    message = str(caught.value)
+    assert "invalid submission, 2 problems: " in message and "\n" not in message
+    assert "settings.max_seq_length should be greater than 0" in message
+    assert "configs.legal.de.f1 should be less than or equal to 100" in message
+
+
+def test_what_a_stilts_run_recorded_is_read_from_it(store, tmp_path, dataset, gold):
+    """A `bench stilts` run dir is submitted as it is: its results, base model and tasks come from it."""
+    run_dir = tmp_path / "runs" / "xlmr-mnli"
+    factory.write_results_dir(
+        run_dir / "eval" / "results", dataset, gold, "xlmr-mnli", 0.5, intermediate_tasks=["mnli"]
+    )
+    entry = submit(run_dir, store, submitter="ana")
+    assert entry.submission.model.base_model == "xlm-roberta-base"
+    assert entry.submission.model.intermediate_tasks == ["mnli"]
+
+
+def test_local_paths_of_older_results_are_not_published(store, tmp_path, dataset, gold):
+    run = factory.write_results_dir(tmp_path / "old", dataset, gold, str(tmp_path / "ckpt" / "model"), 0.5)
+    edit_results(run, lambda r: r["dataset"].__setitem__("path", str(dataset)))
+    edit_results(run, lambda r: r["model"].__setitem__("base_model", str(tmp_path / "xlmr-base")))
+    entry = submit(run, store, submitter="ana")
+    assert entry.submission.model.id == "ckpt/model" and entry.submission.model.base_model == "xlmr-base"
+    assert entry.submission.dataset.path == "mlqa-domain"
+    for path in (store.root / "entries").rglob("*.json"):
+        assert str(tmp_path) not in path.read_text("utf-8"), path
 
 
 def test_conflicting_metadata_is_rejected(store, results):
@@ -548,6 +606,7 @@ def test_render_writes_the_site(store, tmp_path, dataset, gold):
     table = render_site(store, site)
     assert [r.rank for r in table.rows] == [1, 2, 3]
     assert table.rows[0].model.startswith("org/xlmr-mnli-squad")
+    assert "entry" not in table.rows[0].model
     index = (site / "index.html").read_text("utf-8")
     assert index.count('<tr data-entry="') == 3
     # user strings are escaped: no live script tag, the text shows as typed
@@ -571,22 +630,24 @@ def test_render_writes_the_site(store, tmp_path, dataset, gold):
     assert set(top["language_f1"]) == {"de", "es"}
     rows = list(csv.DictReader(io.StringIO((site / "leaderboard.csv").read_text("utf-8"))))
     assert [r["model"] for r in rows] == [r.model for r in table.rows]
-    assert float(rows[0]["overall_f1"]) == pytest.approx(table.rows[0].overall_f1)
+    assert float(rows[0]["mlqa_f1"]) == pytest.approx(table.rows[0].mlqa_f1)
     assert {"f1_legal", "f1_lang_de", "gap_legal", "gap_legal_ci_low"} <= set(rows[0])
 
 
-def test_overall_is_the_mean_of_monolingual_domain_and_general_configs(store, results):
+def test_the_headline_is_mlqa_all_lang_as_in_bench_run(store, results):
     entry = submit(results, store, submitter="ana")
     table = render_site(store, store.root.parent / "site")
     scores = entry.verification.configs
-    mono = [scores[f"{d}.{lang}"].f1 for d in ("biomedical", "legal", "general") for lang in ("de", "es")]
-    assert table.rows[0].overall_f1 == pytest.approx(sum(mono) / len(mono), abs=1e-4)
-    de = [
-        scores[c].f1
-        for c in scores
-        if parse_config_name(c).context_language == "de" and parse_config_name(c).domain != ALL
-    ]
-    assert table.rows[0].language_f1["de"] == pytest.approx(sum(de) / len(de), abs=1e-4)
+    assert table.rows[0].mlqa_f1 == pytest.approx((scores["all.de"].f1 + scores["all.es"].f1) / 2, abs=1e-4)
+    assert table.rows[0].mlqa_count == scores["all.de"].count + scores["all.es"].count
+    assert table.rows[0].language_f1 == {
+        "de": pytest.approx(scores["all.de"].f1),
+        "es": pytest.approx(scores["all.es"].f1),
+    }
+    legal = (scores["legal.de"].f1 + scores["legal.es"].f1) / 2
+    assert table.rows[0].domain_f1["legal"] == pytest.approx(legal, abs=1e-4)
+    assert entry.verification.aggregates["mlqa"].f1 == pytest.approx(table.rows[0].mlqa_f1)
+    assert set(entry.verification.power) == set(scores)
 
 
 def test_render_of_an_empty_leaderboard(store, tmp_path):
@@ -605,3 +666,27 @@ def test_render_failure_leaves_the_previous_site(store, results, tmp_path):
         render_site(store, site)
     assert snapshot(site) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == []
+
+
+def test_render_replaces_an_earlier_site_but_nothing_else(store, results, tmp_path):
+    submit(results, store, submitter="ana")
+    site = tmp_path / "site"
+    render_site(store, site)
+    render_site(store, site)  # an earlier rendered site is replaced
+    (entry,) = store.entries()
+    page = (site / "entries" / f"{entry.entry_id}.html").read_text("utf-8")
+    # the cross-lingual pairs as their own matrix (context rows, question columns), all.<lang> on the diagonal
+    matrix = page[page.index('<section id="cross-lingual">') :].split("</section>")[0]
+    de_en = entry.verification.configs["all.de.en"].f1
+    assert "<th>de</th>" in matrix and f'<td class="num">{de_en:.1f}</td>' in matrix
+    assert f'<td class="num strong">{entry.verification.configs["all.de"].f1:.1f}</td>' in matrix
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "keep.txt").write_text("mine", "utf-8")
+    with pytest.raises(InputError, match="is not a rendered leaderboard"):
+        render_site(store, notes)
+    assert [p.name for p in notes.iterdir()] == ["keep.txt"]
+    (tmp_path / "file").write_text("x", "utf-8")
+    with pytest.raises(InputError, match="output exists and is not a directory"):
+        render_site(store, tmp_path / "file")
+    assert (tmp_path / "file").read_text("utf-8") == "x"

@@ -184,17 +184,37 @@ def chromium(tmp_path_factory):
     browser.close()
 
 
+# the real taxonomy's domains, so the main table has as many columns as a real leaderboard
+DOMAINS = ["biomedical", "finance", "legal", "science"]
+WIDTH = 1400
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory, request) -> tuple[Path, list[Path]]:
+    """Where screenshots go; their paths are named in pytest's terminal summary."""
+    folder = tmp_path_factory.mktemp("screenshots")
+    saved: list[Path] = []
+
+    class Summary:
+        def pytest_terminal_summary(self, terminalreporter) -> None:
+            for path in saved:
+                terminalreporter.write_line(f"leaderboard screenshot: {path}")
+
+    request.config.pluginmanager.register(Summary(), f"leaderboard-screenshots-{id(saved)}")
+    return folder, saved
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> tuple[Path, list]:
     root = tmp_path_factory.mktemp("lb-browser")
-    dataset = factory.build_dataset_repo(root / "dataset")
+    dataset = factory.build_dataset_repo(root / "dataset", domains=DOMAINS)
     gold = factory.load_gold(dataset)
     store = LocalStore(root / "board")
     init_leaderboard(store, dataset)
     models = [  # overall ranking and legal ranking disagree, so sorting by legal changes the order
-        ("org/xlmr-squad", 0.45, [], {"legal": 0.9}),
-        ("org/xlmr-mnli-squad", 0.8, ["mnli"], {"legal": 0.1}),
-        ("org/mbert-cuad-squad", 0.6, ["cuad"], {"legal": 0.5}),
+        ("org/xlm-roberta-large-squad2-finetuned-baseline", 0.45, [], {"legal": 0.9}),
+        ("org/xlm-roberta-large-mnli-then-squad-seed-42-checkpoint", 0.8, ["mnli"], {"legal": 0.1}),
+        ("org/mbert-cuad-squad", 0.6, ["cuad", "mnli"], {"legal": 0.5}),
     ]
     for i, (model, skill, tasks, domain_skill) in enumerate(models):
         run = factory.write_results_dir(
@@ -207,17 +227,27 @@ def site(tmp_path_factory) -> tuple[Path, list]:
 
 
 ROWS_JS = "Array.from(document.querySelectorAll('#leaderboard tbody tr')).map(r => r.dataset.entry)"
+COLUMN_JS = (
+    "Array.from(document.querySelectorAll('#leaderboard thead tr:last-child th'))"
+    ".findIndex(th => th.dataset.key === %s)"
+)
+BOX_JS = """(() => { const e = document.querySelector(%s); if (!e) return null;
+  const r = e.getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width}; })()"""
 
 
-def test_leaderboard_page_sorts_and_links(chromium, site, tmp_path_factory):
+def box(page: Page, selector: str) -> dict | None:
+    return page.eval(BOX_JS % json.dumps(selector))
+
+
+def test_leaderboard_page_sorts_and_links(chromium, site, screenshots):
     out, rows = site
     page = Page(chromium)
     page.goto((out / "index.html").as_uri())
     assert page.eval("document.title") == "MLQA-Domain leaderboard"
-    assert page.eval(ROWS_JS) == [r.entry_id for r in rows]  # ranked by overall F1
-    assert page.eval("document.querySelector('#leaderboard tbody td:nth-child(5)').textContent").startswith(
-        "<i>Ana</i>"
-    )  # escaped, shown as typed
+    assert page.eval(ROWS_JS) == [r.entry_id for r in rows]  # ranked by MLQA F1
+    submitter = page.eval(COLUMN_JS % json.dumps("submitter")) + 1
+    cell = f"document.querySelector('#leaderboard tbody td:nth-child({submitter})').textContent"
+    assert page.eval(cell).startswith("<i>Ana</i>")  # escaped, shown as typed
 
     by_legal = sorted(rows, key=lambda r: r.domain_f1["legal"], reverse=True)
     assert [r.entry_id for r in by_legal] != [r.entry_id for r in rows]  # the click must change the order
@@ -232,21 +262,67 @@ def test_leaderboard_page_sorts_and_links(chromium, site, tmp_path_factory):
     page.click("th[data-key='model'] button")
     assert page.eval(ROWS_JS) == [r.entry_id for r in sorted(rows, key=lambda r: r.model)]
 
-    shots = tmp_path_factory.mktemp("screenshots")
-    shot = page.screenshot(shots / "leaderboard.png")
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
-
     page.click("th[data-key='rank'] button")
-    first = rows[0].entry_id
+    first = rows[0].entry_id  # the MNLI run: its page compares it with the plain-SQuAD run
     page.click(f"tr[data-entry='{first}'] a")
     page.browser.wait_for(
         lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == page.session
     )
     assert page.eval("location.pathname").endswith(f"/entries/{first}.html")
     assert page.eval("document.querySelectorAll('#configs tbody tr').length") == len(rows[0].configs)
+    baseline = next(r for r in rows if not r.intermediate_tasks)
+    assert (
+        page.eval("document.querySelector('#baseline h2 a').getAttribute('href')")
+        == f"{baseline.entry_id}.html"
+    )
+    assert page.eval("document.querySelector('#comparison tbody td code').textContent") == "mlqa"
     images = page.eval(
         "Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth])"
     )
-    assert len(images) == 2 and all(width > 100 for _, width in images), images
-    page.screenshot(shots / "entry.png")
+    assert len(images) == 3 and all(width > 100 for _, width in images), images  # forest, heatmap, gaps
+    folder, saved = screenshots
+    saved.append(page.screenshot(folder / "entry.png"))
+    assert page.exceptions() == []
+
+
+def test_the_main_table_fits_1400_px_without_sideways_scrolling(chromium, site, screenshots):
+    out, rows = site
+    page = Page(chromium, width=WIDTH, height=900)
+    page.goto((out / "index.html").as_uri())
+    assert page.eval("window.innerWidth") == WIDTH
+    assert page.eval("document.documentElement.scrollWidth") <= WIDTH  # the page does not scroll sideways
+    wrap = box(page, ".table-wrap")
+    assert (
+        page.eval(
+            "(() => { const w = document.querySelector('.table-wrap');"
+            " return w.scrollWidth - w.clientWidth; })()"
+        )
+        <= 0
+    )
+    required = [
+        "model",
+        "mlqa_f1",
+        "mlqa_em",
+        *(f"f1_{d}" for d in [*DOMAINS, "general"]),
+        *(f"gap_{d}" for d in DOMAINS),
+    ]
+    for key in required:
+        header = box(page, f"th[data-key='{key}']")
+        assert header and header["width"] > 0, key
+        assert wrap["left"] <= header["left"] and header["right"] <= min(wrap["right"], WIDTH), key
+        for row in rows:  # every cell of the column is on screen too, with its value
+            index = page.eval(COLUMN_JS % json.dumps(key)) + 1
+            cell = box(page, f"tr[data-entry='{row.entry_id}'] td:nth-child({index})")
+            assert cell["right"] <= WIDTH, (key, row.entry_id)
+    # the other columns wait behind the toggle
+    details = ["base_model", "intermediate_tasks", "submitter", "f1_lang_de"]
+    assert all(box(page, f"th[data-key='{key}']")["width"] == 0 for key in details)
+    folder, saved = screenshots
+    shot = page.screenshot(folder / f"leaderboard-{WIDTH}px.png")
+    saved.append(shot)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    page.click("#toggle-details")
+    assert page.eval("document.getElementById('toggle-details').getAttribute('aria-pressed')") == "true"
+    assert all(box(page, f"th[data-key='{key}']")["width"] > 0 for key in details)
+    saved.append(page.screenshot(folder / f"leaderboard-{WIDTH}px-more-columns.png"))
     assert page.exceptions() == []

@@ -90,31 +90,49 @@ def test_a_column_added_to_the_list_appears_everywhere(store, tmp_path, monkeypa
 def test_without_changes_the_outputs_follow_the_list_order(store, tmp_path):
     table = store_table(store)
     keys = [c.key for c in table.columns()]
-    assert keys[:4] == ["rank", "entry_id", "model", "revision"]
-    assert table.csv_header()[: len(keys) - 1] == keys[:-1]  # the last column, a gap, has CI fields after
-    assert table.csv_header()[-3:] == [keys[-1], f"{keys[-1]}_ci_low", f"{keys[-1]}_ci_high"]
+    assert keys[:7] == ["rank", "entry_id", "model", "revision", "mlqa_f1", "mlqa_em", "mlqa_f1_std"]
+    gaps = [c for c in table.columns() if c.kind == "gap"]
+    assert [c.key for c in gaps] == ["gap_biomedical", "gap_legal"]
+    header = table.csv_header()
+    assert header[header.index("gap_legal") : header.index("gap_legal") + 3] == [
+        "gap_legal",
+        "gap_legal_ci_low",
+        "gap_legal_ci_high",
+    ]  # a gap has its CI bounds as two more CSV fields
+    assert [name for name in header if "_ci_" not in name] == keys
     page = [c.key for c in table.columns("page")]
-    assert page[:7] == [
+    # the main table: model, the headline, every domain, every gap; the rest behind the toggle
+    main = [c.key for c in table.columns("page") if not c.detail]
+    assert main == [
         "rank",
         "model",
+        "mlqa_f1",
+        "mlqa_em",
+        "f1_biomedical",
+        "f1_legal",
+        "f1_general",
+        "gap_biomedical",
+        "gap_legal",
+    ]
+    assert [k for k in page if k not in main] == [
         "base_model",
         "intermediate_tasks",
+        "n_seeds",
         "submitter",
-        "overall_f1",
-        "overall_em",
+        "f1_lang_de",
+        "f1_lang_es",
     ]
-    assert "entry_id" not in page and "f1_legal" in page and "gap_legal" in page
     show = [c.terminal_label for c in table.columns("show")]
     assert show == [
         "#",
         "Model",
+        "MLQA F1",
+        "MLQA EM",
+        "gap biomedical",
+        "gap legal",
         "Base",
         "Intermediate",
         "Submitter",
-        "F1",
-        "EM",
-        "gap biomedical",
-        "gap legal",
     ]
     shown = _show(table)
     assert shown.index("org/b") < shown.index("org/a") and "mnli → cuad" in shown
@@ -128,17 +146,19 @@ def test_json_entries_keep_their_shape(store):
         "entry_id",
         "model",
         "revision",
+        "mlqa_f1",
+        "mlqa_em",
+        "mlqa_f1_std",
         "base_model",
         "intermediate_tasks",
+        "n_seeds",
         "submitter",
         "date",
         "harness_version",
         "n_configs",
-        "overall_f1",
-        "overall_em",
         "domain_f1",
-        "language_f1",
         "domain_gap",
+        "language_f1",
         "configs",
     ]
     assert entry["intermediate_tasks"] == ["mnli", "cuad"] and isinstance(entry["domain_gap"]["legal"], dict)

@@ -83,7 +83,7 @@ def test_score_warns_on_other_dataset_version(
     gold = tmp_path / "gold.json"
     gold.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     result = CliRunner().invoke(
-        app, ["score", str(gold), str(metric_fixtures / "predictions_zh.json"), "-l", "zh"]
+        app, ["score", str(gold), str(metric_fixtures / "predictions_zh.json"), "--lang", "zh"]
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == ZH_RESULT
@@ -105,14 +105,14 @@ SQUAD_OK = {"version": "1.0", "data": [{"paragraphs": [{"qas": [{"id": "a", "ans
         (
             '{"data": [{"paragraphs": [{"qas": [{"id": "a", "answers": "x"}]}]}]}',
             "{}",
-            ["-l", "en"],
+            ["--lang", "en"],
             "gold",
             "answers",
         ),
         (
             '{"data": [{"paragraphs": [{"qas": [{"id": "a", "answers": []}]}]}]}',
             "{}",
-            ["-l", "en"],
+            ["--lang", "en"],
             "gold",
             "no gold",
         ),
@@ -120,14 +120,14 @@ SQUAD_OK = {"version": "1.0", "data": [{"paragraphs": [{"qas": [{"id": "a", "ans
         (
             '{"id": "a", "answers": {"text": ["x"]}}\n{"id": "b", oops}\n',
             "{}",
-            ["-l", "en"],
+            ["--lang", "en"],
             "gold",
             "line 2",
         ),
         (
             '{"id": "a", "answers": {"text": "x"}}\n{"id": "b", "answers": {"text": ["y"]}}\n',
             "{}",
-            ["-l", "en"],
+            ["--lang", "en"],
             "gold",
             "row 1",
         ),

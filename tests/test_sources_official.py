@@ -150,7 +150,14 @@ def test_file_url_is_downloaded_once_then_reused(tmp_path: Path) -> None:
     second = load_source(url, SourceOptions(cache_dir=cache))
     assert [e.to_dict() for e in second.examples] == [e.to_dict() for e in first.examples]
     assert second.info.files == first.info.files
-    assert second.info.to_dict() == {"kind": "mlqa-official", "location": url, "files": [record]}
+    # what build_info.json publishes: file names (a file:// URL is a local path), size and sha256
+    public = {"path": "MLQA_V1.zip", "bytes": record["bytes"], "sha256": digest, "url": "MLQA_V1.zip"}
+    assert second.info.to_dict() == {
+        "kind": "mlqa-official",
+        "dataset": "mlqa",
+        "location": "MLQA_V1.zip",
+        "files": [public],
+    }
     assert fetch(url, cache_dir=cache).reused
 
 
@@ -211,3 +218,41 @@ def test_official_url_has_the_published_size_and_checksum() -> None:
     assert DEFAULT_MLQA_URL == "https://dl.fbaipublicfiles.com/MLQA/MLQA_V1.zip"
     assert MLQA_V1_ZIP_BYTES == 75_719_050
     assert MLQA_V1_ZIP_SHA256 == "246e8089933d13007fe80684d5c5c0713d6834cf8b3b4a0ec7c66f0a0d2baac8"
+
+
+def test_published_source_info_names_files_not_local_paths(tmp_path: Path) -> None:
+    from mlqa_domain.builders.sources import SourceInfo
+
+    folder = tmp_path / "data" / "MLQA_V1"
+    (folder / "dev").mkdir(parents=True)
+    info = SourceInfo(
+        "mlqa-official",
+        str(folder),
+        [{"path": str(folder / "dev" / "dev-context-de-question-de.json"), "bytes": 3, "sha256": "a" * 64}],
+    )
+    assert info.to_dict() == {
+        "kind": "mlqa-official",
+        "dataset": "mlqa",
+        "location": "MLQA_V1",
+        "files": [{"path": "dev/dev-context-de-question-de.json", "bytes": 3, "sha256": "a" * 64}],
+    }
+    download = {"path": str(tmp_path / "cache" / "MLQA_V1.zip"), "bytes": 1, "sha256": "b" * 64}
+    remote = SourceInfo(
+        "mlqa-official",
+        "https://example.org/MLQA_V1.zip",
+        [{**download, "url": "https://example.org/MLQA_V1.zip"}],
+    )
+    assert remote.to_dict()["files"] == [
+        {"path": "MLQA_V1.zip", "bytes": 1, "sha256": "b" * 64, "url": "https://example.org/MLQA_V1.zip"}
+    ]
+    xquad = SourceInfo(
+        "squad-parallel", str(tmp_path / "xquad"), [{"path": str(tmp_path / "xquad" / "xquad.de.json")}]
+    )
+    squad = SourceInfo(
+        "squad-parallel", str(tmp_path / "train-v1.1.json"), [{"path": str(tmp_path / "train-v1.1.json")}]
+    )
+    assert (xquad.dataset(), squad.dataset(), SourceInfo("hf-mlqa", "x").dataset()) == (
+        "xquad",
+        "squad",
+        "mlqa",
+    )

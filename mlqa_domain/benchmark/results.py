@@ -1,25 +1,34 @@
-"""Scores per config, averages, domain gaps with bootstrap CIs, the results directory and its table."""
+"""Scores per config, the results directory (results.json, predictions/, scores.json) and its tables.
+
+Aggregates, gaps, CIs and power are computed in :mod:`mlqa_domain.benchmark.aggregates` (one definition
+each, written into results.json as ``definitions``).
+"""
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.table import Table
 
+from mlqa_domain import stats
 from mlqa_domain.atomic import atomic_dir
-from mlqa_domain.benchmark import bootstrap, metric
+from mlqa_domain.benchmark import aggregates, metric
 from mlqa_domain.benchmark.data import ConfigExamples
-from mlqa_domain.configs import ALL, GENERAL, format_config_name, language_key, parse_config_name
+from mlqa_domain.configs import language_key, parse_config_name
 from mlqa_domain.errors import InputError
+from mlqa_domain.jsonio import parse_json
 
 RESULTS_FILE = "results.json"
 PREDICTIONS_DIR = "predictions"
+SCORES_FILE = "scores.json"  # per-question EM/F1 of every config (what `bench compare` pairs)
 SCHEMA_VERSION = 1
+# settings that change where/how fast a run goes, not what it predicts
+RUNTIME_ONLY_SETTINGS = frozenset({"device", "batch_size"})
 
 
 @dataclass
@@ -35,6 +44,7 @@ class ConfigResult:
     count: int
     em_per_question: np.ndarray = field(repr=False)
     f1_per_question: np.ndarray = field(repr=False)
+    ids: list[str] = field(default_factory=list, repr=False)
 
     @property
     def is_monolingual(self) -> bool:
@@ -44,6 +54,11 @@ class ConfigResult:
     def language_key(self) -> str:
         """``de`` or ``de.en`` (context.question)."""
         return language_key(self.context_language, self.question_language)
+
+    def question_scores(self) -> aggregates.QuestionScores:
+        """Per-question scores in the aggregates' form (ids numbered when none were kept)."""
+        ids = self.ids or [str(i) for i in range(self.count)]
+        return aggregates.QuestionScores(ids, self.em_per_question, self.f1_per_question)
 
 
 def score_config(examples: ConfigExamples, predictions: Mapping[str, str]) -> ConfigResult:
@@ -63,75 +78,18 @@ def score_config(examples: ConfigExamples, predictions: Mapping[str, str]) -> Co
         count=len(gold),
         em_per_question=np.asarray(em, dtype=np.float64),
         f1_per_question=np.asarray(f1, dtype=np.float64),
+        ids=list(gold),
     )
 
 
-def _mean_of(results: list[ConfigResult]) -> dict:
+def summary(scored: Mapping[str, ConfigResult], general: str) -> dict[str, Any]:
+    """The blocks of results.json above the config level (see :func:`aggregates.summarise`)."""
+    blocks = aggregates.summarise({name: r.question_scores() for name, r in scored.items()}, general)
     return {
-        "exact_match": float(np.mean([r.exact_match for r in results])),
-        "f1": float(np.mean([r.f1 for r in results])),
-        "count": int(sum(r.count for r in results)),
-        "configs": [r.config for r in results],
+        **blocks,
+        "definitions": dict(aggregates.DEFINITIONS),
+        "bootstrap": stats.settings(),
     }
-
-
-def averages(results: Mapping[str, ConfigResult]) -> dict:
-    """Unweighted means of config scores (``count`` sums the questions).
-
-    - ``overall``: monolingual configs except ``all.*`` (domains and ``general``);
-    - ``per_domain``: monolingual configs of each domain (``all`` included as its own entry);
-    - ``per_language``: by context language over every config except ``all.*`` (cross-lingual configs
-      count for their context language), plus one entry per cross-lingual pair (``de.en``).
-    """
-    values = list(results.values())
-    overall = [r for r in values if r.is_monolingual and r.domain != ALL]
-    per_domain: dict[str, list[ConfigResult]] = defaultdict(list)
-    per_language: dict[str, list[ConfigResult]] = defaultdict(list)
-    for r in values:
-        if r.is_monolingual:
-            per_domain[r.domain].append(r)
-        if r.domain != ALL:
-            per_language[r.context_language].append(r)
-            if not r.is_monolingual:
-                per_language[r.language_key].append(r)
-    empty = {"exact_match": None, "f1": None, "count": 0, "configs": []}
-    return {
-        "overall": _mean_of(overall) if overall else empty,
-        "per_domain": {d: _mean_of(rs) for d, rs in sorted(per_domain.items())},
-        "per_language": {k: _mean_of(rs) for k, rs in sorted(per_language.items())},
-    }
-
-
-def domain_gaps(
-    results: Mapping[str, ConfigResult],
-    general: str = GENERAL,
-    n_resamples: int = bootstrap.N_RESAMPLES,
-    seed: int = bootstrap.SEED,
-) -> dict:
-    """Domain F1/EM minus the ``general`` config of the same language (pair), with 95% bootstrap CIs.
-
-    Questions of the two configs are resampled independently; configs whose general counterpart was
-    not scored in this run get no entry.
-    """
-    gaps = {}
-    for name, r in results.items():
-        if r.domain in (ALL, general):
-            continue
-        general_name = format_config_name(general, r.context_language, r.question_language)
-        g = results.get(general_name)
-        if g is None or r.count == 0 or g.count == 0:
-            continue
-        seq = bootstrap.seed_for(name, seed)
-        f1_ci = bootstrap.diff_ci(r.f1_per_question, g.f1_per_question, n_resamples, seed=seq)
-        em_ci = bootstrap.diff_ci(r.em_per_question, g.em_per_question, n_resamples, seed=seq)
-        gaps[name] = {
-            "general_config": general_name,
-            "f1_gap": r.f1 - g.f1,
-            "ci95": [100.0 * f1_ci[0], 100.0 * f1_ci[1]],
-            "em_gap": r.exact_match - g.exact_match,
-            "em_ci95": [100.0 * em_ci[0], 100.0 * em_ci[1]],
-        }
-    return gaps
 
 
 def predictions_bytes(predictions: Mapping[str, str]) -> bytes:
@@ -139,24 +97,101 @@ def predictions_bytes(predictions: Mapping[str, str]) -> bytes:
     return json.dumps(dict(predictions), sort_keys=True, ensure_ascii=False).encode("utf-8")
 
 
-def check_output_dir(out: Path) -> None:
-    """``out`` may be new, empty or an earlier results dir; anything else is not overwritten."""
+def scores_bytes(scored: Mapping[str, ConfigResult]) -> bytes:
+    """``scores.json``: ``{config: {"ids", "em", "f1"}}`` per question (exact floats)."""
+    data = {name: r.question_scores().to_json() for name, r in scored.items()}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def read_results_json(results_dir: Path) -> dict[str, Any]:
+    """results.json of a results dir, as a dict (an InputError naming the file otherwise)."""
+    path = results_dir / RESULTS_FILE
+    if not path.is_file():
+        raise InputError(f"no {RESULTS_FILE} (is this a `bench run` output dir?)", results_dir)
+    data = parse_json(path.read_bytes(), path)
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object", path)
+    return data
+
+
+def run_identity(results: Mapping[str, Any]) -> dict[str, Any]:
+    """What makes two results dirs the same run: model and revision, dataset and split, the configs,
+    and the settings that change predictions (not device or batch size)."""
+    model = results.get("model") or {}
+    dataset = results.get("dataset") or {}
+    settings = {k: v for k, v in (results.get("settings") or {}).items() if k not in RUNTIME_ONLY_SETTINGS}
+    return {
+        "model": model.get("id"),
+        "revision": model.get("revision"),
+        "dataset": dataset.get("fingerprint"),
+        "split": dataset.get("split"),
+        "configs": sorted(results.get("configs") or {}),
+        "settings": settings,
+    }
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    out = []
+    for key in new:
+        if old.get(key) == new[key]:
+            continue
+        if key == "configs":
+            out.append(f"configs: {len(old.get(key) or [])} there, {len(new[key])} now")
+        elif key == "settings":
+            changed = sorted(
+                k
+                for k in set(old.get(key) or {}) | set(new[key])
+                if (old.get(key) or {}).get(k) != new[key].get(k)
+            )
+            out.append("settings: " + ", ".join(changed))
+        else:
+            out.append(f"{key}: {old.get(key)!r} there, {new[key]!r} now")
+    return out
+
+
+def check_output_dir(out: Path, identity: Mapping[str, Any] | None = None, force: bool = False) -> None:
+    """``out`` may be new, empty, or a finished results dir of the same run (``identity``); an earlier
+    results dir of another run only with ``force``; a directory that is not a results dir never."""
     if not out.exists():
         return
     if not out.is_dir():
         raise InputError("output exists and is not a directory", out)
-    if any(out.iterdir()) and not (out / RESULTS_FILE).is_file():
-        raise InputError(f"output directory is not empty and holds no {RESULTS_FILE}; not overwriting", out)
+    if not any(out.iterdir()):
+        return
+    if not (out / RESULTS_FILE).is_file():
+        raise InputError(
+            f"output directory is not empty and holds no {RESULTS_FILE}; not overwriting "
+            "(choose another --out)",
+            out,
+        )
+    if identity is None or force:
+        return
+    try:
+        existing = run_identity(read_results_json(out))
+    except InputError:
+        existing = {}
+    differences = _differences(existing, dict(identity))
+    if differences:
+        raise InputError(
+            "holds the results of a different run (" + "; ".join(differences[:3]) + "); "
+            "pass --force to replace them or choose another --out",
+            out,
+        )
 
 
-def write_results_dir(out: str | Path, results: dict, predictions: Mapping[str, bytes]) -> None:
-    """Write ``predictions/<config>.json`` and ``results.json`` into a temp dir, then move it onto ``out``."""
+def write_results_dir(
+    out: str | Path, results: dict, predictions: Mapping[str, bytes], scores: bytes | None = None
+) -> None:
+    """Write ``predictions/<config>.json``, ``scores.json`` and ``results.json`` into a temp dir, then move
+    it onto ``out`` (which :func:`check_output_dir` allows)."""
     out = Path(out).resolve()
     check_output_dir(out)
     with atomic_dir(out) as tmp:
         (tmp / PREDICTIONS_DIR).mkdir()
         for config, data in predictions.items():
             (tmp / PREDICTIONS_DIR / f"{config}.json").write_bytes(data)
+        if scores is not None:
+            (tmp / SCORES_FILE).write_bytes(scores)
         text = json.dumps(results, indent=2, ensure_ascii=False) + "\n"
         (tmp / RESULTS_FILE).write_text(text, encoding="utf-8")
 
@@ -165,23 +200,67 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _ci_text(value: float | None, ci: list | tuple | None, sign: bool = False) -> str:
+    if value is None:
+        return ""
+    text = f"{value:+.2f}" if sign else f"{value:.2f}"
+    if ci and None not in ci:
+        text += f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if sign else f" [{ci[0]:.2f}, {ci[1]:.2f}]"
+    return text
+
+
 def results_table(results: dict) -> Table:
-    """Rich table: one row per config (count, EM, F1, gap ± CI), then the averages."""
+    """Rich table: one row per config (count, EM, F1, gap to general with its CI, minimum detectable F1
+    difference)."""
     title = f"{results['model']['id']} on {results['dataset']['path']} ({results['dataset']['split']})"
     table = Table(title=title)
-    for column in ("config", "count", "EM", "F1", "F1 gap vs general [95% CI]"):
+    for column in ("config", "questions", "EM", "F1", "F1 gap vs general [95% CI]", "MDE"):
         table.add_column(column, justify="left" if column == "config" else "right")
-    gaps = results.get("domain_gap", {})
+    gaps = results.get("config_gaps", {})
+    power = results.get("power", {})
     for name, entry in results["configs"].items():
         gap = gaps.get(name)
-        gap_text = f"{gap['f1_gap']:+.2f} [{gap['ci95'][0]:+.2f}, {gap['ci95'][1]:+.2f}]" if gap else ""
-        table.add_row(name, str(entry["count"]), _fmt(entry["exact_match"]), _fmt(entry["f1"]), gap_text)
-    table.add_section()
-    avg = results["averages"]
-    rows = [("overall", avg["overall"])]
-    rows += [(f"domain {d}", v) for d, v in avg["per_domain"].items()]
-    rows += [(f"language {k}", v) for k, v in avg["per_language"].items()]
-    for label, value in rows:
-        em, f1 = _fmt(value["exact_match"]), _fmt(value["f1"])
-        table.add_row(f"[bold]{label}[/]", str(value["count"]), em, f1, "")
+        gap_text = _ci_text(gap["f1_gap"], gap["f1_ci95"], sign=True) if gap else ""
+        mde = (power.get(name) or {}).get("min_detectable_f1")
+        table.add_row(
+            name, str(entry["count"]), _fmt(entry["exact_match"]), _fmt(entry["f1"]), gap_text, _fmt(mde)
+        )
+    table.caption = (
+        "MDE: the smallest F1 difference between two models a paired test on that split detects "
+        "(80% power, alpha 0.05); definitions in results.json"
+    )
+    return table
+
+
+def aggregates_table(results: dict) -> Table:
+    """Rich table of the headline, the domains and the gaps (each with its 95% CI and MDE)."""
+    table = Table(title="aggregates (results.json: aggregates, definitions)")
+    for column in ("aggregate", "languages", "questions", "EM", "F1 [95% CI]", "MDE"):
+        table.add_column(column, justify="left" if column in ("aggregate", "languages") else "right")
+    for name, value in results.get("aggregates", {}).items():
+        gap = name.startswith(aggregates.GAP_PREFIX)
+        table.add_row(
+            f"[bold]{name}[/]" if name == aggregates.HEADLINE else name,
+            ",".join(value.get("languages") or []),
+            str(value["count"]),
+            _fmt(value["exact_match"]),
+            _ci_text(value["f1"], value.get("f1_ci95"), sign=gap),
+            _fmt(value.get("min_detectable_f1")),
+        )
+    return table
+
+
+def cross_lingual_table(results: dict) -> Table | None:
+    """Rich table of the cross-lingual F1 matrix (context rows, question columns); None for one language."""
+    matrix = results.get("cross_lingual") or {}
+    languages = matrix.get("languages") or []
+    if len(languages) < 2:
+        return None
+    table = Table(title="F1 of all.<context>.<question> (rows: context, columns: question)")
+    table.add_column("context")
+    for lang in languages:
+        table.add_column(lang, justify="right")
+    for ctx in languages:
+        row = matrix["f1"].get(ctx, {})
+        table.add_row(ctx, *(_fmt(row.get(q)) for q in languages))
     return table

@@ -15,10 +15,11 @@ from mlqa_domain.benchmark import results as results_mod
 from mlqa_domain.benchmark.data import ConfigExamples, load_config_examples, open_repo, plan_configs
 from mlqa_domain.benchmark.features import QuestionTooLongError, prepare_validation_features
 from mlqa_domain.benchmark.inference import predict_logits, prepare_model, resolve_device
-from mlqa_domain.benchmark.settings import RUN, RunSettings
+from mlqa_domain.benchmark.settings import RUN, RunSettings, check_model_location
 from mlqa_domain.benchmark.spans import logits_to_answers
 from mlqa_domain.errors import InputError, first_line
 from mlqa_domain.hashing import sha256_bytes
+from mlqa_domain.naming import public_dataset_name, public_model_name, public_model_revision
 
 HARNESS_NAME = "mlqa-domain"
 _SNAPSHOT = re.compile(r"snapshots[/\\]([0-9a-f]{40})(?:[/\\]|$)")
@@ -49,8 +50,7 @@ def load_qa_model(model: str, revision: str | None = None):
     """
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    if not Path(model).exists() and (model.startswith((".", "/", "~")) or model.count("/") > 1):
-        raise InputError("model not found (neither a local directory nor a hub id)", model)
+    check_model_location(model)
     try:
         tokenizer = AutoTokenizer.from_pretrained(model, revision=revision)
         qa_model, loading = AutoModelForQuestionAnswering.from_pretrained(
@@ -109,20 +109,35 @@ def run_benchmark(
     out: str | Path,
     settings: RunSettings = RUN,
     model_card: Mapping[str, Any] | None = None,
+    force: bool = True,
 ) -> dict:
     """Score ``model`` on the selected configs of ``data``; write ``out`` atomically; return results.json.
 
-    ``model_card``: ``id`` (default: ``model``), ``base_model`` and ``intermediate_tasks`` to record.
+    ``model_card``: ``id`` (default: the model's public name, see :mod:`mlqa_domain.naming`),
+    ``base_model`` and ``intermediate_tasks`` to record. ``out`` may be new, empty or a finished results
+    dir; with ``force=False`` (`bench run` without --force) only one of the same run (model, revision,
+    dataset, split, configs, settings), so a different run is never replaced by accident. A directory that
+    is not a results dir is never replaced.
     """
     started = time.perf_counter()
+    check_model_location(model)
     torch_device = resolve_device(settings.device)
     settings.check()
-    results_mod.check_output_dir(Path(out).resolve())
+    out_dir = Path(out).expanduser().resolve()
+    results_mod.check_output_dir(out_dir)
     repo = open_repo(data)
     to_run, skipped = plan_configs(repo, settings.configs, settings.split)
     if skipped:
         names = ", ".join(skipped)
         logger.info("skipping %d config(s) without a %r split: %s", len(skipped), settings.split, names)
+    card = dict(model_card or {})
+    planned = {
+        "model": _model_entry(model, settings.revision, None, card),
+        "dataset": {"fingerprint": repo.fingerprint, "split": settings.split},
+        "settings": settings.recorded(torch_device.type),
+        "configs": dict.fromkeys(to_run),
+    }
+    results_mod.check_output_dir(out_dir, results_mod.run_identity(planned), force=force)
     qa_model, tokenizer, commit_hash = load_qa_model(model, settings.revision)
     qa_model = prepare_model(qa_model, torch_device, settings.precision)
 
@@ -137,29 +152,36 @@ def run_benchmark(
         scored[name] = results_mod.score_config(examples, answers)
         predictions[name] = results_mod.predictions_bytes(answers)
 
-    card = dict(model_card or {})
+    scores = results_mod.scores_bytes(scored)
     results = {
         "schema_version": results_mod.SCHEMA_VERSION,
         "harness": {"name": HARNESS_NAME, "version": __version__},
         "model": _model_entry(model, settings.revision, commit_hash, card),
-        "dataset": {"path": data, "fingerprint": repo.fingerprint, "split": settings.split},
+        "dataset": {
+            "path": public_dataset_name(data),
+            "fingerprint": repo.fingerprint,
+            "split": settings.split,
+            "general": repo.general_domain,
+        },
         "settings": settings.recorded(torch_device.type),
         "timings": _timings(started, seconds, scored),
         "configs": _config_entries(scored, predictions),
-        "averages": results_mod.averages(scored),
-        "domain_gap": results_mod.domain_gaps(scored, general=repo.general_domain),
+        "scores": {"file": results_mod.SCORES_FILE, "sha256": sha256_bytes(scores)},
+        **results_mod.summary(scored, general=repo.general_domain),
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    results_mod.write_results_dir(out, results, predictions)
+    results_mod.write_results_dir(out_dir, results, predictions, scores)
     return results
 
 
 def _model_entry(model: str, revision: str | None, commit_hash: str | None, card: Mapping[str, Any]) -> dict:
+    """results.json's ``model``: public names only (``--model-id``, else the hub id, else the directory)."""
+    base = card.get("base_model")
     return {
-        "id": card.get("id") or model,
-        "revision": revision,
+        "id": card.get("id") or public_model_name(model),
+        "revision": public_model_revision(model, revision),
         "commit_hash": commit_hash,
-        "base_model": card.get("base_model"),
+        "base_model": public_model_name(base) if base else None,
         "intermediate_tasks": list(card.get("intermediate_tasks") or []),
     }
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from pathlib import Path
 
 import yaml
 
@@ -59,8 +61,20 @@ def dataset_infos(counts: dict[str, dict[str, int]], sizes: dict) -> list[dict]:
     return infos
 
 
-def front_matter(counts: dict[str, dict[str, int]], languages: list[str], sizes: dict | None = None) -> dict:
-    """The YAML header: licence, languages, one ``configs`` entry per config and its sizes."""
+def source_datasets(info: dict) -> list[str]:
+    """The public datasets the build read (``mlqa``, ``xquad``, ``squad``), in the order given."""
+    names = [s.get("dataset") or "mlqa" for s in info.get("sources") or []]
+    return list(dict.fromkeys(names)) or ["mlqa"]
+
+
+def front_matter(
+    counts: dict[str, dict[str, int]],
+    languages: list[str],
+    sizes: dict | None = None,
+    sources: list[str] | None = None,
+) -> dict:
+    """The YAML header: licence, languages, the source datasets, one ``configs`` entry per config and its
+    sizes."""
     configs = [
         {
             "config_name": name,
@@ -79,7 +93,7 @@ def front_matter(counts: dict[str, dict[str, int]], languages: list[str], sizes:
         "multilinguality": ["multilingual", "translation"],
         "task_categories": ["question-answering"],
         "task_ids": ["extractive-qa"],
-        "source_datasets": ["mlqa"],
+        "source_datasets": list(sources or ["mlqa"]),
         "configs": configs,
         "dataset_info": dataset_infos(counts, sizes or {}),
     }
@@ -165,11 +179,48 @@ def label_quality_section(info: dict) -> str:
 
 
 def _sources_list(info: dict) -> str:
+    """One line per source: the dataset, its reader, and each file by name (or URL), size and sha256."""
     return "\n".join(
-        f"- `{s['location']}` ({s['kind']}): "
-        + ", ".join(f"`{f['path']}` {f['bytes']} bytes, sha256 `{f['sha256']}`" for f in s["files"])
+        f"- {s.get('dataset', 'mlqa')}: `{s['location']}` ({s['kind']}): "
+        + ", ".join(
+            f"`{f.get('url') or f['path']}` {f['bytes']} bytes, sha256 `{f['sha256']}`" for f in s["files"]
+        )
         for s in info["sources"]
     )
+
+
+POWER_INTRO = """\
+The smallest difference in F1 between two models that a paired test on each split detects with 80% power
+at α = 0.05 (two-sided), from the per-question F1 of a reference run. A split whose minimum is larger than
+the effect you expect (intermediate-task gains are often 1-3 F1 points) cannot answer the question;
+aggregate over languages or domains instead."""
+
+
+def power_section(info: dict) -> str:
+    """Minimum detectable F1 differences per split (empty until `bench power --card` adds a reference)."""
+    power = info.get("power")
+    if not power:
+        return ""
+    ref = power.get("reference") or {}
+    rows = [
+        [f"`{name}`", value.get("count", ""), _number(value.get("min_detectable_f1"))]
+        for name, value in (power.get("configs") or {}).items()
+    ]
+    rows += [
+        [f"`{name}` (aggregate)", value.get("count", ""), _number(value.get("min_detectable_f1"))]
+        for name, value in (power.get("aggregates") or {}).items()
+    ]
+    source = f"`{ref.get('model', '?')}` on split `{ref.get('split', '?')}`"
+    return (
+        "## Which splits can answer the question\n\n"
+        f"{POWER_INTRO}\n\nReference run: {source}. {power.get('definition', '')}\n\n"
+        + _table(["split", "questions", "min. detectable F1 difference"], rows)
+        + "\n"
+    )
+
+
+def _number(value) -> str:
+    return "–" if value is None else f"{value:.1f}"
 
 
 def filter_table(info: dict) -> str:
@@ -210,7 +261,9 @@ def render_card(info: dict) -> str:
     """The full README.md of the dataset repo from the build info."""
     counts = info["configs"]
     header = yaml.safe_dump(
-        front_matter(counts, info["languages"], info.get("sizes")), sort_keys=False, allow_unicode=True
+        front_matter(counts, info["languages"], info.get("sizes"), source_datasets(info)),
+        sort_keys=False,
+        allow_unicode=True,
     )
     config_rows = [[f"`{name}`"] + [splits.get(s, 0) for s in SPLITS] for name, splits in counts.items()]
     return f"""---
@@ -249,6 +302,7 @@ Dataset fingerprint: `{info["dataset_fingerprint"]}`
 
 {domain_language_table(counts, info["domains"], info["general"])}
 
+{power_section(info)}
 <details><summary>All configs</summary>
 
 {_table(["config", *SPLITS], config_rows)}
@@ -263,3 +317,18 @@ Dataset fingerprint: `{info["dataset_fingerprint"]}`
 {MLQA_CITATION}
 ```
 """
+
+
+def add_power(repo_dir: str | Path, power: dict) -> dict:
+    """Write ``power`` (per split: questions and minimum detectable F1 difference, and the reference run)
+    into the repo's build_info.json and re-render its card from it; return the new build info."""
+    from mlqa_domain.atomic import write_text_atomic
+    from mlqa_domain.builders.export import BUILD_INFO
+    from mlqa_domain.jsonio import read_json
+
+    repo = Path(repo_dir)
+    info = read_json(repo / BUILD_INFO)
+    info["power"] = power
+    write_text_atomic(repo / BUILD_INFO, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(repo / "README.md", render_card(info))
+    return info

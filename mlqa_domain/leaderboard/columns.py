@@ -44,6 +44,8 @@ class Column:
     page: bool = True  # a column of the page (the CSV and leaderboard.json have every column)
     show: bool = True  # a column of `bench leaderboard show`
     show_label: str | None = None  # the terminal header when the label alone is not enough
+    detail: bool = False  # on the page, behind the "more columns" toggle (the main table fits 1400 px)
+    title: Callable[[Row], str | None] | None = None  # the page cell's tooltip
 
     def read(self, row: Row) -> Any:
         """The column's value in ``row`` (None: missing)."""
@@ -102,6 +104,7 @@ class PerKey:
     kind: Kind = "number"
     show: bool = True
     show_label: str | None = None  # with ``{}`` for the table key
+    detail: bool = False
 
     def columns(self, table: Table) -> list[Column]:
         """The family's columns in ``table``."""
@@ -114,27 +117,43 @@ class PerKey:
                 group=self.group,
                 show=self.show,
                 show_label=self.show_label.format(name) if self.show_label else None,
+                detail=self.detail,
             )
             for name in getattr(table, self.table_keys)
         ]
 
 
+def model_note(row: Row) -> str:
+    """The line under the model's name: how it was trained (base -> intermediate tasks), its seeds."""
+    steps = " → ".join([row.base_model, *row.intermediate_tasks, "SQuAD"])
+    return steps + (f" · {row.n_seeds} seeds" if row.n_seeds > 1 else "")
+
+
+def seed_spread(row: Row) -> str | None:
+    """The tooltip of the headline F1: its SD over the seeds."""
+    if row.mlqa_f1_std is None:
+        return None
+    return f"mean over {row.n_seeds} seeds, SD {row.mlqa_f1_std:.2f}"
+
+
 COLUMNS: list[Column | PerKey] = [
     Column("rank", "#", kind="int"),
     Column("entry_id", "Entry", kind="text", page=False, show=False),
-    Column("model", "Model", kind="entry", note=lambda row: row.revision and f"@{row.revision[:10]}"),
+    Column("model", "Model", kind="entry", note=model_note),
     Column("revision", "Revision", kind="text", page=False, show=False),
-    Column("base_model", "Base", kind="text"),
-    Column("intermediate_tasks", "Intermediate", kind="tasks"),
-    Column("submitter", "Submitter", kind="text", note=lambda row: row.date),
+    Column("mlqa_f1", "F1", group="MLQA", strong=True, title=seed_spread, show_label="MLQA F1"),
+    Column("mlqa_em", "EM", group="MLQA", show_label="MLQA EM"),
+    Column("mlqa_f1_std", "F1 SD", group="MLQA", page=False, show=False),
+    PerKey("domains", "domain_f1", "f1_{}", "F1 per domain", show=False),
+    PerKey("gap_domains", "domain_gap", "gap_{}", "F1 gap to general", kind="gap", show_label="gap {}"),
+    Column("base_model", "Base", kind="text", group="run", detail=True),
+    Column("intermediate_tasks", "Intermediate", kind="tasks", group="run", detail=True),
+    Column("n_seeds", "Seeds", kind="int", group="run", detail=True, show=False),
+    Column("submitter", "Submitter", kind="text", note=lambda row: row.date, group="run", detail=True),
     Column("date", "Date", kind="text", page=False, show=False),
     Column("harness_version", "Harness", kind="text", page=False, show=False),
     Column("n_configs", "Configs", kind="int", page=False, show=False),
-    Column("overall_f1", "F1", group="overall", strong=True),
-    Column("overall_em", "EM", group="overall"),
-    PerKey("domains", "domain_f1", "f1_{}", "F1 per domain", show=False),
-    PerKey("languages", "language_f1", "f1_lang_{}", "F1 per context language", show=False),
-    PerKey("gap_domains", "domain_gap", "gap_{}", "F1 gap to general", kind="gap", show_label="gap {}"),
+    PerKey("languages", "language_f1", "f1_lang_{}", "MLQA F1 per language", show=False, detail=True),
 ]
 
 
@@ -151,14 +170,15 @@ def table_columns(table: Table, view: View = "all") -> list[Column]:
     return [c for c in expanded if getattr(c, view)]
 
 
-def header_groups(columns: list[Column]) -> list[tuple[str, int]]:
-    """``(group, number of columns)`` for each run of neighbouring columns with the same group."""
-    groups: list[tuple[str, int]] = []
+def header_groups(columns: list[Column]) -> list[tuple[str, int, bool]]:
+    """``(group, number of columns, behind the details toggle)`` for each run of neighbouring columns with
+    the same group and visibility."""
+    groups: list[tuple[str, int, bool]] = []
     for column in columns:
-        if groups and groups[-1][0] == column.group:
-            groups[-1] = (column.group, groups[-1][1] + 1)
+        if groups and groups[-1][0] == column.group and groups[-1][2] == column.detail:
+            groups[-1] = (column.group, groups[-1][1] + 1, column.detail)
         else:
-            groups.append((column.group, 1))
+            groups.append((column.group, 1, column.detail))
     return groups
 
 

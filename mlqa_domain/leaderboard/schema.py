@@ -8,9 +8,10 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from mlqa_domain.configs import is_submittable_name
+from mlqa_domain.configs import GENERAL, check_config_name, check_name
+from mlqa_domain.errors import ConfigError
 from mlqa_domain.hashing import sha256_bytes
 
 SCHEMA_VERSION = 1
@@ -28,7 +29,10 @@ class _Strict(BaseModel):
 class ModelInfo(_Strict):
     """The checkpoint that was scored and how it was trained."""
 
-    id: str = Field(min_length=1, description="Hub id or path of the QA checkpoint")
+    id: str = Field(
+        min_length=1,
+        description="Public name of the QA checkpoint: --model-id, the hub id or its directory name",
+    )
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit) asked for")
     commit_hash: str | None = Field(None, description="Resolved commit hash of the checkpoint")
     base_model: str = Field(
@@ -49,9 +53,18 @@ class HarnessInfo(_Strict):
 class DatasetRef(_Strict):
     """The dataset the run was scored on."""
 
-    path: str | None = None
+    path: str | None = Field(None, description="Public name: the hub id or the directory name")
     fingerprint: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     split: str = Field(min_length=1)
+    general: str = Field(GENERAL, description="The label of the questions no domain matched")
+
+    @field_validator("general")
+    @classmethod
+    def _general_label(cls, value: str) -> str:
+        try:
+            return check_name(value, "general label")
+        except ConfigError as exc:
+            raise ValueError(exc.problem) from None
 
 
 class RunSettings(BaseModel):
@@ -77,12 +90,14 @@ class ConfigScore(_Strict):
     exact_match: float = Field(ge=0, le=100)
     f1: float = Field(ge=0, le=100)
     count: int = Field(ge=0)
-    predictions_file: str
-    predictions_sha256: str = Field(pattern=_SHA256_HEX)
+    predictions_file: str | None = Field(None, description="predictions/<config>.json (None: seed means)")
+    predictions_sha256: str | None = Field(None, pattern=_SHA256_HEX)
 
     @field_validator("predictions_file")
     @classmethod
-    def _relative_inside(cls, value: str) -> str:
+    def _relative_inside(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         path = PurePosixPath(value)
         if (
             path.is_absolute()
@@ -96,8 +111,26 @@ class ConfigScore(_Strict):
         return value
 
 
+class SeedRun(_Strict):
+    """One seed of a multi-seed run: an ordinary `bench run` results dir inside the submitted one."""
+
+    seed: int
+    dir: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Directory inside the results dir")
+    run_created: datetime | None = None
+    configs: dict[str, ConfigScore] = Field(min_length=1)
+
+
+def _with_files(configs: dict[str, ConfigScore], where: str) -> None:
+    for name, claim in configs.items():
+        if claim.predictions_file is None or claim.predictions_sha256 is None:
+            raise ValueError(f"{where}config {name} has no predictions_file and predictions_sha256")
+
+
 class Submission(_Strict):
-    """What a researcher submits: a `bench run` results.json plus who submitted it (schema version 1)."""
+    """What a researcher submits: a `bench run` results.json plus who submitted it (schema version 1).
+
+    A multi-seed run (``seeds``) claims the mean over seeds per config in ``configs`` and each seed's own
+    scores and predictions files in ``seeds``."""
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"$id": "https://mlqa-domain/submission.schema.json"}
@@ -112,23 +145,48 @@ class Submission(_Strict):
     dataset: DatasetRef
     settings: RunSettings
     configs: dict[str, ConfigScore] = Field(min_length=1)
+    seeds: list[SeedRun] | None = Field(None, description="The seeds of a multi-seed run (None: one run)")
 
     @field_validator("configs")
     @classmethod
     def _config_names(cls, value: dict[str, ConfigScore]) -> dict[str, ConfigScore]:
-        for name in value:
-            if not is_submittable_name(name):
-                raise ValueError(f"bad config name {name!r}")
+        for name in value:  # the one name rule of mlqa_domain.configs, as in the build and `bench run`
+            try:
+                check_config_name(name)
+            except ConfigError as exc:
+                raise ValueError(exc.problem) from None
         return value
 
+    @model_validator(mode="after")
+    def _predictions_of_every_run(self) -> Submission:
+        if not self.seeds:
+            _with_files(self.configs, "")
+            return self
+        for seed in self.seeds:
+            _with_files(seed.configs, f"seed {seed.seed}: ")
+            if set(seed.configs) != set(self.configs):
+                raise ValueError(f"seed {seed.seed} scored other configs than the run's mean")
+        if len({s.seed for s in self.seeds}) != len(self.seeds):
+            raise ValueError("a seed is listed twice")
+        return self
+
+    @property
+    def seed_values(self) -> list[int]:
+        """The seeds of a multi-seed run ([] for one run)."""
+        return [s.seed for s in self.seeds or []]
+
     def duplicate_key(self) -> dict[str, Any]:
-        """(model id, revision, settings) that identify a submission; runtime-only settings left out."""
+        """(model id, revision, settings, seeds) that identify a submission (runtime-only settings left
+        out)."""
         settings = {k: v for k, v in self.settings.model_dump().items() if k not in RUNTIME_ONLY_SETTINGS}
-        return {
+        key = {
             "model": self.model.id,
             "revision": self.model.commit_hash or self.model.revision,
             "settings": settings,
         }
+        if self.seeds:
+            key["seeds"] = sorted(self.seed_values)
+        return key
 
     def entry_id(self) -> str:
         """A stable, URL-safe id: the model name's slug plus a hash of the duplicate key."""
@@ -156,11 +214,49 @@ class GapEstimate(_Strict):
 
 
 class DomainGap(_Strict):
-    """A domain's gap to general, averaged over the language pairs that have both configs."""
+    """A domain's gap to general (``gap:<domain>``): the mean over the languages that have both configs."""
 
     f1_gap: float
     f1_ci95: tuple[float, float]
     languages: list[str]
+    em_gap: float | None = None
+    em_ci95: tuple[float, float] | None = None
+
+
+class AggregateScore(_Strict):
+    """An aggregate of the verified scores (definitions: mlqa_domain.benchmark.aggregates.DEFINITIONS)."""
+
+    f1: float | None
+    exact_match: float | None
+    count: int
+    configs: list[str]
+    languages: list[str] = Field(default_factory=list)
+    f1_ci95: tuple[float, float] | None = None
+    em_ci95: tuple[float, float] | None = None
+    min_detectable_f1: float | None = None
+
+
+class ConfigPower(_Strict):
+    """Questions, SD of per-question F1 and the minimum detectable F1 difference of one config."""
+
+    count: int
+    f1_sd: float | None
+    min_detectable_f1: float | None
+
+
+class Spread(_Strict):
+    """A score over the seeds: mean, sample SD (None for one seed) and each seed's value."""
+
+    mean: float | None
+    std: float | None
+    values: list[float | None]
+
+
+class SeedsRecord(_Strict):
+    """The spread over the seeds of a multi-seed entry, from each seed's verified scores."""
+
+    values: list[int]
+    aggregates: dict[str, dict[str, Spread]] = Field(default_factory=dict)  # name -> {"f1", "em"}
 
 
 class Verification(_Strict):
@@ -169,9 +265,13 @@ class Verification(_Strict):
     verified_at: datetime
     verifier_version: str
     bootstrap_samples: int
+    bootstrap_seed: int = 0
     configs: dict[str, VerifiedScore]
     config_gaps: dict[str, GapEstimate] = Field(default_factory=dict)
     domain_gaps: dict[str, DomainGap] = Field(default_factory=dict)
+    aggregates: dict[str, AggregateScore] = Field(default_factory=dict)
+    power: dict[str, ConfigPower] = Field(default_factory=dict)
+    seeds: SeedsRecord | None = None
 
 
 class Entry(_Strict):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
+
 from mlqa_domain.benchmark.commands._options import fields_of, option
 from mlqa_domain.benchmark.settings import RUN as DEFAULTS
 from mlqa_domain.benchmark.settings import RunSettings
@@ -11,7 +13,13 @@ from mlqa_domain.cli_utils import out_console
 
 _MODEL = option(..., "--model", "MODEL", "QA checkpoint: local directory or hub id.")
 _DATA = option(..., "--data", "REPO", "Dataset repo: ./mlqa-domain or ORG/mlqa-domain.")
-_OUT = option(..., "--out", "PATH", "Results directory (results.json + predictions/).")
+_OUT = typer.Option(
+    ...,
+    "--out",
+    "-o",
+    metavar="PATH",
+    help="Results directory (results.json, predictions/, scores.json): new, empty or this same run.",
+)
 _REVISION = option(DEFAULTS.revision, "--revision", "REVISION", "Model revision (branch, tag or commit).")
 _CONFIGS = option(
     DEFAULTS.configs,
@@ -30,8 +38,13 @@ _MAX_ANSWER_LENGTH = option(
 )
 _N_BEST = option(DEFAULTS.n_best, "--n-best", "N", "Start/end candidates per feature.")
 _MODEL_ID = option(
-    None, "--model-id", "NAME", "Name recorded for the model (default: the --model path or hub id)."
+    None,
+    "--model-id",
+    "NAME",
+    "Public name of the model in results.json and on the leaderboard (default: the hub id, else the "
+    "model directory's name; never a local path).",
 )
+_FORCE = option(False, "--force", None, "Replace the results of a different run already in --out.")
 
 
 def quiet_transformers() -> None:
@@ -60,15 +73,27 @@ def run(
     max_answer_length: int = _MAX_ANSWER_LENGTH,
     n_best: int = _N_BEST,
     model_id: str | None = _MODEL_ID,
+    force: bool = _FORCE,
 ) -> None:
     """Score a QA checkpoint on the domain configs; write results.json and predictions/<config>.json."""
-    from mlqa_domain.benchmark.results import results_table
     from mlqa_domain.benchmark.runner import run_benchmark
 
     quiet_transformers()
     settings = RunSettings(
         **fields_of(RunSettings, {**locals(), "configs": tuple(configs) if configs else None})
     )
-    results = run_benchmark(model, data, out, settings, model_card={"id": model_id} if model_id else None)
-    out_console.print(results_table(results))
+    card = {"id": model_id} if model_id else None
+    results = run_benchmark(model, data, out, settings, model_card=card, force=force)
+    show_results(results)
     out_console.print(f"wrote {out}/results.json and {len(results['configs'])} prediction file(s)")
+
+
+def show_results(results: dict) -> None:
+    """The summary of a results.json: per config (with its gap and power), aggregates, cross-lingual F1."""
+    from mlqa_domain.benchmark.results import aggregates_table, cross_lingual_table, results_table
+
+    out_console.print(results_table(results))
+    out_console.print(aggregates_table(results))
+    matrix = cross_lingual_table(results)
+    if matrix is not None:
+        out_console.print(matrix)

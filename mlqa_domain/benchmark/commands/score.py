@@ -23,7 +23,7 @@ def score(
         help="Answer language, as the official script's third argument (same as --lang).",
     ),
     lang: str | None = typer.Option(
-        None, "--lang", "-l", metavar="LANG", help="Answer (context) language: ar de en es hi vi zh."
+        None, "--lang", metavar="LANG", help="Answer (context) language: ar de en es hi vi zh."
     ),
 ) -> None:
     """Score predictions exactly as the official MLQA script does; prints {"exact_match": .., "f1": ..}."""

@@ -10,6 +10,7 @@ import numpy as np
 
 from mlqa_domain.builders.classifiers import base
 from mlqa_domain.embeddings import DEFAULT_EMBEDDING_MODEL, TextEncoder
+from mlqa_domain.naming import model_content_fingerprint, public_model_name, public_model_revision
 
 if TYPE_CHECKING:
     from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
@@ -71,9 +72,10 @@ class EmbeddingClassifier(base.ClassifierBase):
         """Model id, revision and cache key of the encoder."""
         return {
             "type": self.kind,
-            "model": self.encoder.model_id,
-            "revision": self.encoder.revision,
-            "model_fingerprint": self.encoder.model_key,
+            "model": public_model_name(self.encoder.model_id),
+            "revision": public_model_revision(self.encoder.model_id, self.encoder.revision),
+            "model_fingerprint": model_content_fingerprint(self.encoder.model_id),
+            "backend": getattr(self.encoder, "backend", "torch"),
         }
 
     def default_thresholds(self, taxonomy: Taxonomy) -> dict[str, float]:

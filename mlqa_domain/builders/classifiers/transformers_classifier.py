@@ -19,8 +19,8 @@ import numpy as np
 from mlqa_domain.builders.classifiers import base
 from mlqa_domain.builders.classifiers.calibration import LabelMap
 from mlqa_domain.configs import GENERAL
-from mlqa_domain.embeddings import model_fingerprint
 from mlqa_domain.errors import ConfigError, first_line
+from mlqa_domain.naming import model_content_fingerprint, public_model_name, public_model_revision
 
 if TYPE_CHECKING:
     from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
@@ -49,10 +49,10 @@ def _model_provenance(kind: str, model_id: str, revision: str | None, pipe) -> d
     local = Path(model_id).is_dir()
     return {
         "type": kind,
-        "model": model_id,
-        "revision": revision,
+        "model": public_model_name(model_id),
+        "revision": public_model_revision(model_id, revision),
         "commit_hash": getattr(config, "_commit_hash", None),
-        "model_fingerprint": model_fingerprint(model_id, revision) if local else None,
+        "model_fingerprint": model_content_fingerprint(model_id) if local else None,
         "architecture": (getattr(config, "architectures", None) or [type(pipe.model).__name__])[0],
     }
 

@@ -13,6 +13,7 @@ A source is one module in this package with one decorated class::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,20 +21,52 @@ from typing import Any, Protocol
 
 from mlqa_domain.example import Example
 from mlqa_domain.languages import check_language
+from mlqa_domain.naming import is_url, public_file_name
 from mlqa_domain.registry import Registry
+
+# the public dataset each source kind reads (the card's ``source_datasets``)
+SOURCE_DATASETS = {"mlqa-official": "mlqa", "hf-mlqa": "mlqa"}
 
 
 @dataclass
 class SourceInfo:
-    """What was read: the reader kind, the spec as given, and every input file with its checksum."""
+    """What was read: the reader kind, the spec as given, and every input file with its checksum.
+
+    ``location`` and the files' paths are local (for error messages); :meth:`to_dict`, what build_info.json
+    and the card publish, names them by URL or file name with size and sha256, never by local path."""
 
     kind: str
     location: str
     files: list[dict[str, Any]] = field(default_factory=list)
 
+    def dataset(self) -> str:
+        """The public dataset read: ``mlqa``, ``xquad`` (files named ``xquad.*``) or ``squad``."""
+        if self.kind in SOURCE_DATASETS:
+            return SOURCE_DATASETS[self.kind]
+        names = [public_file_name(f.get("path", "")).lower() for f in self.files]
+        names.append(public_file_name(self.location).lower())
+        return "xquad" if any(name.startswith("xquad") for name in names) else "squad"
+
+    def _public_file(self, record: dict[str, Any]) -> dict[str, Any]:
+        path = str(record.get("path", ""))
+        root = Path(self.location).expanduser()
+        name = public_file_name(path)
+        if not is_url(path) and root.is_dir():
+            with contextlib.suppress(ValueError):  # a file outside the directory keeps its plain name
+                name = Path(path).expanduser().resolve().relative_to(root.resolve()).as_posix()
+        public = {"path": name, "bytes": record.get("bytes"), "sha256": record.get("sha256")}
+        if record.get("url"):
+            public["url"] = public_file_name(record["url"])
+        return public
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly view (for build_info.json and the dataset card)."""
-        return {"kind": self.kind, "location": self.location, "files": [dict(f) for f in self.files]}
+        """JSON-friendly public view (for build_info.json and the dataset card)."""
+        return {
+            "kind": self.kind,
+            "dataset": self.dataset(),
+            "location": public_file_name(self.location),
+            "files": [self._public_file(f) for f in self.files],
+        }
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The option every leaderboard command takes."""
+"""The option every leaderboard command takes (``-l`` means ``--leaderboard`` in every `bench` command)."""
 
 from __future__ import annotations
 
@@ -9,5 +9,5 @@ STORE = typer.Option(
     "--leaderboard",
     "-l",
     metavar="STORE",
-    help="Leaderboard store: a local directory or hf://datasets/ORG/NAME",
+    help="Leaderboard store: a local directory or hf://datasets/ORG/NAME.",
 )

@@ -7,14 +7,17 @@ import typer
 from mlqa_domain.cli_utils import out_console
 from mlqa_domain.leaderboard.commands._options import STORE
 from mlqa_domain.leaderboard.dataset_info import DEFAULTS, InitSettings
+from mlqa_domain.naming import public_dataset_name
 
 
 def init(
     leaderboard: str = STORE,
     data: str = typer.Option(
-        ..., "--data", metavar="DATASET", help="The dataset repo: a local dir or a hub dataset id"
+        ..., "--data", metavar="REPO", help="The dataset repo: a local dir or a hub dataset id."
     ),
-    split: str = typer.Option(DEFAULTS.split, metavar="SPLIT", help="Which split the leaderboard ranks"),
+    split: str = typer.Option(
+        DEFAULTS.split, "--split", metavar="SPLIT", help="Which split the leaderboard ranks."
+    ),
 ) -> None:
     """Create an empty leaderboard for a dataset (records its location, fingerprint and configs)."""
     from mlqa_domain.leaderboard.dataset_info import init_leaderboard
@@ -22,6 +25,7 @@ def init(
 
     manifest = init_leaderboard(open_store(leaderboard), data, InitSettings(split=split))
     out_console.print(
-        f"leaderboard {leaderboard}: dataset {manifest.dataset_location} ({manifest.dataset_fingerprint}), "
+        f"leaderboard {leaderboard}: dataset {public_dataset_name(manifest.dataset_location)} "
+        f"({manifest.dataset_fingerprint}), "
         f"split {manifest.split}, {len(manifest.configs)} configs"
     )

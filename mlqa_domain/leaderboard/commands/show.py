@@ -11,7 +11,7 @@ from mlqa_domain.leaderboard.terminal import DEFAULTS, ShowSettings
 
 def show(
     leaderboard: str = STORE,
-    top: int = typer.Option(DEFAULTS.top, min=1, metavar="N", help="How many rows"),
+    top: int = typer.Option(DEFAULTS.top, "--top", min=1, metavar="N", help="How many rows."),
 ) -> None:
     """Print the top of the leaderboard."""
     from mlqa_domain.leaderboard.store import open_store

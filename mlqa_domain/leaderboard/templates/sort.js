@@ -46,6 +46,17 @@
     th.setAttribute("aria-sort", direction);
   }
 
+  // The "more columns" toggle of the leaderboard table.
+  var toggle = document.getElementById("toggle-details");
+  if (toggle) {
+    toggle.addEventListener("click", function () {
+      var table = document.getElementById(toggle.getAttribute("aria-controls"));
+      var shown = table.classList.toggle("show-details");
+      toggle.setAttribute("aria-pressed", shown ? "true" : "false");
+      toggle.textContent = shown ? "Show fewer columns" : "Show more columns";
+    });
+  }
+
   document.querySelectorAll("table.sortable").forEach(function (table) {
     table.querySelectorAll("thead th[data-type]").forEach(function (th) {
       var button = th.querySelector("button") || th;
