@@ -167,13 +167,15 @@ def test_three_phases_interrupted_resumed_and_skipped(
     tiny_xlmr: Path, eval_repo: Path, squad_dir: Path, tmp_path: Path
 ) -> None:
     run_dir = tmp_path / "runs" / "my_nli"
-    # intermediate: a user task file (classification with a validation split: eval + early stopping)
+    # intermediate: a user task file (classification with a validation split: eval + early stopping on
+    # accuracy); target: SQuAD with a validation split (validated by F1, no early stopping)
     config = _tiny_config(
         tiny_xlmr,
         "my_nli",
         target=f"squad={squad_dir}",
         task_configs=[str(TASKS / "my_task.yaml")],
         eval_data=str(eval_repo),
+        intermediate_overrides={**TINY_CLS, "early_stopping_patience": 2},
     )
     with pytest.raises(KeyboardInterrupt, match="checkpoint-2"):
         run_stilts(config, run_dir, callbacks=[StopAfterFirstSave()])
@@ -186,10 +188,16 @@ def test_three_phases_interrupted_resumed_and_skipped(
     first = summary["intermediate"]
     assert first["resumed_from_checkpoint"] == "checkpoint-2" and first["global_step"] == 4
     assert first["best_checkpoint"] in ("checkpoint-2", "checkpoint-4")  # early stopping keeps the best
-    assert {"eval_loss", "eval_accuracy", "eval_macro_f1"} <= set(first["eval"])
+    assert {"eval_loss", "eval_accuracy", "eval_macro_f1", "eval_score"} <= set(first["eval"])
+    assert first["eval"]["eval_score"] == first["eval"]["eval_accuracy"]  # the task metric, not the loss
+    assert first["tasks"]["my_nli"]["eval_metric"] == "accuracy"
+    assert first["batch"] == {"batch_size": 4, "per_device": 4, "accumulation": 1, "devices": 1}
     assert summary["target"]["resumed_from_checkpoint"] is None
     assert summary["target"]["source_model"] == str(phase1 / "model")
-    assert "eval_loss" in summary["target"]["eval"]
+    target_eval = summary["target"]["eval"]
+    assert {"eval_loss", "eval_f1", "eval_exact_match"} <= set(target_eval)
+    assert target_eval["eval_score"] == target_eval["eval_f1"] and 0 <= target_eval["eval_f1"] <= 100
+    assert "best_checkpoint" not in summary["target"]  # early stopping is off by default
     squad = summary["target"]["tasks"]["squad"]
     assert (squad["train_examples"], squad["eval_examples"]) == (18, 10)
     assert squad["train_features"] > 18  # 64-token windows: long contexts overflow into several features
@@ -204,12 +212,12 @@ def test_three_phases_interrupted_resumed_and_skipped(
     results = json.loads((results_dir / "results.json").read_text(encoding="utf-8"))
     assert results["schema_version"] == 1
     assert results["model"]["id"] == run_dir.name  # phase 3 names the model after the run
-    assert results["model"]["base_model"] == str(tiny_xlmr)
+    assert results["model"]["base_model"] in (str(tiny_xlmr), tiny_xlmr.name)  # public name: no local path
     assert results["model"]["intermediate_tasks"] == ["my_nli"]
     assert {"legal.de", "general.de", "legal.en", "general.en"} <= set(results["configs"])
     for row in results["configs"].values():
         assert (results_dir / row["predictions_file"]).is_file()
-    assert summary["eval"]["averages"]["overall"]["count"] == results["averages"]["overall"]["count"]
+    assert summary["eval"]["aggregates"] == results["aggregates"]
 
     run_json = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     assert run_json["identity"]["config"]["intermediate"] == ["my_nli"]
@@ -344,9 +352,15 @@ def test_cli_baseline_smoke_run_and_one_line_errors(tiny_xlmr: Path, eval_repo: 
     out = tmp_path / "runs" / "base-none"
     args = ["baselines", "--run", "xlmr-base.none", "--base", str(tiny_xlmr), "--data", f"squad={SQUAD}"]
     args += ["--eval-data", str(eval_repo), "--out", str(out), "--max-steps", "2", "--precision", "fp32"]
-    args += ["--eval-configs", "legal.*"]
+    args += ["--eval-configs", "legal.*", "--per-device-batch-size", "8"]
     result = CliRunner().invoke(_app(), args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
+    # the xtreme recipe's batch of 32, formed as 8 per device x 4 accumulation steps, and recorded
+    target = json.loads((out / "target" / "metrics.json").read_text(encoding="utf-8"))
+    assert target["batch"] == {"batch_size": 32, "per_device": 8, "accumulation": 4, "devices": 1}
+    settings = json.loads((out / "run.json").read_text(encoding="utf-8"))["identity"]["phases"]["target"]
+    assert settings["settings"]["early_stopping_patience"] == 0 and settings["settings"]["save_steps"] == 0.1
+    assert "8x4x1=32" in result.output
     results = json.loads((out / "eval" / "results" / "results.json").read_text(encoding="utf-8"))
     assert (
         set(results["configs"]) == {"legal.de", "legal.en"} and results["model"]["intermediate_tasks"] == []
@@ -359,3 +373,103 @@ def test_cli_baseline_smoke_run_and_one_line_errors(tiny_xlmr: Path, eval_repo: 
     assert isinstance(bad.exception, ConfigError) and "unknown task 'nope'" in str(bad.exception)
     bad = CliRunner().invoke(_app(), ["baselines", "--run", "xlmr-huge.none"])
     assert isinstance(bad.exception, ConfigError) and "unknown baseline" in str(bad.exception)
+
+
+def test_recipes_are_named_presets_with_sources_and_cli_options_override_them() -> None:
+    from mlqa_domain.benchmark.baselines import get_recipe, load_baselines
+    from mlqa_domain.benchmark.stilts import plan_phases
+
+    result = CliRunner().invoke(_app(), ["baselines", "--list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert (
+        "recipe xtreme (the baselines' recipe)" in result.output and "recipe jiant-xstilts" in result.output
+    )
+    assert "google-research/xtreme" in get_recipe("xtreme").source
+    assert "nyu-mll/jiant" in get_recipe("jiant-xstilts").source
+    baseline = load_baselines()["xlmr-large.mnli"]
+    assert baseline.recipe_name == "xtreme"
+    xtreme = plan_phases(baseline.to_config())
+    jiant_config = baseline.to_config(recipe="jiant-xstilts")
+    jiant = plan_phases(jiant_config)
+    assert jiant_config.recipe == "jiant-xstilts" and baseline.to_config().recipe == "xtreme"
+    inter, target = (p.settings for p in jiant)
+    assert (target.learning_rate, target.epochs, target.batch_size, target.warmup) == (1e-5, 2, 16, 0.1)
+    assert (target.early_stopping_patience, target.save_steps, target.weight_decay) == (30, 1000, 0.01)
+    assert (inter.max_seq_length, inter.batch_size, inter.early_stopping_patience) == (256, 4, 0)
+    for phase in xtreme:  # the default recipe: no early stopping in either phase, a tenth of a phase
+        assert phase.settings.early_stopping_patience == 0 and phase.settings.save_steps == 0.1
+    assert xtreme[0].settings.max_seq_length == 256 and xtreme[0].settings.weight_decay == 0.01
+    # one rule for both commands: an explicit value applies to both phases, over the recipe
+    off = plan_phases(
+        baseline.to_config(recipe="jiant-xstilts", phase_options={"early_stopping_patience": 0})
+    )
+    assert [p.settings.early_stopping_patience for p in off] == [0, 0]
+    bad = CliRunner().invoke(_app(), ["baselines", "--run", "xlmr-base.none", "--recipe", "xtrem"])
+    assert isinstance(bad.exception, ConfigError) and "did you mean 'xtreme'" in str(bad.exception)
+
+
+def test_cli_seeds_one_run_per_seed_and_the_spread_over_seeds(
+    tiny_xlmr: Path, eval_repo: Path, tmp_path: Path
+) -> None:
+    from mlqa_domain.benchmark.seeds import summarize
+
+    out = tmp_path / "runs" / "multi"
+    args = ["stilts", "--base", str(tiny_xlmr), "--out", str(out), "--target", f"squad={SQUAD}"]
+    args += ["--recipe", "jiant-xstilts", "--lr", "1e-3", "--batch-size", "4", "--max-seq-length", "64"]
+    args += ["--doc-stride", "16", "--max-steps", "2", "--eval-data", str(eval_repo), "--seeds", "1,2"]
+    result = CliRunner().invoke(_app(), args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "2 seeds (1, 2)" in result.output
+    for seed in (1, 2):
+        run = json.loads((out / f"seed-{seed}" / "run.json").read_text(encoding="utf-8"))["identity"]
+        assert run["config"]["seed"] == seed and run["config"]["recipe"] == "jiant-xstilts"
+        target = run["phases"]["target"]["settings"]
+        assert (target["learning_rate"], target["epochs"], target["early_stopping_patience"]) == (1e-3, 2, 30)
+    aggregate = json.loads((out / "results" / "results.json").read_text(encoding="utf-8"))
+    per_seed = [
+        json.loads((out / "results" / f"seed-{s}" / "results.json").read_text(encoding="utf-8"))
+        for s in (1, 2)
+    ]
+    assert per_seed[0] == json.loads(
+        (out / "seed-1" / "eval" / "results" / "results.json").read_text("utf-8")
+    )
+    assert (out / "results" / "seed-2" / per_seed[1]["configs"]["legal.de"]["predictions_file"]).is_file()
+    seeds = aggregate["seeds"]
+    assert seeds["values"] == [1, 2] and seeds["dirs"] == {"1": "seed-1", "2": "seed-2"}
+    assert aggregate["model"]["id"] == "multi"  # the run's name, not seed-1
+    for name, row in aggregate["configs"].items():
+        values = [r["configs"][name]["f1"] for r in per_seed]
+        assert (
+            row["f1"] == pytest.approx(sum(values) / 2)
+            and row["count"] == per_seed[0]["configs"][name]["count"]
+        )
+        assert seeds["per_config"][name]["f1"] == summarize(values) and row["predictions_file"] is None
+    spread = seeds["per_config"]["legal.de"]["em"]
+    if spread["std"]:  # t(0.975, 1) = 12.706: the CI over two seeds is wide
+        assert spread["ci95"][1] - spread["mean"] == pytest.approx(12.7062047 * spread["std"] / 2**0.5)
+    assert seeds["aggregates"] and all(set(v) == {"f1", "em"} for v in seeds["aggregates"].values())
+
+    done = {s: (out / f"seed-{s}" / "target" / "DONE").stat().st_mtime_ns for s in (1, 2)}
+    args[args.index("1,2")] = "1,2,3"  # one more seed: the first two are not trained again
+    again = CliRunner().invoke(_app(), args, env={"COLUMNS": "200"})
+    assert again.exit_code == 0, again.output
+    assert {s: (out / f"seed-{s}" / "target" / "DONE").stat().st_mtime_ns for s in (1, 2)} == done
+    assert json.loads((out / "results" / "results.json").read_text("utf-8"))["seeds"]["values"] == [1, 2, 3]
+
+    single = CliRunner().invoke(_app(), [*args[: args.index("--seeds")], "--seed", "7"])
+    assert isinstance(single.exception, Exception) and "not empty" in str(single.exception)
+    both = CliRunner().invoke(_app(), [*args, "--seed", "7"])
+    assert isinstance(both.exception, ConfigError) and "one of --seed and --seeds" in str(both.exception)
+
+
+def test_a_batch_the_launch_cannot_form_is_refused_before_anything_is_written(
+    tiny_xlmr: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "runs" / "bad-batch"
+    args = ["stilts", "--base", str(tiny_xlmr), "--out", str(out), "--target", f"squad={SQUAD}"]
+    result = CliRunner().invoke(_app(), [*args, "--batch-size", "6", "--per-device-batch-size", "4"])
+    assert isinstance(result.exception, ConfigError) and result.exception.where == "--per-device-batch-size"
+    assert "batch of 6" in str(result.exception) and not out.exists()
+    result = CliRunner().invoke(_app(), [*args, "--save-steps", "2.5"])
+    assert isinstance(result.exception, ConfigError) and result.exception.where == "--save-steps"
+    assert not out.exists()

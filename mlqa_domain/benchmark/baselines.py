@@ -40,9 +40,20 @@ class _RunSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     seed: int = STILTS.seed
     precision: str = "bf16"
-    save_steps: int = STILTS.save_steps
+    save_steps: float = STILTS.save_steps
     eval_split: str = STILTS.eval_split
     eval_batch_size: int = 64
+
+
+class Recipe(BaseModel):
+    """A named hyper-parameter preset: per-phase overrides of the tasks' defaults, with its sources."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = ""
+    description: str
+    source: str
+    intermediate: dict[str, Any] = Field(default_factory=dict)
+    target: dict[str, Any] = Field(default_factory=dict)
 
 
 class BaselinesFile(BaseModel):
@@ -50,6 +61,8 @@ class BaselinesFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     models: dict[str, str]
+    recipes: dict[str, Recipe] = Field(default_factory=dict)
+    recipe: str | None = None
     target: _TargetSection = Field(default_factory=_TargetSection)
     intermediate: _IntermediateSection = Field(default_factory=_IntermediateSection)
     extra_runs: list[_ExtraRun] = Field(default_factory=list)
@@ -69,19 +82,32 @@ class Baseline:
     target_hparams: dict[str, Any]
     run: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    recipe: Recipe | None = None
+    recipes: dict[str, Recipe] = field(default_factory=dict)  # every recipe of the file (--recipe NAME)
+
+    @property
+    def recipe_name(self) -> str | None:
+        """The name of the baseline's own recipe."""
+        return self.recipe.name if self.recipe else None
 
     def to_config(
         self,
         eval_data: str | None = None,
         base: str | None = None,
         data: dict[str, str] | None = None,
+        recipe: str | None = None,
+        phase_options: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> StiltsConfig:
         """The :class:`StiltsConfig` of this baseline; ``base`` / ``data`` point at local copies.
 
-        ``overrides`` are StiltsConfig fields (``max_steps``, ``max_train_samples``, ``precision``, ...);
-        ``None`` values are ignored.
+        ``recipe`` names another recipe of the file than the baseline's. ``phase_options`` (early stopping,
+        save interval, per-device batch) apply to both phases, over the recipe. ``overrides`` are
+        StiltsConfig fields (``max_steps``, ``max_train_samples``, ``precision``, ...); ``None`` values are
+        ignored.
         """
+        chosen = self.recipe if recipe is None else _pick_recipe(self.recipes, recipe)
+        given = {k: v for k, v in (phase_options or {}).items() if v is not None}
         data = data or {}
         unknown = sorted(set(data) - {*self.intermediate, self.target})
         if unknown:
@@ -98,15 +124,50 @@ class Baseline:
             "eval_batch_size": self.run["eval_batch_size"],
         }
         options.update({k: v for k, v in overrides.items() if v is not None})
+        intermediate = {**(chosen.intermediate if chosen else {}), **self.intermediate_hparams, **given}
+        target = {**(chosen.target if chosen else {}), **self.target_hparams, **given}
         return make_config(
             base or self.base,
             intermediate=",".join(with_path(t) for t in self.intermediate) or NO_TASK,
             target=with_path(self.target),
             eval_data=eval_data,
-            intermediate_overrides=dict(self.intermediate_hparams) if self.intermediate else {},
-            target_overrides=dict(self.target_hparams),
+            intermediate_overrides=intermediate if self.intermediate else {},
+            target_overrides=target,
+            recipe=chosen.name if chosen else None,
             **options,
         )
+
+
+def _pick_recipe(recipes: dict[str, Recipe], name: str, where: str | Path | None = None) -> Recipe:
+    known: Registry[Recipe] = Registry("recipe")
+    for recipe_name, recipe in recipes.items():
+        known.register(recipe_name)(recipe)
+    if name not in known:
+        raise ConfigError(known.unknown_message(name), where or "--recipe")
+    return known.get(name)
+
+
+def load_recipes(path: str | Path | None = None) -> dict[str, Recipe]:
+    """The named hyper-parameter presets of a baselines file (the shipped one by default)."""
+    path = Path(path) if path else default_baselines_path()
+    spec = read_yaml_model(path, BaselinesFile, "baselines")
+    return _checked_recipes(spec, path)
+
+
+def get_recipe(name: str, path: str | Path | None = None) -> Recipe:
+    """One recipe by name (ConfigError with "did you mean" otherwise)."""
+    return _pick_recipe(load_recipes(path), name)
+
+
+def _checked_recipes(spec: BaselinesFile, path: Path) -> dict[str, Recipe]:
+    recipes = {}
+    for name, recipe in spec.recipes.items():
+        _check_hparams(recipe.intermediate, f"recipes.{name}.intermediate", path)
+        _check_hparams(recipe.target, f"recipes.{name}.target", path)
+        recipes[name] = recipe.model_copy(update={"name": name})
+    if spec.recipe is not None and spec.recipe not in recipes:
+        raise ConfigError(f"recipe: unknown recipe {spec.recipe!r} (recipes: {', '.join(recipes)})", path)
+    return recipes
 
 
 def default_baselines_path() -> Path:
@@ -126,6 +187,8 @@ def load_baselines(path: str | Path | None = None) -> dict[str, Baseline]:
     spec = read_yaml_model(path, BaselinesFile, "baselines")
     _check_hparams(spec.target.hparams, "target.hparams", path)
     _check_hparams(spec.intermediate.hparams, "intermediate.hparams", path)
+    recipes = _checked_recipes(spec, path)
+    recipe = recipes[spec.recipe] if spec.recipe else None
     run = spec.run.model_dump()
     baselines: dict[str, Baseline] = {}
 
@@ -146,6 +209,8 @@ def load_baselines(path: str | Path | None = None) -> dict[str, Baseline]:
             target_hparams=dict(spec.target.hparams),
             run=run,
             description=description,
+            recipe=recipe,
+            recipes=recipes,
         )
 
     for alias in spec.models:

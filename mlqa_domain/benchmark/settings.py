@@ -33,6 +33,21 @@ def check_positive(settings: Any, names: Iterable[str]) -> None:
             raise ConfigError(f"must be a positive integer, got {value}", f"--{name.replace('_', '-')}")
 
 
+MODEL_NOT_FOUND = "model not found (neither a local directory nor a hub id)"
+
+
+def check_model_location(model: str) -> None:
+    """A model given as a path (``./x``, ``/x``, ``~/x``, ``a/b/c``) must exist: the one check (and the one
+    message) of `bench run --model` and `bench stilts --base`, made before anything is created."""
+    from pathlib import Path
+
+    from mlqa_domain.errors import InputError
+
+    text = str(model)
+    if not Path(text).expanduser().exists() and (text.startswith((".", "/", "~")) or text.count("/") > 1):
+        raise InputError(MODEL_NOT_FOUND, text)
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """How `bench run` scores a checkpoint: which split and configs, how features are made and answers
@@ -93,11 +108,17 @@ class StiltsConfig:
     target_overrides: dict[str, Any] = field(default_factory=dict)
     max_steps: int | None = None
     max_train_samples: int | None = None
-    max_eval_samples: int | None = None
+    # training-time validation runs on a fixed subset: the first N validation rows of each task (None: all;
+    # jiant's eval_subset_num)
+    max_eval_samples: int | None = 500
     seed: int = 42
     precision: str = "fp32"
-    save_steps: int = 1000
-    early_stopping_patience: int = 3
+    # checkpoint and validate every N optimizer steps; < 1: every such fraction of each phase
+    save_steps: float = 0.1
+    # evaluations without a better task metric before a phase stops; 0: the full schedule (the recipes)
+    early_stopping_patience: int = 0
+    tf32: bool = False  # TF32 matmuls in fp32 training (Ampere or newer NVIDIA GPUs)
+    recipe: str | None = None  # the named hyper-parameter preset the phase overrides came from
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view."""

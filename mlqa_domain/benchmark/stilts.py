@@ -10,6 +10,10 @@ Layout of ``runs/NAME``::
 
 ``DONE`` is written last (atomically), so a phase with ``DONE`` is skipped on a re-run and a phase without
 it resumes from its last Trainer checkpoint.
+
+Several seeds (``--seeds 1,2,3``, :func:`run_seeds`): one such run per seed in ``runs/NAME/seed-<s>/``
+(each resumable as above) and, with phase 3, the multi-seed results dir ``runs/NAME/results/``
+(``benchmark/seeds.py``: the seeds' results dirs plus their mean, std and CI over seeds).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from mlqa_domain import __version__
 from mlqa_domain.atomic import write_text_atomic
 from mlqa_domain.benchmark.formats import get_format
 from mlqa_domain.benchmark.formats.extractive_qa import EXTRACTIVE_QA
+from mlqa_domain.benchmark.seeds import seed_dir_name, seed_of_dir_name, write_seed_results
 from mlqa_domain.benchmark.settings import STILTS, RunSettings, StiltsConfig
 from mlqa_domain.benchmark.task_registry import (
     NO_TASK,
@@ -39,7 +44,12 @@ from mlqa_domain.benchmark.task_registry import (
     parse_task_list,
     resolve_tasks,
 )
-from mlqa_domain.benchmark.training import CHECKPOINTS_DIR, PhaseSettings, train_phase
+from mlqa_domain.benchmark.training import (
+    CHECKPOINTS_DIR,
+    PhaseSettings,
+    data_parallel_devices,
+    train_phase,
+)
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.jsonio import read_json
 
@@ -49,8 +59,10 @@ METRICS_FILE = "metrics.json"
 DONE_FILE = "DONE"
 PHASES = ("intermediate", "target", "eval")
 RESULTS_SUBDIR = "results"
-# per-phase options a user (or baselines.yaml) may override on top of a task's defaults
-OVERRIDABLE = (*HyperParams.model_fields, "early_stopping_patience")
+# per-phase options beyond the task's hyper-parameters (run-wide defaults in StiltsConfig)
+PHASE_OPTIONS = ("early_stopping_patience", "save_steps", "per_device_batch_size")
+# per-phase options a user (or a recipe in baselines.yaml) may override on top of a task's defaults
+OVERRIDABLE = (*HyperParams.model_fields, *PHASE_OPTIONS)
 logger = logging.getLogger(__name__)
 
 
@@ -85,6 +97,8 @@ def make_config(
         config,
         intermediate=intermediates,
         target=targets[0],
+        save_steps=_interval(config.save_steps),
+        max_eval_samples=config.max_eval_samples or None,  # 0: every validation row
         eval_data=_absolute_if_local(config.eval_data) if config.eval_data else config.eval_data,
         task_configs=[str(Path(p).expanduser().resolve()) for p in config.task_configs],
         tasks_dirs=[str(Path(p).expanduser().resolve()) for p in config.tasks_dirs],
@@ -93,12 +107,20 @@ def make_config(
     )
 
 
+def _interval(value: float) -> float | int:
+    """A save/validation interval as recorded: whole steps as an int, a fraction of the phase as a float."""
+    return int(value) if value >= 1 and float(value).is_integer() else value
+
+
 def _checked_overrides(overrides: dict[str, Any], label: str) -> dict[str, Any]:
     """The given (not None) hyper-parameter overrides of a phase; an unknown name is a ConfigError."""
     unknown = sorted(set(overrides) - set(OVERRIDABLE))
     if unknown:
         raise ConfigError(f"unknown {label} hyper-parameter(s) {unknown} (known: {', '.join(OVERRIDABLE)})")
-    return {key: value for key, value in overrides.items() if value is not None}
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if "save_steps" in given:
+        given["save_steps"] = _interval(given["save_steps"])
+    return given
 
 
 # ----------------------------------------------------------------------------------------------- plan
@@ -122,9 +144,13 @@ class Phase:
 
 
 def _phase_settings(config: StiltsConfig, tasks: list[TaskSpec], overrides: dict[str, Any]) -> PhaseSettings:
-    """Task defaults (the first task's, for a multi-task phase) <- overrides <- shared run options."""
+    """Task defaults (the first task's, for a multi-task phase) <- overrides <- shared run options.
+
+    The run-wide options (``StiltsConfig``: early stopping, save interval) apply unless the phase's
+    overrides (a recipe, or ``--intermediate-*`` options) set them for this phase.
+    """
     values = tasks[0].hparams.model_dump()
-    patience = overrides.get("early_stopping_patience", config.early_stopping_patience)
+    phase_options = {name: overrides.get(name, getattr(config, name, None)) for name in PHASE_OPTIONS}
     values.update({k: v for k, v in overrides.items() if k in HyperParams.model_fields})
     if not get_format(tasks[0].format).windowed:  # the stride only matters for windows of a context
         values["doc_stride"] = min(values["doc_stride"], values["max_seq_length"] // 2)
@@ -140,12 +166,12 @@ def _phase_settings(config: StiltsConfig, tasks: list[TaskSpec], overrides: dict
             per_task[task.name] = {"max_seq_length": seq, "doc_stride": min(stride, seq // 2)}
     settings = PhaseSettings(
         **values,
+        **phase_options,
         max_steps=config.max_steps,
         seed=config.seed,
         precision=config.precision,
         eval_batch_size=config.eval_batch_size,
-        save_steps=config.save_steps,
-        early_stopping_patience=patience,
+        tf32=config.tf32,
         per_task=per_task,
     )
     settings.check()
@@ -170,6 +196,17 @@ def plan_phases(config: StiltsConfig) -> list[Phase]:
         )
     phases.append(Phase("target", target, _phase_settings(config, target, config.target_overrides)))
     return phases
+
+
+def check_eval_data(config: StiltsConfig) -> None:
+    """Phase 3's dataset before any training: it exists, and a local repo has the configs and split asked
+    for with intact data files (as `bench run` checks them), so a bad --eval-data fails in seconds."""
+    from mlqa_domain.benchmark.data import check_data_location, open_repo, plan_configs
+
+    check_data_location(config.eval_data)
+    if Path(config.eval_data).expanduser().is_dir():
+        repo = open_repo(config.eval_data)
+        plan_configs(repo, list(config.eval_configs) if config.eval_configs else None, config.eval_split)
 
 
 # ------------------------------------------------------------------------------------------- run dir
@@ -317,10 +354,16 @@ def _train_phase(phase: Phase, config: StiltsConfig, source: str, callbacks: Seq
     return body
 
 
+def run_name(run_dir: Path) -> str:
+    """A run's name: its directory name; for one seed of a multi-seed run, the run's (runs/NAME/seed-1)."""
+    return run_dir.parent.name if seed_of_dir_name(run_dir.name) is not None else run_dir.name
+
+
 def _model_card(config: StiltsConfig, model_dir: Path, intermediate_names: list[str]) -> dict[str, Any]:
-    """How phase 3 names the model: the run's directory name (runs/NAME/target/model -> NAME)."""
+    """How phase 3 names the model: the run's name (runs/NAME/target/model, runs/NAME/seed-1/target/model
+    -> NAME)."""
     return {
-        "id": model_dir.parent.parent.name,
+        "id": run_name(model_dir.parent.parent),
         "base_model": config.base,
         "intermediate_tasks": intermediate_names,
     }
@@ -351,7 +394,7 @@ def _eval_body(config: StiltsConfig, model_dir: Path, target: Phase, intermediat
         )
         return {
             "results_dir": RESULTS_SUBDIR,
-            "averages": results.get("averages", {}),
+            **{key: results[key] for key in ("aggregates", "averages") if key in results},
             "configs": {
                 name: {k: row.get(k) for k in ("exact_match", "f1", "count")}
                 for name, row in results.get("configs", {}).items()
@@ -407,6 +450,11 @@ def run_stilts(
     """Run (or resume) all phases of ``config`` in ``out``; return ``{phase: metrics}``."""
     run_dir = Path(out).expanduser().resolve()
     phases = plan_phases(config)
+    if config.eval_data is not None:
+        check_eval_data(config)  # before any training: a bad --eval-data fails in seconds, not hours
+    devices = data_parallel_devices()
+    for phase in phases:  # refuse a batch this launch cannot form before anything is written
+        phase.settings.batch_split(devices)
     if config.eval_data is None:
         logger.info("no --eval-data: phase 3 (bench run) is skipped")
     identity = run_identity(config, phases)
@@ -426,3 +474,54 @@ def run_stilts(
     if config.eval_data is not None and _is_main_process():
         summary["eval"] = _run_eval(runner, config, Path(source), phases[-1], intermediate_names)
     return summary
+
+
+SEEDS_RESULTS_DIR = "results"
+
+
+def _check_multi_seed_dir(run_dir: Path) -> None:
+    """A multi-seed run dir holds ``seed-<s>`` runs and ``results`` only (not a single-seed run)."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError("output exists and is not a directory", run_dir)
+    if (run_dir / RUN_FILE).is_file():
+        raise ConfigError("this directory holds a single-seed run; use another --out for --seeds", run_dir)
+    if run_dir.is_dir():
+        strangers = sorted(
+            p.name
+            for p in run_dir.iterdir()
+            if p.name != SEEDS_RESULTS_DIR and seed_of_dir_name(p.name) is None
+        )
+        if strangers:
+            raise InputError(
+                f"directory holds other files than seed runs ({', '.join(strangers[:3])})", run_dir
+            )
+
+
+def run_seeds(
+    config: StiltsConfig,
+    seeds: Sequence[int],
+    out: str | Path,
+    force: bool = False,
+    keep_checkpoints: bool = False,
+    callbacks: Sequence[TrainerCallback] = (),
+    command: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """One run of ``config`` per seed in ``out/seed-<s>`` (resumable), then with phase 3 the multi-seed
+    results dir ``out/results``. Returns ``{"seeds": {seed: summary}, "results": aggregate or None}``."""
+    if not seeds:
+        raise ConfigError("give at least one seed", "--seeds")
+    run_dir = Path(out).expanduser().resolve()
+    _check_multi_seed_dir(run_dir)
+    summaries: dict[int, Any] = {}
+    for seed in seeds:
+        seed_config = dataclasses.replace(config, seed=seed)
+        logger.info("seed %d of %s", seed, ", ".join(map(str, seeds)))
+        summaries[seed] = run_stilts(
+            seed_config, run_dir / seed_dir_name(seed), force, keep_checkpoints, callbacks, command
+        )
+    aggregate = None
+    if config.eval_data is not None and _is_main_process():
+        results = {seed: run_dir / seed_dir_name(seed) / "eval" / RESULTS_SUBDIR for seed in seeds}
+        aggregate = write_seed_results(results, run_dir / SEEDS_RESULTS_DIR)
+    _wait_for_everyone()
+    return {"seeds": summaries, "results": aggregate}

@@ -26,7 +26,11 @@ NO_TASK = "none"  # the task list without any task (`--intermediate none`)
 
 
 class HyperParams(BaseModel):
-    """Training defaults of a task; ``warmup`` < 1 is a fraction of the steps, >= 1 a number of steps."""
+    """Training defaults of a task; ``warmup`` < 1 is a fraction of the steps, >= 1 a number of steps.
+
+    ``batch_size`` is the recipe's batch (examples per optimizer step over all devices); a run splits it into
+    per-device batch x ``gradient_accumulation_steps`` x devices (``training.split_batch``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -38,6 +42,7 @@ class HyperParams(BaseModel):
     doc_stride: int = Field(DOC_STRIDE, ge=0)
     warmup: float = Field(0.1, ge=0)
     weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, ge=0)  # gradient clipping (0: off)
 
 
 class SplitNames(BaseModel):

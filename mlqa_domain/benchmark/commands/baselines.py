@@ -24,7 +24,11 @@ _DATA = option(None, "--data", "TASK=PATH", "Local data for a task (repeatable).
 _BASELINES_FILE = option(None, "--baselines-file", "PATH", "Another baselines YAML.")
 _PRECISION = option(None, "--precision", "PRECISION", "fp32 | bf16 | fp16 (default: the file's).")
 _SEED = option(None, "--seed", "N", "Random seed (default: the file's).")
-_SAVE_STEPS = option(None, "--save-steps", "N", "Checkpoint every N steps (default: the file's).")
+_RECIPE = option(None, "--recipe", "NAME", "Run under another recipe of the file (see --list).")
+_PER_DEVICE = option(
+    None, "--per-device-batch-size", "N", "Examples per device and pass (both phases); accumulation follows."
+)
+_TF32 = option(False, "--tf32", None, "TF32 matmuls for fp32 training (Ampere or newer NVIDIA GPUs).")
 
 
 def baselines(
@@ -40,12 +44,17 @@ def baselines(
     max_eval_samples: int | None = shared.MAX_EVAL_SAMPLES,
     eval_configs: str | None = shared.EVAL_CONFIGS,
     precision: str | None = _PRECISION,
+    recipe: str | None = _RECIPE,
     seed: int | None = _SEED,
-    save_steps: int | None = _SAVE_STEPS,
+    seeds: str | None = shared.SEEDS,
+    per_device_batch_size: int | None = _PER_DEVICE,
+    tf32: bool = _TF32,
+    save_steps: float | None = shared.SAVE_STEPS,
+    early_stopping_patience: int | None = shared.EARLY_STOPPING,
     force: bool = shared.FORCE,
     keep_checkpoints: bool = shared.KEEP_CHECKPOINTS,
 ) -> None:
-    """List the standard STILTs baselines, or run one."""
+    """List the standard STILTs baselines and recipes, or run one."""
     from mlqa_domain.benchmark.baselines import get_baseline, load_baselines
 
     if list_ == (run is not None):
@@ -53,10 +62,22 @@ def baselines(
     if list_:
         _print_baselines(load_baselines(baselines_file))
         return
+    seed_values = shared.seed_list(seeds, seed, None)
     baseline = get_baseline(run, baselines_file)
-    options = fields_of(StiltsConfig, {**locals(), "eval_configs": shared.split_list(eval_configs)})
-    config = baseline.to_config(data=shared.parse_data(data), **options)
-    run_and_show(config, out or Path("runs") / baseline.name, force, keep_checkpoints)
+    values = {
+        **locals(),
+        "eval_configs": shared.split_list(eval_configs),
+        "tf32": tf32 or None,
+        "save_steps": None,  # run-wide values come from the file; given ones go to both phases below
+        "early_stopping_patience": None,
+    }
+    phase = shared.phase_options(save_steps, early_stopping_patience)
+    if per_device_batch_size is not None:
+        phase["per_device_batch_size"] = per_device_batch_size
+    options = {k: v for k, v in fields_of(StiltsConfig, values).items() if k != "recipe"}
+    config = baseline.to_config(data=shared.parse_data(data), recipe=recipe, phase_options=phase, **options)
+    default_out = baseline.name if recipe in (None, baseline.recipe_name) else f"{baseline.name}.{recipe}"
+    run_and_show(config, out or Path("runs") / default_out, force, keep_checkpoints, seed_values)
 
 
 def _hp(values: dict[str, Any]) -> str:
@@ -81,8 +102,16 @@ def _print_baselines(baselines: dict) -> None:
     out_console.print(table)
     first = next(iter(baselines.values()), None)
     if first is not None:
-        out_console.print(f"intermediate phase: {_hp(first.intermediate_hparams)} (max length: the task's)")
-        out_console.print(f"target phase ({first.target}): {_hp(first.target_hparams)}")
+        for recipe in first.recipes.values():
+            mark = " (the baselines' recipe)" if recipe.name == first.recipe_name else ""
+            out_console.print(f"[bold]recipe {recipe.name}[/]{mark}: {recipe.description}")
+            out_console.print(
+                f"  intermediate phase: {_hp({**recipe.intermediate, **first.intermediate_hparams})}"
+            )
+            out_console.print(
+                f"  target phase ({first.target}): {_hp({**recipe.target, **first.target_hparams})}"
+            )
     out_console.print(
-        "run one: bench baselines --run NAME --eval-data ./mlqa-domain [--max-steps N: smoke run]"
+        "run one: bench baselines --run NAME --eval-data ./mlqa-domain [--recipe NAME] [--seeds 1,2,3] "
+        "[--max-steps N: smoke run]"
     )

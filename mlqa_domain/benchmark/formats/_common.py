@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from transformers import DataCollatorWithPadding
 
-from mlqa_domain.benchmark.formats.base import Featurization
+from mlqa_domain.benchmark.formats.base import Evaluation, Featurization
 from mlqa_domain.errors import InputError
 
 if TYPE_CHECKING:
@@ -131,7 +131,8 @@ class BaseFormat:
     a format overrides what differs."""
 
     windowed = False
-    compute_metrics: Callable[[Any], dict[str, float]] | None = staticmethod(classification_metrics)
+    metrics: tuple[str, ...] = ("accuracy", "macro_f1")
+    selection_metric = "accuracy"
 
     @staticmethod
     def prepare(
@@ -151,6 +152,10 @@ class BaseFormat:
         """Token ids of each row, truncated to ``max_seq_length``."""
         description = f"features {how.description}".strip()
         return map_features(data, self.prepare, tokenizer, description, max_seq_length=how.max_seq_length)
+
+    def evaluation(self, data: Dataset, tokenizer: PreTrainedTokenizerBase, how: Featurization) -> Evaluation:
+        """The rows' features, scored by accuracy and macro-F1 of the argmax predictions."""
+        return Evaluation(self.featurize(data, tokenizer, how), classification_metrics)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase, pad_to_multiple_of: int | None) -> Callable:
         """Pads input ids per batch."""

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """What training-time validation of a task runs on: model inputs with their targets (the loss) and the
+    task metrics of the Trainer's predictions on them (``compute_metrics(EvalPrediction) -> {name: value}``).
+    """
+
+    features: Dataset
+    compute_metrics: Callable[[Any], dict[str, float]]
+
+
+@dataclass(frozen=True)
 class Featurization:
     """How canonical rows become model inputs."""
 
@@ -37,7 +47,8 @@ class TaskFormat(Protocol):
     head: str  # the HEADS entry (benchmark.heads) the format trains
     columns: Mapping[str, bool]  # canonical column -> required (a task's `columns:` maps source columns)
     windowed: bool  # features are overlapping windows of a long context (doc_stride matters)
-    compute_metrics: Callable[[Any], dict[str, float]] | None  # Trainer metrics on the validation split
+    metrics: tuple[str, ...]  # what ``evaluation`` reports on the validation split
+    selection_metric: str  # the one of ``metrics`` that early stopping and the best checkpoint follow
 
     def check_spec(self, spec: TaskSpec) -> None:
         """Complete or reject a task spec of this format (ValueError: the spec is invalid)."""
@@ -55,9 +66,19 @@ class TaskFormat(Protocol):
         """Model inputs (with labels) for canonical rows."""
         ...
 
+    def evaluation(self, data: Dataset, tokenizer: PreTrainedTokenizerBase, how: Featurization) -> Evaluation:
+        """Validation inputs of canonical rows and the metrics (higher is better) of predictions on them."""
+        ...
+
     def collator(self, tokenizer: PreTrainedTokenizerBase, pad_to_multiple_of: int | None) -> Callable:
         """Pads a list of features into one batch."""
         ...
+
+
+def selection_metric(task_format: TaskFormat, wanted: str | None) -> str:
+    """The metric a task is judged on during training: the task's own ``metric`` when the format reports
+    it (LEDGAR: ``macro_f1``), else the format's default (accuracy; F1 for extractive QA)."""
+    return wanted if wanted in task_format.metrics else task_format.selection_metric
 
 
 TASK_FORMATS: Registry[type[TaskFormat]] = Registry("task format")

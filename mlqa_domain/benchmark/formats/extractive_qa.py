@@ -14,13 +14,22 @@ import numpy as np
 from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
-from mlqa_domain.benchmark.features import context_sequence_id, tokenize_windows
+from mlqa_domain.benchmark import metric
+from mlqa_domain.benchmark.features import (
+    QAFeatures,
+    context_sequence_id,
+    prepare_validation_features,
+    tokenize_windows,
+)
 from mlqa_domain.benchmark.formats._common import BaseFormat, Columns, as_text, get_path, map_features
-from mlqa_domain.benchmark.formats.base import TASK_FORMATS, Featurization
+from mlqa_domain.benchmark.formats.base import TASK_FORMATS, Evaluation, Featurization
+from mlqa_domain.benchmark.spans import logits_to_answers
 from mlqa_domain.benchmark.task_registry import TaskSpec
 from mlqa_domain.errors import InputError
 
 EXTRACTIVE_QA = "extractive_qa"
+# Intermediate and target QA tasks are English: their validation answers are scored with its rules.
+VALIDATION_LANGUAGE = "en"
 _FEATURES = datasets.Features(
     {
         "id": datasets.Value("string"),
@@ -124,7 +133,8 @@ class ExtractiveQA(BaseFormat):
     head = "question_answering"
     columns = {"question": True, "context": True, "answers": True, "id": False, "title": False}
     windowed = True
-    compute_metrics = None  # the Trainer reports the validation loss; `bench run` scores EM / F1
+    metrics = ("exact_match", "f1")
+    selection_metric = "f1"
 
     def check_spec(self, spec: TaskSpec) -> None:
         """Windows must move forward: the stride below the window length."""
@@ -169,3 +179,51 @@ class ExtractiveQA(BaseFormat):
         if how.negative_feature_ratio is not None:
             features = sample_negatives(features, how.negative_feature_ratio, how.seed)
         return features.remove_columns("has_answer")
+
+    def evaluation(self, data: Dataset, tokenizer: PreTrainedTokenizerBase, how: Featurization) -> Evaluation:
+        """Training-style windows (answer positions give the validation loss) scored by SQuAD EM / F1 of the
+        answers decoded from the predicted logits, as `bench run` decodes them (n-best spans per example)."""
+        features = self.featurize(data, tokenizer, Featurization(how.max_seq_length, how.doc_stride))
+        windows = prepare_validation_features(
+            data["question"], data["context"], tokenizer, how.max_seq_length, how.doc_stride
+        )
+        lengths = np.fromiter(
+            (len(ids) for ids in features["input_ids"]), dtype=np.int64, count=len(features)
+        )
+        if len(windows) != len(features) or not np.array_equal(windows.lengths, lengths):
+            raise RuntimeError("validation windows differ between the loss and the metric tokenisation")
+        return Evaluation(features, QAMetrics(data, windows))
+
+
+class QAMetrics:
+    """EM / F1 (0-100) of the answers the Trainer's start/end logits give for validation windows."""
+
+    def __init__(self, data: Dataset, windows: QAFeatures) -> None:
+        self.examples = {"id": list(data["id"]), "context": list(data["context"])}
+        self.gold = [
+            (qid, answers["text"])
+            for qid, answers in zip(data["id"], data["answers"], strict=True)
+            if answers["text"]
+        ]
+        self.windows = windows
+
+    def __call__(self, eval_pred) -> dict[str, float]:
+        """Metrics of an ``EvalPrediction`` whose predictions are ``(start_logits, end_logits)``."""
+        start, end = (_fit(logits, self.windows.context_mask) for logits in eval_pred.predictions[:2])
+        answers = logits_to_answers(self.examples, self.windows, start, end)
+        if not self.gold:
+            return {"exact_match": 0.0, "f1": 0.0}
+        scores = metric.evaluate(self.gold, answers, VALIDATION_LANGUAGE)
+        return {"exact_match": scores["exact_match"], "f1": scores["f1"]}
+
+
+def _fit(logits: np.ndarray, context_mask: np.ndarray) -> np.ndarray:
+    """Logits cut or padded (``-inf``) to the windows' width (the Trainer pads batches to their longest).
+
+    Positions past a window's own tokens are outside its context mask, so they never become answers.
+    """
+    width = context_mask.shape[1]
+    out = np.full((len(context_mask), width), -np.inf, dtype=np.float32)
+    common = min(width, logits.shape[1])
+    out[:, :common] = logits[:, :common]
+    return out

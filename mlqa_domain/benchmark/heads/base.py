@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from mlqa_domain.registry import Registry
 
 
 class Head(Protocol):
-    """A task head on a shared encoder: the transformers class that builds it and its label fields.
+    """A task head on a shared encoder: the transformers class that builds it, its label fields, its loss.
 
     A head is one module in this package holding one class decorated with ``@HEADS.register(name)``;
     a task format names its head (``TaskFormat.head``).
+
+    The training loss of a batch must be a mean over the batch's rows that does not depend on how rows are
+    grouped into batches or padded: the Trainer divides it by the number of accumulation steps, so one
+    optimizer step at batch 4 x accumulation 1 and at 2 x 2 gives the same update.
     """
 
     model_class: Any  # an ``AutoModelFor...`` class: ``from_pretrained(source, config=...)``
+    label_fields: tuple[str, ...]  # the batch fields that hold the targets
 
     def configure(self, config: Any, label_names: Sequence[str] | None) -> None:
         """Set the label fields of a model config for a fresh head (the source's labels dropped)."""
+        ...
+
+    def loss(self, outputs: Any, labels: Mapping[str, Any], attention_mask: Any) -> Any | None:
+        """The batch's training loss from the model outputs, or None to use the model's own loss."""
         ...
 
 
@@ -35,3 +44,13 @@ def two_outputs(config: Any) -> None:
     config.num_labels = 2
     config.id2label = {0: "LABEL_0", 1: "LABEL_1"}
     config.label2id = {"LABEL_0": 0, "LABEL_1": 1}
+
+
+class ModelLoss:
+    """Heads whose model computes a per-row mean loss that batching and padding do not change."""
+
+    label_fields: tuple[str, ...] = ("labels",)
+
+    def loss(self, outputs: Any, labels: Mapping[str, Any], attention_mask: Any) -> Any | None:
+        """The model's own loss (cross-entropy over a sequence or choice representation)."""
+        return None

@@ -7,11 +7,11 @@ from typing import Any
 
 from transformers import AutoModelForMultipleChoice
 
-from mlqa_domain.benchmark.heads.base import HEADS, two_outputs
+from mlqa_domain.benchmark.heads.base import HEADS, ModelLoss, two_outputs
 
 
 @HEADS.register("multiple_choice")
-class MultipleChoice:
+class MultipleChoice(ModelLoss):
     """Scores every (context, choice) pair; the best one wins."""
 
     model_class = AutoModelForMultipleChoice

@@ -7,11 +7,11 @@ from typing import Any
 
 from transformers import AutoModelForSequenceClassification
 
-from mlqa_domain.benchmark.heads.base import HEADS
+from mlqa_domain.benchmark.heads.base import HEADS, ModelLoss
 
 
 @HEADS.register("sequence_classification")
-class SequenceClassification:
+class SequenceClassification(ModelLoss):
     """A linear classifier over the sequence representation, one output per label."""
 
     model_class = AutoModelForSequenceClassification
