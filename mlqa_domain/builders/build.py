@@ -45,6 +45,7 @@ class BuildSettings:
     out: Path = Path("mlqa-domain")
     taxonomy: Path | None = None
     embedding_model: str | None = None
+    embedding_backend: str = "auto"
     filters: Path | None = None
     contamination: Sequence[str] = ()
     cache_dir: Path | None = None
@@ -260,7 +261,9 @@ def build_steps(settings: BuildSettings) -> list[PipelineStep]:
     check_output_dir(out)
     tax = load_taxonomy(settings.taxonomy)
     model = str(settings.embedding_model) if settings.embedding_model else None
-    labeler = build_labeler(tax, embedding_model=model, cache_dir=settings.cache_dir)
+    labeler = build_labeler(
+        tax, embedding_model=model, cache_dir=settings.cache_dir, embedding_backend=settings.embedding_backend
+    )
     filters = build_filters(
         load_filters_config(settings.filters, settings.contamination),
         encoder_factory=lambda: labeler_encoder(labeler),

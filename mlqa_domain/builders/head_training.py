@@ -90,6 +90,9 @@ class HeadSettings:
     exclude_borderline: bool = True
     threshold_pool: str = "all"
     seed: int = 0
+    # the fp32 reference route (the shipped head); a build's default CPU route (onnx-int8) gives
+    # embeddings within 0.99 cosine of these, see docs/classifiers.md
+    embedding_backend: str = "torch"
 
     def __post_init__(self) -> None:
         if self.kind not in HEAD_KINDS:
@@ -260,8 +263,32 @@ class NestedResult:
     folds: list[np.ndarray]
 
 
-def nested_evaluation(data: EmbeddedReference, settings: HeadSettings) -> NestedResult:
-    """Train + choose thresholds on the other articles, predict each held-out fold (see module doc)."""
+def route_probabilities(
+    layers, tau: np.ndarray, trained: np.ndarray, served: np.ndarray | None, refine_margin: float
+) -> np.ndarray:
+    """Probabilities a build gets: from the ``served`` vectors (e.g. int8 ONNX), except rows within
+    ``refine_margin`` of a threshold, which are re-scored from the ``trained`` (fp32) vectors."""
+    if served is None:
+        return _probabilities(layers, trained)
+    probs = _probabilities(layers, served)
+    near = np.flatnonzero((np.abs(probs - tau) < refine_margin).any(axis=1))
+    if len(near):
+        probs[near] = _probabilities(layers, trained[near])
+    return probs
+
+
+def nested_evaluation(
+    data: EmbeddedReference,
+    settings: HeadSettings,
+    served: dict[str, np.ndarray] | None = None,
+    refine_margin: float = 0.0,
+) -> NestedResult:
+    """Train + choose thresholds on the other articles, predict each held-out fold (see module doc).
+
+    With ``served`` (the same texts embedded by another backend, e.g. onnx-int8), training and τ use
+    ``data``'s vectors as the shipped head does, and held-out predictions use ``served`` with the
+    build's refinement: the route a build takes, measured on articles it never saw.
+    """
     fit, n_folds, seed = fitter(settings), settings.folds, settings.seed
     outer = article_folds(data.groups, n_folds, seed)
     probabilities = {f: np.zeros(data.gold.shape) for f in data.inputs}
@@ -277,7 +304,8 @@ def nested_evaluation(data: EmbeddedReference, settings: HeadSettings) -> Nested
         layers = fit(*training_matrix(train))
         tau = np.array([thresholds[d] for d in data.domains])
         for name, embeddings in data.inputs.items():
-            probs = _probabilities(layers, embeddings[test])
+            other = None if served is None else served[name][test]
+            probs = route_probabilities(layers, tau, embeddings[test], other, refine_margin)
             probabilities[name][test] = probs
             predictions[name][test] = probs >= tau
     return NestedResult(probabilities, predictions, fold_thresholds, outer)

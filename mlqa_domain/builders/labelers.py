@@ -26,7 +26,7 @@ from mlqa_domain.builders.classifiers.base import COMMON_KEYS, DEFAULT_PROBABILI
 from mlqa_domain.builders.classifiers.calibration import Calibration, per_domain
 from mlqa_domain.builders.ensemble import EnsembleLabeler, EnsembleRule, MemberRule
 from mlqa_domain.builders.routing import Route, RoutedLabeler
-from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
+from mlqa_domain.builders.taxonomy import SCORE_RANGE, ClassifierSpec, Taxonomy, check_delta, check_thresholds
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.languages import check_language
 
@@ -81,19 +81,25 @@ def build_classifier(
 def classifier_thresholds(
     spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier
 ) -> dict[str, float]:
-    """The classifier's own τ per domain (default: its type's, e.g. the thresholds stored with a head)."""
-    return per_domain(
+    """The classifier's own τ per domain (default: its type's, e.g. the thresholds stored with a head),
+    each finite and in the classifier's ``score_range`` (cosine's [-1, 1] unless it declares one)."""
+    what = f"classifier {spec.name!r} thresholds"
+    thresholds = per_domain(
         spec_options(spec).get("thresholds"),
         taxonomy.domain_names,
         classifier.default_thresholds(taxonomy),
-        f"classifier {spec.name!r} thresholds",
+        what,
         taxonomy.source,
+    )
+    return check_thresholds(
+        thresholds, what, taxonomy.source, getattr(classifier, "score_range", SCORE_RANGE)
     )
 
 
 def classifier_delta(spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier) -> float:
     """The classifier's own δ (default: its type's; a head's independent probabilities have none, 1)."""
-    return float(spec_options(spec).get("delta", classifier.default_delta(taxonomy)))
+    value = spec_options(spec).get("delta", classifier.default_delta(taxonomy))
+    return check_delta(value, f"classifier {spec.name!r} delta", taxonomy.source)
 
 
 def member_rule(spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier) -> MemberRule:
@@ -117,8 +123,14 @@ def member_rule(spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier
     )
 
 
-def classifier_specs(taxonomy: Taxonomy, embedding_model: str | None = None) -> list[ClassifierSpec]:
-    """The classifiers to run (one default embedding classifier when none is listed)."""
+EMBEDDING_TYPES = ("embedding", "embedding-head")
+
+
+def classifier_specs(
+    taxonomy: Taxonomy, embedding_model: str | None = None, embedding_backend: str | None = None
+) -> list[ClassifierSpec]:
+    """The classifiers to run (one default embedding classifier when none is listed); the overrides
+    set the model of every prototype classifier and the backend of every embedding-based one."""
     unknown = sorted(set(taxonomy.classification.model_extra or {}) - {"thresholds", "vote_quorum"})
     if unknown:
         raise ConfigError(f"classification: unknown key(s) {', '.join(unknown)}", taxonomy.source)
@@ -128,6 +140,11 @@ def classifier_specs(taxonomy: Taxonomy, embedding_model: str | None = None) -> 
     if embedding_model:
         specs = [
             s.model_copy(update={"model": embedding_model}) if s.type == "embedding" else s for s in specs
+        ]
+    if embedding_backend:
+        specs = [
+            s.model_copy(update={"backend": embedding_backend}) if s.type in EMBEDDING_TYPES else s
+            for s in specs
         ]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -147,6 +164,7 @@ def ensemble_rule(taxonomy: Taxonomy, members: list[MemberRule]) -> EnsembleRule
         "classification thresholds",
         taxonomy.source,
     )
+    thresholds = check_thresholds(thresholds, "classification thresholds", taxonomy.source, (0.0, 1.0))
     quorum = float(extra.get("vote_quorum", 0.5))
     if not 0 <= quorum < 1:
         raise ConfigError("classification vote_quorum must be in [0, 1)", taxonomy.source)
@@ -180,6 +198,7 @@ def build_labeler(
     taxonomy: Taxonomy,
     embedding_model: str | None = None,
     cache_dir: str | Path | None = None,
+    embedding_backend: str | None = None,
 ) -> EnsembleLabeler | RoutedLabeler:
     """The labeler for ``taxonomy``; ``embedding_model`` overrides every embedding classifier's model.
 
@@ -189,7 +208,7 @@ def build_labeler(
     Classifiers with ``languages`` label only contexts in those languages (a route); the others
     label every other language.
     """
-    specs = classifier_specs(taxonomy, embedding_model)
+    specs = classifier_specs(taxonomy, embedding_model, embedding_backend)
     groups: dict[tuple[str, ...] | None, list[ClassifierSpec]] = {}
     for spec in specs:
         groups.setdefault(_route_languages(spec, taxonomy), []).append(spec)

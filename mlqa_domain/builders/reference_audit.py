@@ -188,10 +188,15 @@ def summary(block: dict[str, Any], view: str = "clear") -> dict[str, dict[str, A
 
 
 def held_out_report(
-    data: EmbeddedReference, settings: HeadSettings, n_resamples: int = 1000
+    data: EmbeddedReference,
+    settings: HeadSettings,
+    n_resamples: int = 1000,
+    served: dict[str, np.ndarray] | None = None,
+    refine_margin: float = 0.0,
 ) -> tuple[dict[str, Any], NestedResult]:
-    """Nested, article-grouped evaluation of training a head with ``settings`` (see head_training)."""
-    nested = nested_evaluation(data, settings)
+    """Nested, article-grouped evaluation of training a head with ``settings`` (see head_training);
+    with ``served``, held-out predictions come from those vectors as a build would serve them."""
+    nested = nested_evaluation(data, settings, served, refine_margin)
     pool = data.random_pool()
     formats = {
         name: evaluation_block(
@@ -276,7 +281,12 @@ def plot_reference_sweep(report: dict[str, Any], thresholds: dict[str, float], p
 
 
 def embedded_reference(
-    squad: Path, reference: Path | None, taxonomy: Path | None, model: str, cache_dir: Path | None
+    squad: Path,
+    reference: Path | None,
+    taxonomy: Path | None,
+    model: str,
+    cache_dir: Path | None,
+    backend: str = "torch",
 ) -> tuple[EmbeddedReference, TextEncoder]:
     """The reference labels joined with ``squad`` and embedded with ``model``; and the encoder."""
     domains = load_taxonomy(taxonomy).domain_names
@@ -288,7 +298,7 @@ def embedded_reference(
         squad.name,
         f" ({missing} labels have no paragraph in it)" if missing else "",
     )
-    encoder = TextEncoder(model, cache_dir=cache_dir)
+    encoder = TextEncoder(model, cache_dir=cache_dir, backend=backend)
     return embed_reference(items, encoder, domains), encoder
 
 
@@ -301,7 +311,9 @@ def train_reference_head(
     cache_dir: Path | None = None,
 ) -> tuple[DomainHead, dict[str, Any]]:
     """A head trained on every reference paragraph, and the held-out report of its recipe."""
-    data, encoder = embedded_reference(squad, reference, taxonomy, embedding_model, cache_dir)
+    data, encoder = embedded_reference(
+        squad, reference, taxonomy, embedding_model, cache_dir, settings.embedding_backend
+    )
     report, _ = held_out_report(data, settings)
     reference_path = reference or default_reference_path()
     info = {
@@ -323,16 +335,34 @@ def audit_reference(
     reference: Path | None = None,
     taxonomy: Path | None = None,
     cache_dir: Path | None = None,
+    embedding_backend: str | None = None,
 ) -> tuple[dict[str, Any], DomainHead]:
-    """Held-out figures of the (shipped) head's recipe, and of the prototypes, on the reference set."""
+    """Held-out figures of the (shipped) head's recipe, and of the prototypes, on the reference set.
+
+    The head is trained and tuned on the backend it was shipped with (``settings.embedding_backend``);
+    ``embedding_backend`` is the route a build serves it with: when it differs (e.g. onnx-int8),
+    held-out paragraphs are scored from that backend's vectors with the build's refinement margin.
+    """
     from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier
+    from mlqa_domain.builders.classifiers.head import REFINE_MARGIN
 
     tax = load_taxonomy(taxonomy)
     head_path = head_path or default_taxonomy_path().parent / SHIPPED_HEAD
     head = DomainHead.load(head_path)
     settings = HeadSettings(**head.info.get("settings", {}))
-    data, encoder = embedded_reference(squad, reference, taxonomy, head.embedding_model, cache_dir)
-    report, _ = held_out_report(data, settings)
+    data, encoder = embedded_reference(
+        squad, reference, taxonomy, head.embedding_model, cache_dir, settings.embedding_backend
+    )
+    served, margin = None, 0.0
+    if embedding_backend and embedding_backend != settings.embedding_backend:
+        served_data, _ = embedded_reference(
+            squad, reference, taxonomy, head.embedding_model, cache_dir, embedding_backend
+        )
+        served = served_data.inputs
+        margin = REFINE_MARGIN if embedding_backend == "onnx-int8" else 0.0
+    report, _ = held_out_report(data, settings, served=served, refine_margin=margin)
+    report["settings"]["served_backend"] = embedding_backend or settings.embedding_backend
+    report["settings"]["refine_margin"] = margin
     prototypes = EmbeddingClassifier.from_taxonomy(encoder, tax)
     report["prototypes"] = evaluation_block(
         data.gold,

@@ -46,6 +46,7 @@ COMMON_KEYS = frozenset(
         "batch_size",
         "device",
         "languages",
+        "backend",
     }
 )
 DEFAULT_PROBABILITY_THRESHOLD = 0.5
@@ -163,8 +164,11 @@ def beside_taxonomy(model: str, taxonomy: Taxonomy) -> str:
     return str(beside) if beside.exists() else model
 
 
-def text_encoder(model: str, spec: ClassifierSpec, cache_dir: str | Path | None) -> TextEncoder:
-    """The sentence-transformers encoder of an embedding-based entry (its revision, device, batch size)."""
+def text_encoder(
+    model: str, spec: ClassifierSpec, cache_dir: str | Path | None, backend: str | None = None
+) -> TextEncoder:
+    """The sentence-transformers encoder of an embedding-based entry (its revision, device, batch size,
+    backend; ``backend`` overrides the entry's)."""
     from mlqa_domain.embeddings import TextEncoder
 
     return TextEncoder(
@@ -172,5 +176,6 @@ def text_encoder(model: str, spec: ClassifierSpec, cache_dir: str | Path | None)
         cache_dir=cache_dir,
         revision=spec.revision,
         device=spec_options(spec).get("device"),
+        backend=backend or spec_options(spec).get("backend", "auto"),
         **batch_option(spec),
     )

@@ -8,7 +8,6 @@ domains), or jsonl with ``text`` and ``labels`` (a list or a string). The same :
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import tempfile
@@ -27,6 +26,7 @@ from mlqa_domain.configs import GENERAL
 from mlqa_domain.errors import ConfigError, InputError, first_line
 from mlqa_domain.hashing import sha256_file
 from mlqa_domain.jsonio import iter_jsonl
+from mlqa_domain.naming import public_model_name, public_model_revision
 
 if TYPE_CHECKING:
     from mlqa_domain.builders.taxonomy import ClassifierSpec, Taxonomy
@@ -257,16 +257,11 @@ def _prf(tp: int, predicted: int, gold: int) -> dict[str, float]:
 
 def save_model(model, out: str | Path) -> Path:
     """Write the model to ``out`` atomically (temp file next to it, then rename)."""
+    from mlqa_domain.atomic import atomic_file
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.tmp-", dir=out.parent)
-    os.close(fd)
-    try:
-        model.save_model(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(out, "wb") as handle:  # umask mode, stale temps of killed runs removed
+        model.save_model(handle.name)
     return out
 
 
@@ -422,8 +417,8 @@ class FastTextClassifier(base.ClassifierBase):
         """Model file, its sha256, labels and mapping."""
         return {
             "type": self.kind,
-            "model": self.model_id,
-            "revision": self.revision,
+            "model": public_model_name(self.model_id),
+            "revision": public_model_revision(self.model_id, self.revision),
             "sha256": self._sha256,
             "model_labels": self.model_labels,
             "label_map": dict(self.label_map.mapping),

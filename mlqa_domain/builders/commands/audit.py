@@ -57,13 +57,14 @@ def _audit_reference(
     reference: Path | None,
     taxonomy: Path | None,
     cache_dir: Path | None,
+    embedding_backend: str | None,
     plot: Path | None,
     json_out: Path | None,
 ) -> None:
     """The head's recipe and the prototypes on held-out reference articles: print, plot, write."""
     from mlqa_domain.builders.reference_audit import audit_reference, plot_reference_sweep
 
-    report, domain_head = audit_reference(squad, head, reference, taxonomy, cache_dir)
+    report, domain_head = audit_reference(squad, head, reference, taxonomy, cache_dir, embedding_backend)
     print_held_out(report, report["prototypes"])
     if plot:
         plot_reference_sweep(report, domain_head.thresholds, plot)
@@ -91,6 +92,14 @@ def audit(
         None, metavar="PATH", help="With --squad: taxonomy (prototype baseline)."
     ),
     cache_dir: Path | None = typer.Option(None, metavar="PATH", help="With --squad: embedding cache."),
+    embedding_backend: str | None = typer.Option(
+        None,
+        metavar="BACKEND",
+        help=(
+            "With --squad: the backend a build serves the head with (torch, onnx, onnx-int8); the head "
+            "stays trained on its own, held-out paragraphs are scored as a build would (default: the head's)."
+        ),
+    ),
     split: list[str] | None = typer.Option(None, metavar="SPLIT", help="Only these splits (default: all)."),
     plot: Path | None = typer.Option(None, metavar="PATH", help="Write the threshold sweep as a PNG."),
     json_out: Path | None = typer.Option(None, "--json", metavar="PATH", help="Write every number as JSON."),
@@ -106,7 +115,7 @@ def audit(
     domain head's training recipe on held-out articles of the hand-labelled reference set.
     """
     if squad is not None:
-        _audit_reference(squad, head, reference, taxonomy, cache_dir, plot, json_out)
+        _audit_reference(squad, head, reference, taxonomy, cache_dir, embedding_backend, plot, json_out)
         return
     if labels is None:
         raise ConfigError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -46,54 +47,67 @@ def step_table(report: BuildReport) -> Table:
     return table
 
 
+SOURCE_HELP = (
+    "MLQA_V1.zip, an MLQA_V1/ dir, a URL, HF-schema jsonl/parquet files, or an XQuAD-style dir. Repeat for "
+    "several. Default: the official MLQA_V1.zip (downloaded once, checksum-verified)."
+)
+BACKEND_HELP = "auto (onnx-int8 on the CPU, torch on a GPU), onnx-int8, onnx or torch (fp32)."
+Sources = Annotated[list[str] | None, typer.Option("--source", "-s", metavar="PATH", help=SOURCE_HELP)]
+Out = Annotated[Path, typer.Option("--out", "-o", metavar="PATH", help="Output dataset repo directory.")]
+TaxonomyPath = Annotated[
+    Path | None, typer.Option(metavar="PATH", help="Taxonomy YAML (default: the shipped one).")
+]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        metavar="MODEL", help="sentence-transformers hub id or local dir; overrides the taxonomy's model."
+    ),
+]
+Backend = Annotated[str, typer.Option(metavar="BACKEND", help=BACKEND_HELP)]
+FiltersPath = Annotated[
+    Path | None, typer.Option(metavar="PATH", help="Filter config YAML (default: the shipped one).")
+]
+Contamination = Annotated[
+    list[Path] | None,
+    typer.Option(metavar="PATH", help="Intermediate-task data file to check for overlap (repeatable)."),
+]
+CacheDir = Annotated[Path | None, typer.Option(metavar="PATH", help="Cache for downloads and embeddings.")]
+Languages = Annotated[str | None, typer.Option(metavar="CODES", help="Only these languages, e.g. en,de,es.")]
+ContextLanguage = Annotated[
+    str | None, typer.Option(metavar="LANG", help="For HF-schema/SQuAD files without it in the name.")
+]
+QuestionLanguage = Annotated[
+    str | None, typer.Option(metavar="LANG", help="For HF-schema files without it in the name.")
+]
+Split = Annotated[
+    str | None, typer.Option(metavar="SPLIT", help="validation or test, for files without it in the name.")
+]
+Sha256 = Annotated[
+    str | None, typer.Option(metavar="HEX", help="Expected sha256 of a downloaded or local zip.")
+]
+
+
 def build(
-    source: list[str] = typer.Option(
-        list(DEFAULTS.sources),
-        "--source",
-        "-s",
-        metavar="PATH",
-        help="MLQA_V1.zip, an MLQA_V1/ dir, a URL, HF-schema jsonl/parquet files, or an XQuAD-style dir. "
-        "Repeat for several. Default: the official MLQA_V1.zip (downloaded once, checksum-verified).",
-    ),
-    out: Path = typer.Option(
-        DEFAULTS.out, "--out", "-o", metavar="PATH", help="Output dataset repo directory."
-    ),
-    taxonomy: Path | None = typer.Option(
-        DEFAULTS.taxonomy, metavar="PATH", help="Taxonomy YAML (default: the shipped one)."
-    ),
-    embedding_model: str | None = typer.Option(
-        DEFAULTS.embedding_model,
-        metavar="MODEL",
-        help="sentence-transformers hub id or local dir; overrides the taxonomy's model.",
-    ),
-    filters: Path | None = typer.Option(
-        DEFAULTS.filters, metavar="PATH", help="Filter config YAML (default: the shipped one)."
-    ),
-    contamination: list[Path] | None = typer.Option(
-        None, metavar="PATH", help="Intermediate-task data file to check for overlap (repeatable)."
-    ),
-    cache_dir: Path | None = typer.Option(
-        DEFAULTS.cache_dir, metavar="PATH", help="Cache for downloads and embeddings."
-    ),
-    languages: str | None = typer.Option(None, metavar="CODES", help="Only these languages, e.g. en,de,es."),
-    context_language: str | None = typer.Option(
-        DEFAULTS.context_language, metavar="LANG", help="For HF-schema/SQuAD files without it in the name."
-    ),
-    question_language: str | None = typer.Option(
-        DEFAULTS.question_language, metavar="LANG", help="For HF-schema files without it in the name."
-    ),
-    split: str | None = typer.Option(
-        DEFAULTS.split, metavar="SPLIT", help="validation or test, for files without it in the name."
-    ),
-    sha256: str | None = typer.Option(
-        DEFAULTS.sha256, metavar="HEX", help="Expected sha256 of a downloaded or local zip."
-    ),
+    source: Sources = None,
+    out: Out = DEFAULTS.out,
+    taxonomy: TaxonomyPath = DEFAULTS.taxonomy,
+    embedding_model: Model = DEFAULTS.embedding_model,
+    embedding_backend: Backend = DEFAULTS.embedding_backend,
+    filters: FiltersPath = DEFAULTS.filters,
+    contamination: Contamination = None,
+    cache_dir: CacheDir = DEFAULTS.cache_dir,
+    languages: Languages = None,
+    context_language: ContextLanguage = DEFAULTS.context_language,
+    question_language: QuestionLanguage = DEFAULTS.question_language,
+    split: Split = DEFAULTS.split,
+    sha256: Sha256 = DEFAULTS.sha256,
 ) -> None:
     """Build the domain-specific MLQA dataset repo (load it with datasets.load_dataset(OUT, "legal.de"))."""
     from mlqa_domain.builders.build import run_build
 
     settings = BuildSettings(
-        sources=source, out=out, taxonomy=taxonomy, embedding_model=embedding_model, filters=filters,
+        sources=source or list(DEFAULTS.sources), out=out, taxonomy=taxonomy, embedding_model=embedding_model,
+        embedding_backend=embedding_backend, filters=filters,
         contamination=[str(path) for path in contamination or DEFAULTS.contamination], cache_dir=cache_dir,
         languages=_split_list(languages), context_language=context_language,
         question_language=question_language, split=split, sha256=sha256,
