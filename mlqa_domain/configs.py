@@ -17,10 +17,44 @@ from mlqa_domain.errors import ConfigError
 
 ALL = "all"  # the config of every question of a language pair, whatever its domains
 GENERAL = "general"  # the default general label (a taxonomy may name its own)
+RESERVED_NAMES = frozenset({ALL})  # no domain and no general label may be called this
 
-# The strict form a submitted config name must have (domain of word characters, 2-3 letter languages).
-CONFIG_NAME_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z]{2,3}){1,2}$"
+# The one rule for names, held by taxonomy loading, the build, `bench run`, `leaderboard init` and the
+# submission schema: a domain or general label is ASCII ``[a-z][a-z0-9_]*`` (not ``all``); a config
+# name is such a name (or ``all``) and one or two 2-3 letter language codes.
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+CONFIG_NAME_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z]{2,3}){1,2}$"
+_NAME_RE = re.compile(NAME_PATTERN)
 _CONFIG_NAME_RE = re.compile(CONFIG_NAME_PATTERN)
+
+
+def check_name(name: object, what: str = "domain", where: str | None = None) -> str:
+    """``name`` when it is a valid domain/general-label name (ASCII ``[a-z][a-z0-9_]*``, not ``all``),
+    else a one-line ConfigError naming ``what`` it is (``domain``, ``general label``)."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ConfigError(
+            f"bad {what} name {name!r}: use ASCII lower-case letters, digits and '_', starting with a letter",
+            where,
+        )
+    if name in RESERVED_NAMES:
+        raise ConfigError(
+            f"bad {what} name {name!r}: {name!r} is reserved (the config of every question)", where
+        )
+    return name
+
+
+def check_names(domains: Iterable[str], general: str = GENERAL, where: str | None = None) -> None:
+    """Every domain name and the general label valid, and the general label distinct from every domain."""
+    domains = list(domains)
+    for name in domains:
+        check_name(name, "domain", where)
+    check_name(general, "general label", where)
+    if general in domains:
+        raise ConfigError(
+            f"general label {general!r} is also a domain; the label for no domain must differ from every "
+            "domain",
+            where,
+        )
 
 
 def language_key(context_language: str, question_language: str | None = None) -> str:
@@ -101,5 +135,17 @@ def general_config_of(name: str, general: str = GENERAL) -> str | None:
 
 
 def is_submittable_name(name: str) -> bool:
-    """Whether ``name`` has the strict form of :data:`CONFIG_NAME_PATTERN`."""
-    return _CONFIG_NAME_RE.match(name) is not None
+    """Whether ``name`` has the strict form of :data:`CONFIG_NAME_PATTERN` (the one name rule)."""
+    return isinstance(name, str) and _CONFIG_NAME_RE.match(name) is not None
+
+
+def check_config_name(name: object, where: str | None = None) -> ConfigName:
+    """Parse a config name that must follow the one name rule (:data:`CONFIG_NAME_PATTERN`); a one-line
+    ConfigError otherwise (``légal.de``, ``Legal.de``, ``legal.d3``)."""
+    if not isinstance(name, str) or not is_submittable_name(name):
+        raise ConfigError(
+            f"bad config name {name!r}: expected <domain>.<lang> or <domain>.<ctx>.<q> with an ASCII "
+            "[a-z][a-z0-9_]* domain and 2-3 letter language codes",
+            where,
+        )
+    return parse_config_name(name)

@@ -218,6 +218,7 @@ def test_build_filters_fixed_order_and_options(fixtures_dir: Path):
     )
     assert build_filters({}) == [] and build_filters(None) == []
     assert tuple(filter_order()) == (
+        "text_clean",
         "answer_span",
         "length",
         "language_id",

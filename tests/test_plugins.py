@@ -45,6 +45,7 @@ def test_every_plugin_is_registered_with_its_name() -> None:
         "zero-shot",
     ]
     assert filter_order() == [
+        "text_clean",
         "answer_span",
         "length",
         "language_id",

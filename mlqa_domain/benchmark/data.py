@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from datasets.exceptions import DatasetsError
+
 from mlqa_domain.builders.repo_info import list_configs, load_build_info, load_config
-from mlqa_domain.configs import GENERAL, parse_config_name
+from mlqa_domain.configs import ALL, GENERAL, check_config_name, parse_config_name
 from mlqa_domain.errors import ConfigError, InputError, first_line
 
 _SHOW_AVAILABLE = 8
@@ -104,7 +106,7 @@ def open_repo(data: str, revision: str | None = None) -> DatasetRepo:
     except ConfigError as exc:
         raise InputError(f"dataset has no configs ({exc.problem})", data) from None
     for name in configs:
-        parse_config_name(name)
+        check_config_name(name, data)  # the one name rule: what `bench run` scores can be submitted
     return DatasetRepo(location=data, info=info, configs=configs)
 
 
@@ -129,7 +131,75 @@ def plan_configs(
             skipped.append(name)
     if not to_run:
         raise ConfigError(f"no selected config has a {split!r} split", repo.location)
+    check_config_files(repo, to_run, split)
     return to_run, skipped
+
+
+def check_config_files(repo: DatasetRepo, configs: Sequence[str], split: str) -> None:
+    """For a local repo, before anything is scored: each config's ``data/<config>/<split>.parquet`` is
+    there, readable, has the rows build_info.json lists, and holds that config's languages and domain.
+    A deleted, truncated or swapped file is one InputError naming it (a hub repo is checked by
+    `datasets` as it downloads)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mlqa_domain.builders.export import DATA_DIR
+
+    root = Path(repo.location)
+    if not root.is_dir():
+        return
+    for name in configs:
+        path = root / DATA_DIR / name / f"{split}.parquet"
+        if not path.is_file():
+            raise InputError(f"config {name} has no {split} data file (deleted since the build?)", path)
+        try:
+            file = pq.ParquetFile(path)
+            columns = [
+                c
+                for c in ("context_language", "question_language", "domains")
+                if c in file.schema_arrow.names
+            ]
+            table = file.read(columns=columns)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(
+                f"config {name}: not a readable parquet file ({first_line(exc)[:120]}); truncated or "
+                "damaged? Rebuild or re-download the dataset",
+                path,
+            ) from None
+        expected = (repo.info.get("configs") or {}).get(name)
+        expected = expected.get(split) if isinstance(expected, dict) else None
+        if isinstance(expected, int) and table.num_rows != expected:
+            raise InputError(
+                f"config {name}: {table.num_rows} rows but build_info.json lists {expected} "
+                "(the file was replaced since the build?)",
+                path,
+            )
+        _check_rows_belong(name, table, repo.general_domain, path)
+
+
+def _check_rows_belong(name: str, table, general: str, path: Path) -> None:
+    """Every row of ``table`` has ``name``'s languages (and its domain): else the file is another config's."""
+    parsed = parse_config_name(name)
+    data = table.to_pydict()
+    wanted = (parsed.context_language, parsed.question_language)
+    pairs = set(zip(data.get("context_language", []), data.get("question_language", []), strict=True))
+    stray = sorted(pair for pair in pairs if pair != wanted)
+    if stray:
+        raise InputError(
+            f"config {name}: the file holds {stray[0][0]}/{stray[0][1]} questions, not "
+            f"{wanted[0]}/{wanted[1]} (swapped with another config's file?)",
+            path,
+        )
+    if "domains" in data and parsed.domain not in (ALL,):
+        for domains in data["domains"]:
+            labels = list(domains or [])
+            belongs = parsed.domain in labels or (parsed.domain == general and not labels)
+            if not belongs:
+                shown = ", ".join(labels) or general
+                raise InputError(
+                    f"config {name}: the file holds {shown} questions (swapped with another config's file?)",
+                    path,
+                )
 
 
 def load_config_examples(
@@ -138,8 +208,8 @@ def load_config_examples(
     """Rows of ``config``/``split`` through ``datasets.load_dataset`` (local repo dir or hub id)."""
     try:
         table = load_config(data, config, split, revision=revision, fingerprint=fingerprint)
-    except (ValueError, FileNotFoundError, OSError) as exc:
-        first = first_line(exc)
+    except (ValueError, FileNotFoundError, OSError, DatasetsError) as exc:
+        first = first_line(exc)[:200]
         raise InputError(f"cannot load config {config!r} split {split!r}: {first}", data) from None
     missing = {"id", "question", "context", "answers"} - set(table.column_names)
     if missing:

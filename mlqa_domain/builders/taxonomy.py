@@ -2,19 +2,71 @@
 
 from __future__ import annotations
 
+import logging
+import math
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlqa_domain.builders.classifiers import CLASSIFIERS
-from mlqa_domain.configs import ALL, GENERAL
+from mlqa_domain.configs import GENERAL, check_names
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.hashing import sha256_bytes
 
-RESERVED_NAMES = {ALL}
+logger = logging.getLogger(__name__)
+
+# Scores thresholds and δ are compared with: cosine similarities (probabilities lie inside); a
+# classifier type whose scores live elsewhere declares its own ``score_range``.
+SCORE_RANGE = (-1.0, 1.0)
+MAX_DELTA = 1.0  # δ = 1 already means "no δ rule" for probabilities
+
+
+def check_thresholds(
+    thresholds: Mapping[str, float],
+    what: str,
+    where: str | None = None,
+    score_range: tuple[float, float] = SCORE_RANGE,
+) -> dict[str, float]:
+    """``thresholds`` (domain -> τ) when each is finite and in ``score_range``, else a one-line
+    ConfigError; a warning for a τ only a perfect score reaches (its domain is unreachable in practice)."""
+    low, high = score_range
+    out = {}
+    for domain, value in thresholds.items():
+        number = _number(value, f"{what} for {domain}", where)
+        if not low <= number <= high:
+            raise ConfigError(f"{what} for {domain} is {number:g}; it must be in [{low:g}, {high:g}]", where)
+        if number >= high:
+            logger.warning(
+                "%s%s for %s is %g: only a perfect score reaches it, so domain %s is unreachable in practice "
+                "(its examples are labelled general)",
+                f"{where}: " if where else "",
+                what,
+                domain,
+                number,
+                domain,
+            )
+        out[domain] = number
+    return out
+
+
+def check_delta(value: Any, what: str, where: str | None = None) -> float:
+    """δ when it is finite and in [0, MAX_DELTA], else a one-line ConfigError."""
+    number = _number(value, what, where)
+    if not 0 <= number <= MAX_DELTA:
+        raise ConfigError(f"{what} is {number:g}; it must be in [0, {MAX_DELTA:g}]", where)
+    return number
+
+
+def _number(value: Any, what: str, where: str | None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{what} must be a number, got {value!r}", where)
+    if not math.isfinite(value):
+        raise ConfigError(f"{what} must be a finite number, got {value!r}", where)
+    return float(value)
 
 
 class ClassifierSpec(BaseModel):
@@ -41,7 +93,7 @@ class ClassificationSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    delta: float = Field(0.05, ge=0)
+    delta: float = Field(0.05, ge=0, le=MAX_DELTA, allow_inf_nan=False)
     combine: Literal["weighted_mean", "vote"] = "weighted_mean"
     classifiers: list[ClassifierSpec] = Field(default_factory=list)
 
@@ -53,7 +105,7 @@ class DomainSpec(BaseModel):
 
     description: str
     exemplars: list[str] = Field(default_factory=list)
-    threshold: float
+    threshold: float = Field(ge=SCORE_RANGE[0], le=SCORE_RANGE[1], allow_inf_nan=False)
     intermediate_tasks: list[str] = Field(default_factory=list)
 
 
@@ -70,13 +122,20 @@ class Taxonomy(BaseModel):
 
     @field_validator("domains")
     @classmethod
-    def _check_domain_names(cls, domains: dict[str, DomainSpec]) -> dict[str, DomainSpec]:
+    def _check_domains(cls, domains: dict[str, DomainSpec]) -> dict[str, DomainSpec]:
         if not domains:
             raise ValueError("at least one domain is needed")
-        for name in domains:
-            if not name.isidentifier() or name != name.lower() or name in RESERVED_NAMES:
-                raise ValueError(f"bad domain name {name!r} (lower-case identifier, not 'all')")
         return domains
+
+    @model_validator(mode="after")
+    def _check_names(self) -> Taxonomy:
+        """The one name rule (mlqa_domain.configs): domains and the general label ASCII
+        ``[a-z][a-z0-9_]*``, not ``all``, the general label distinct from every domain."""
+        try:
+            check_names(self.domains, self.general)
+        except ConfigError as exc:
+            raise ValueError(exc.problem) from None
+        return self
 
     @property
     def domain_names(self) -> list[str]:
@@ -117,8 +176,8 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"invalid taxonomy: {loc}: {err['msg']}", path) from None
+        message = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"invalid taxonomy: {loc + ': ' if loc else ''}{message}", path) from None
     taxonomy.source = str(path)
-    if taxonomy.general in taxonomy.domains:
-        raise ConfigError(f"'{taxonomy.general}' is the label for no domain; it cannot be a domain", path)
+    check_thresholds(taxonomy.thresholds, "threshold", str(path))
     return taxonomy

@@ -2,6 +2,7 @@
 
 ``build_filters(config)`` makes them from a mapping of filter name to options, e.g.::
 
+    text_clean: {}                                   # control/bidi characters removed (offsets kept)
     answer_span: {}
     length: {max_context_chars: 20000}
     language_id: {min_confidence: 0.1}

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from mlqa_domain.configs import ALL, ConfigName, config_name, parse_config_name, sort_language_keys
 from mlqa_domain.leaderboard.schema import Entry
 from mlqa_domain.leaderboard.table import Row, domain_order
+from mlqa_domain.plotting import plain_text
 
 PNG_METADATA = {"Software": None}  # keep the files byte-stable across matplotlib versions
 
@@ -22,6 +23,7 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+@plain_text
 def f1_heatmap(entry: Entry, path: Path) -> Path:
     """F1 per domain (rows) × language pair (columns), annotated; missing cells grey."""
     scores = entry.verification.configs
@@ -53,6 +55,7 @@ def f1_heatmap(entry: Entry, path: Path) -> Path:
     return _save(fig, path)
 
 
+@plain_text
 def entry_gap_plot(entry: Entry, path: Path) -> Path | None:
     """Each domain config's F1 gap to general (and each domain's mean), with 95% CIs; None if no gaps."""
     gaps = entry.verification.config_gaps
@@ -98,6 +101,7 @@ def _gap_figure(labels, values, lows, highs, bold, path: Path) -> Path:
     return _save(fig, path)
 
 
+@plain_text
 def overview_gap_plot(rows: list[Row], gap_domains: list[str], path: Path) -> Path | None:
     """Per domain, each top entry's mean F1 gap to general with its 95% CI; None if no gaps."""
     rows = [r for r in rows if r.domain_gap]

@@ -10,9 +10,12 @@ Layout (the same in both)::
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,14 +24,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlqa_domain.atomic import atomic_dir, write_bytes_atomic
-from mlqa_domain.configs import GENERAL
+from mlqa_domain.configs import GENERAL, check_config_name, check_names
 from mlqa_domain.errors import InputError, first_line
 from mlqa_domain.jsonio import parse_json
 from mlqa_domain.leaderboard.schema import Entry
 
+logger = logging.getLogger(__name__)
+
 MANIFEST = "leaderboard.json"
 ENTRIES = "entries"
 HUB_PREFIX = "hf://"
+LOCK = ".lock"  # a local store's lock file: check-and-add and init hold it exclusively
+LOCK_TIMEOUT_S = 600.0
+HUB_COMMIT_ATTEMPTS = 5  # a commit whose parent moved (someone else committed) is retried this often
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,49 @@ class Manifest:
         }
 
 
+def manifest_from_json(data: Any, where: str) -> Manifest:
+    """leaderboard.json's content as a Manifest; any other shape is one InputError naming the field."""
+
+    def fail(problem: str) -> InputError:
+        return InputError(f"malformed leaderboard.json: {problem}", where)
+
+    if not isinstance(data, dict):
+        raise fail(f"expected a JSON object, got {type(data).__name__}")
+    dataset = data.get("dataset")
+    if not isinstance(dataset, dict):
+        raise fail(f"'dataset' must be an object, got {type(dataset).__name__}")
+    for key in ("location", "fingerprint"):
+        if not isinstance(dataset.get(key), str) or not dataset[key]:
+            raise fail(f"'dataset.{key}' must be a non-empty string")
+    split = dataset.get("split", "test")
+    if not isinstance(split, str) or not split:
+        raise fail("'dataset.split' must be a non-empty string")
+    configs = dataset.get("configs") or {}
+    if not isinstance(configs, dict):
+        raise fail(
+            f"'dataset.configs' must be an object of config -> questions, got {type(configs).__name__}"
+        )
+    bad = [k for k, v in configs.items() if isinstance(v, bool) or not isinstance(v, int) or v < 0]
+    if bad:
+        raise fail(f"'dataset.configs.{bad[0]}' must be a number of questions")
+    general = dataset.get("general", GENERAL)
+    if not isinstance(general, str):
+        raise fail("'dataset.general' must be a string")
+    revision = dataset.get("revision")
+    created = data.get("created", "")
+    if revision is not None and not isinstance(revision, str):
+        raise fail("'dataset.revision' must be a string or null")
+    return Manifest(
+        dataset_location=dataset["location"],
+        dataset_fingerprint=dataset["fingerprint"],
+        split=split,
+        created=created if isinstance(created, str) else str(created),
+        configs={str(k): int(v) for k, v in configs.items()},
+        general=general,
+        revision=revision,
+    )
+
+
 class LeaderboardStore(ABC):
     """Entries and manifest of one leaderboard; subclasses only move bytes."""
 
@@ -79,7 +130,14 @@ class LeaderboardStore(ABC):
 
     @abstractmethod
     def add_entry(self, entry_id: str, files: dict[str, bytes]) -> None:
-        """Store ``files`` (paths relative to the entry dir) as one new entry, all or nothing."""
+        """Store ``files`` (paths relative to the entry dir) as one new entry, all or nothing; an
+        InputError when an entry with that id (the same duplicate key) is already there, checked
+        atomically with the add (a lock for a local store, the parent commit on the hub)."""
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store's exclusive lock (a no-op where the backend needs none)."""
+        yield
 
     # -- shared logic ------------------------------------------------------------------------------
     def manifest(self) -> Manifest:
@@ -91,20 +149,9 @@ class LeaderboardStore(ABC):
                 "`bench leaderboard init --leaderboard STORE --data DATASET`",
                 self.location,
             )
-        data = parse_json(raw, f"{self.location}/{MANIFEST}")
-        try:
-            dataset = data["dataset"]
-            return Manifest(
-                dataset_location=dataset["location"],
-                dataset_fingerprint=dataset["fingerprint"],
-                split=dataset.get("split", "test"),
-                created=data.get("created", ""),
-                configs={str(k): int(v) for k, v in (dataset.get("configs") or {}).items()},
-                general=dataset.get("general", GENERAL),
-                revision=dataset.get("revision"),
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"malformed leaderboard.json ({exc})", self.location) from exc
+        where = f"{self.location}/{MANIFEST}"
+        data = parse_json(raw, where)
+        return manifest_from_json(data, where)
 
     def is_initialised(self) -> bool:
         """Whether leaderboard.json exists."""
@@ -119,7 +166,23 @@ class LeaderboardStore(ABC):
         general: str,
         revision: str | None = None,
     ) -> Manifest:
-        """Write a fresh leaderboard.json (refuses to re-point an existing leaderboard)."""
+        """Write a fresh leaderboard.json (refuses to re-point an existing leaderboard); the general
+        label and config names must follow the one name rule (mlqa_domain.configs)."""
+        check_names([], general, self.location)
+        for name in configs:
+            check_config_name(name, self.location)
+        with self.locked():
+            return self._initialise(dataset_location, fingerprint, split, configs, general, revision)
+
+    def _initialise(
+        self,
+        dataset_location: str,
+        fingerprint: str,
+        split: str,
+        configs: dict[str, int],
+        general: str,
+        revision: str | None,
+    ) -> Manifest:
         if self.is_initialised():
             current = self.manifest()
             if current.dataset_fingerprint == fingerprint and current.split == split:
@@ -186,15 +249,40 @@ class LocalStore(LeaderboardStore):
         self.root.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(self.root / MANIFEST, data)
 
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """An exclusive lock on ``<root>/.lock`` (filelock: fcntl on POSIX), so that concurrent
+        submits check and add one at a time."""
+        from filelock import FileLock, Timeout
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the leaderboard directory ({exc.strerror})", self.root) from None
+        lock = FileLock(self.root / LOCK, timeout=LOCK_TIMEOUT_S)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise InputError(
+                f"the leaderboard is locked by another submit for over {LOCK_TIMEOUT_S:g} s", self.root / LOCK
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
     def add_entry(self, entry_id: str, files: dict[str, bytes]) -> None:
         target = self.root / ENTRIES / entry_id
-        if target.exists():
-            raise InputError(f"entry {entry_id} already exists", target)
-        with atomic_dir(target) as tmp:
-            for rel, data in files.items():
-                path = tmp / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
+        with self.locked():
+            if target.exists():
+                raise InputError(
+                    f"duplicate submission: entry {entry_id} is already on the leaderboard", target
+                )
+            with atomic_dir(target) as tmp:
+                for rel, data in files.items():
+                    path = tmp / rel
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(data)
 
 
 class HubStore(LeaderboardStore):
@@ -255,8 +343,27 @@ class HubStore(LeaderboardStore):
         names = [s.rfilename for s in (info.siblings or [])]
         return sorted(n for n in names if n == prefix or n.startswith(prefix.rstrip("/") + "/"))
 
-    def _commit(self, files: dict[str, bytes], message: str) -> None:
+    def _commit(self, files: dict[str, bytes], message: str, entry_id: str | None = None) -> None:
+        """One commit on top of the state last read; when someone committed in between (the hub
+        refuses the parent commit), read again and retry, refusing a duplicate that has landed since."""
+        for attempt in range(1, HUB_COMMIT_ATTEMPTS + 1):
+            try:
+                self._commit_once(files, message)
+                return
+            except ParentMoved as exc:
+                if attempt == HUB_COMMIT_ATTEMPTS:
+                    raise self._fail("commit to", exc) from None
+                logger.info("%s: the hub leaderboard changed since it was read; retrying", self.location)
+                self._head = None
+                existing = self.list_files(ENTRIES)
+                if entry_id is not None and f"{ENTRIES}/{entry_id}/entry.json" in existing:
+                    raise InputError(
+                        f"duplicate submission: entry {entry_id} is already on the leaderboard", self.location
+                    ) from None
+
+    def _commit_once(self, files: dict[str, bytes], message: str) -> None:
         from huggingface_hub import CommitOperationAdd
+        from huggingface_hub.errors import HfHubHTTPError
 
         operations = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=data) for p, data in files.items()]
         try:
@@ -266,8 +373,13 @@ class HubStore(LeaderboardStore):
                 commit_message=message,
                 repo_type="dataset",
                 revision=self.revision,
-                parent_commit=self._head,  # fails if someone committed since we read: submit again
+                parent_commit=self._head,  # fails if someone committed since we read: retried
             )
+        except HfHubHTTPError as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if status in (409, 412) and self._head is not None:
+                raise ParentMoved(first_line(exc)) from None
+            raise self._fail("commit to", exc) from None
         except OSError as exc:
             raise self._fail("commit to", exc) from None
 
@@ -279,10 +391,16 @@ class HubStore(LeaderboardStore):
         self._commit({MANIFEST: data}, "Create leaderboard")
 
     def add_entry(self, entry_id: str, files: dict[str, bytes]) -> None:
-        if self._head is None:
-            self.list_files(ENTRIES)
+        if f"{ENTRIES}/{entry_id}/entry.json" in self.list_files(ENTRIES):
+            raise InputError(
+                f"duplicate submission: entry {entry_id} is already on the leaderboard", self.location
+            )
         prefixed = {f"{ENTRIES}/{entry_id}/{rel}": data for rel, data in files.items()}
-        self._commit(prefixed, f"Add leaderboard entry {entry_id}")
+        self._commit(prefixed, f"Add leaderboard entry {entry_id}", entry_id)
+
+
+class ParentMoved(Exception):
+    """The hub refused a commit because the branch moved past the parent commit it was made on."""
 
 
 _HUB_RE = re.compile(r"^hf://datasets/(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+?)(?:@(?P<revision>[\w./-]+))?/?$")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from mlqa_domain.leaderboard.columns import Column
 from mlqa_domain.leaderboard.table import Table
@@ -36,7 +37,7 @@ def rich_table(table: Table, settings: ShowSettings = DEFAULTS) -> RichTable:
     for column in columns:
         out.add_column(column.terminal_label, **_style(column))
     for row in table.rows[: settings.top]:
-        out.add_row(*(column.text(row) for column in columns))
+        out.add_row(*(Text(column.text(row)) for column in columns))  # submitted strings: no markup
     if not table.rows:
         out.caption = "no entries yet"
     return out
