@@ -15,6 +15,7 @@ cannot be installed together (checked with optimum-onnx 0.1.0, sentence-transfor
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
@@ -48,12 +49,13 @@ class _Forward(torch.nn.Module):
 class OnnxTransformer(torch.nn.Module):
     """Stands in for the Hugging Face model inside sentence-transformers' Transformer module."""
 
-    def __init__(self, path: Path, config: Any, names: tuple[str, ...]) -> None:
+    def __init__(self, path: Path, config: Any, names: tuple[str, ...], workers: int = 1) -> None:
         import onnxruntime as ort
 
         super().__init__()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
+        # ``workers`` threads call run() side by side (see replicate); the cores are split between them
+        options.intra_op_num_threads = max(1, torch.get_num_threads() // workers)
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # idle worker threads sleep instead of spinning, leaving the cores to tokenization and pooling
@@ -62,6 +64,10 @@ class OnnxTransformer(torch.nn.Module):
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.config = config
         self.names = names
+
+    def __deepcopy__(self, memo: dict) -> OnnxTransformer:
+        """Copies of the model share this session (ONNX Runtime's run() is thread-safe)."""
+        return self
 
     def forward(self, **features: Any):
         from transformers.modeling_outputs import BaseModelOutput
@@ -139,8 +145,9 @@ def export(model, directory: Path, quantized: bool) -> Path:
     return int8
 
 
-def use_onnx_runtime(model, directory: Path, quantized: bool) -> None:
-    """Swap ``model``'s transformer (a loaded SentenceTransformer) for an ONNX Runtime session."""
+def use_onnx_runtime(model, directory: Path, quantized: bool, workers: int = 1) -> None:
+    """Swap ``model``'s transformer (a loaded SentenceTransformer) for an ONNX Runtime session that
+    ``workers`` threads will call at once."""
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -149,7 +156,7 @@ def use_onnx_runtime(model, directory: Path, quantized: bool) -> None:
         ) from None
     path = _export_or_fail(model, directory, quantized)
     try:
-        session = OnnxTransformer(path, model[0].model.config, _input_names(model))
+        session = OnnxTransformer(path, model[0].model.config, _input_names(model), workers)
     except Exception as exc:  # onnxruntime raises its own types for a damaged file
         # the cache is disposable: move the unreadable file aside and export again (once)
         aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
@@ -162,8 +169,14 @@ def use_onnx_runtime(model, directory: Path, quantized: bool) -> None:
             if fp32.exists() and fp32 != path:
                 os.replace(fp32, fp32.with_name(f"{fp32.name}.corrupt-{os.getpid()}"))
         path = _export_or_fail(model, directory, quantized)
-        session = OnnxTransformer(path, model[0].model.config, _input_names(model))
+        session = OnnxTransformer(path, model[0].model.config, _input_names(model), workers)
     model[0].model = session
+
+
+def replicate(model, count: int) -> list:
+    """``model`` and ``count - 1`` copies of it with their own tokenizer and pooling, all running the
+    one ONNX Runtime session, so that ``count`` threads can encode batches side by side."""
+    return [model] + [copy.deepcopy(model) for _ in range(count - 1)]
 
 
 def _export_or_fail(model, directory: Path, quantized: bool) -> Path:

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 import yaml
 
+from mlqa_domain import embeddings
 from mlqa_domain.builders.taxonomy import default_taxonomy_path
-from mlqa_domain.embeddings import TextEncoder
+from mlqa_domain.embeddings import TextEncoder, text_hash
 
 WORDS = [
     "court",
@@ -164,18 +165,49 @@ def test_onnx_backends_match_torch(tiny_sbert, tmp_path):
     assert {p.name for p in exported.iterdir()} == {"model.onnx", "model-int8.onnx"}
 
 
-def test_a_run_resumed_from_a_partial_cache_gives_the_cold_run_vectors(tiny_sbert, tmp_path):
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
+def test_a_run_resumed_from_a_partial_cache_gives_the_cold_run_vectors(
+    tiny_sbert, tmp_path, monkeypatch, backend
+):
     """Batches are formed over all the texts, so re-encoding what an interrupted run left out gives
-    exactly the vectors of an uninterrupted run (no batch changes composition)."""
+    exactly the vectors of an uninterrupted run (no batch changes composition), also when ONNX Runtime
+    encodes batches on two threads."""
+    monkeypatch.setattr(embeddings, "onnx_workers", lambda: 2)
     texts = [f"text number {i} " + "word " * (i % 7) for i in range(40)]
-    cold = TextEncoder(str(tiny_sbert), cache_dir=tmp_path / "a", backend="torch", batch_size=8).encode(texts)
-    first = TextEncoder(str(tiny_sbert), cache_dir=tmp_path / "b", backend="torch", batch_size=8)
+    cold = TextEncoder(str(tiny_sbert), cache_dir=tmp_path / "a", backend=backend, batch_size=8).encode(texts)
+    first = TextEncoder(str(tiny_sbert), cache_dir=tmp_path / "b", backend=backend, batch_size=8)
     first.encode(texts)
     with sqlite3.connect(first._cache.path) as db:  # as if killed after 3 of 5 batches (rows in batch order)
         db.execute("DELETE FROM emb WHERE rowid > 24")
-    resumed = TextEncoder(str(tiny_sbert), cache_dir=tmp_path / "b", backend="torch", batch_size=8)
+    resumed = TextEncoder(str(tiny_sbert), cache_dir=tmp_path / "b", backend=backend, batch_size=8)
     np.testing.assert_array_equal(resumed.encode(texts), cold)
     assert resumed.encoded_count == 16
+
+
+def test_batches_hold_texts_of_one_token_count(tiny_sbert, tmp_path):
+    """Texts are ordered by their token count, not their characters, so a batch pads little."""
+    encoder = TextEncoder(str(tiny_sbert), cache_dir=tmp_path, backend="torch", batch_size=1)
+    texts = ["a b c d e f g h i j k", "contract", "patient court", "x, y; z!", "vaccine vaccine vaccine"]
+    tokens = [len(ids) for ids in encoder.model.tokenizer(texts)["input_ids"]]
+    by_tokens = sorted(texts, key=lambda t: (tokens[texts.index(t)], len(t)))
+    assert by_tokens != sorted(texts, key=len)  # the two orders differ for these texts
+    by_hash = {text_hash(t): t for t in texts}
+    assert [by_hash[h] for (h,) in encoder._batches(by_hash)] == by_tokens
+
+
+def test_onnx_batches_on_several_threads_give_the_one_thread_vectors(tiny_sbert, tmp_path, monkeypatch):
+    """Replicas share one ONNX Runtime session; batches come back in order whatever thread ran them."""
+    texts = [f"sentence {i} about " + "the court and the patient " * (i % 5) for i in range(30)]
+    monkeypatch.setattr(embeddings, "onnx_workers", lambda: 1)
+    one = TextEncoder(str(tiny_sbert), cache_dir=tmp_path, backend="onnx-int8", batch_size=3, use_cache=False)
+    monkeypatch.setattr(embeddings, "onnx_workers", lambda: 3)
+    three = TextEncoder(
+        str(tiny_sbert), cache_dir=tmp_path, backend="onnx-int8", batch_size=3, use_cache=False
+    )
+    sessions = {id(replica[0].model) for replica in three.replicas}
+    tokenizers = {id(replica.tokenizer) for replica in three.replicas}
+    assert len(three.replicas) == 3 and len(sessions) == 1 and len(tokenizers) == 3
+    np.testing.assert_allclose(three.encode(texts), one.encode(texts), rtol=0, atol=1e-6)
 
 
 def test_unknown_backend_is_a_config_error():
