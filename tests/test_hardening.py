@@ -540,3 +540,41 @@ def test_an_entry_that_cannot_be_drawn_is_reported_and_skipped(tmp_path, lb_data
     assert "org/odd" not in (site / "index.html").read_text("utf-8")
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and odd.entry_id in warnings[0] and "cannot be drawn" in warnings[0]
+
+
+def test_a_page_never_compares_with_an_entry_left_off_the_site(tmp_path, lb_dataset, caplog):
+    """When an entry's default baseline cannot be drawn, its page compares with the next plain-SQuAD run
+    of the same base model instead of linking to a page that does not exist."""
+    import json
+
+    from mlqa_domain.leaderboard.compare import default_baseline
+    from mlqa_domain.leaderboard.dataset_info import init_leaderboard
+    from mlqa_domain.leaderboard.render import render_site
+    from mlqa_domain.leaderboard.verify import submit
+    from tests.fixtures.leaderboard import factory
+
+    repo, gold = lb_dataset
+    store = LocalStore(tmp_path / "board")
+    init_leaderboard(store, repo)
+    for i, (model, tasks) in enumerate([("org/plain-a", []), ("org/plain-b", []), ("org/mnli", ["mnli"])]):
+        run = factory.write_results_dir(
+            tmp_path / f"run{i}", repo, gold, model, 0.5 + i / 10, intermediate_tasks=tasks
+        )
+        submit(run, store, submitter="ana")
+    entries = store.entries()
+    mnli = next(e for e in entries if e.submission.model.id == "org/mnli")
+    broken = default_baseline(mnli, entries)
+    other = next(e for e in entries if e.submission.model.intermediate_tasks == [] and e is not broken)
+    path = store.root / ENTRIES / broken.entry_id / "entry.json"
+    data = json.loads(path.read_text("utf-8"))
+    next(iter(data["verification"]["domain_gaps"].values()))["languages"].append("zz")
+    path.write_text(json.dumps(data), "utf-8")
+    site = tmp_path / "site"
+    with caplog.at_level(logging.WARNING):
+        table = render_site(store, site)
+    assert broken.entry_id not in {r.entry_id for r in table.rows} and len(table.rows) == 2
+    page = (site / "entries" / f"{mnli.entry_id}.html").read_text("utf-8")
+    assert f'href="{other.entry_id}.html"' in page and broken.entry_id not in page
+    plots = {p.name for p in (site / "plots").iterdir()}
+    assert f"{mnli.entry_id}-vs-{other.entry_id}.png" in plots
+    assert not [name for name in plots if broken.entry_id in name]

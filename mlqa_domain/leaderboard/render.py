@@ -100,6 +100,7 @@ class Comparisons:
         self.store, self.manifest, self.table = store, manifest, table
         self.entries = [row.entry for row in table.rows]
         self.fixed = find_entry(self.entries, baseline, "--baseline") if baseline else None
+        self.fixed_left_out = False
         self._scores: dict[str, Any] = {}
 
     def baseline_of(self, entry: Entry) -> Entry | None:
@@ -107,7 +108,18 @@ class Comparisons:
 
         if self.fixed is not None:
             return None if self.fixed.entry_id == entry.entry_id else self.fixed
+        if self.fixed_left_out:
+            return None
         return default_baseline(entry, self.entries)
+
+    def leave_out(self, entry_ids: set[str]) -> None:
+        """Entries the site could not draw are nobody's baseline (a --baseline among them: none is)."""
+        self.entries = [e for e in self.entries if e.entry_id not in entry_ids]
+        if self.fixed is not None and self.fixed.entry_id in entry_ids:
+            logger.warning(
+                "the --baseline entry %s is not on the site: pages show no comparison", self.fixed.entry_id
+            )
+            self.fixed, self.fixed_left_out = None, True
 
     def _run(self, entry: Entry):
         from mlqa_domain.leaderboard.compare import entry_run, entry_scores
@@ -160,22 +172,7 @@ def write_site(site: Path, manifest: Manifest, table: Table, comparisons: Compar
         (site / sub).mkdir()
     for asset in ASSETS:
         shutil.copyfile(TEMPLATES / asset, site / "assets" / asset)
-    drawn = []
-    for row in track(table.rows, "rendering entry pages"):
-        before = _entry_files(site)
-        try:
-            write_entry_page(site, env, row, len(table.rows), common, comparisons)
-        except Exception as exc:  # noqa: BLE001 - one stored entry must never break the leaderboard
-            for path in _entry_files(site) - before:
-                path.unlink(missing_ok=True)
-            logger.warning(
-                "entry %s (%s) cannot be drawn and is left out of the site: %s",
-                row.entry_id,
-                row.model,
-                first_line(exc)[:200],
-            )
-            continue
-        drawn.append(row)
+    drawn = _draw_entries(site, env, table.rows, common, comparisons)
     table = dataclasses.replace(table, rows=drawn)
     top = table.rows[:OVERVIEW_TOP]
     try:
@@ -201,6 +198,52 @@ def write_site(site: Path, manifest: Manifest, table: Table, comparisons: Compar
     (site / "leaderboard.json").write_text(table_json(table), "utf-8")
     (site / "leaderboard.csv").write_text(table.to_csv(), "utf-8")
     return table
+
+
+def _draw_entries(
+    site: Path, env: Environment, rows: list[Row], common: dict, comparisons: Comparisons | None
+) -> list[Row]:
+    """Every row's entry page; the rows drawn. A page whose baseline could not be drawn is drawn again
+    with a baseline that is on the site (or none), so no page links to a missing one."""
+    total = len(rows)
+    drawn = [
+        row
+        for row in track(rows, "rendering entry pages")
+        if _draw(site, env, row, total, common, comparisons)
+    ]
+    left_out = {row.entry_id for row in rows} - {row.entry_id for row in drawn}
+    if not left_out or comparisons is None:
+        return drawn
+    before = {row.entry_id: comparisons.baseline_of(row.entry) for row in drawn}
+    comparisons.leave_out(left_out)
+    redraw = [row for row in drawn if before[row.entry_id] and before[row.entry_id].entry_id in left_out]
+    for row in redraw:
+        (site / "plots" / f"{row.entry_id}-vs-{before[row.entry_id].entry_id}.png").unlink(missing_ok=True)
+    failed = {row.entry_id for row in redraw if not _draw(site, env, row, total, common, comparisons)}
+    for eid in failed:  # its first drawing is still there
+        for path in [*(site / "entries").glob(f"{eid}.*"), *(site / "plots").glob(f"{eid}-*")]:
+            path.unlink()
+    return [row for row in drawn if row.entry_id not in failed]
+
+
+def _draw(
+    site: Path, env: Environment, row: Row, total: int, common: dict, comparisons: Comparisons | None
+) -> bool:
+    """Write one entry's page and plots; on any failure remove what it wrote, warn, and return False."""
+    before = _entry_files(site)
+    try:
+        write_entry_page(site, env, row, total, common, comparisons)
+    except Exception as exc:  # noqa: BLE001 - one stored entry must never break the leaderboard
+        for path in _entry_files(site) - before:
+            path.unlink(missing_ok=True)
+        logger.warning(
+            "entry %s (%s) cannot be drawn and is left out of the site: %s",
+            row.entry_id,
+            row.model,
+            first_line(exc)[:200],
+        )
+        return False
+    return True
 
 
 def _entry_files(site: Path) -> set[Path]:
