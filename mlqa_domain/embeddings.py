@@ -6,7 +6,7 @@
   cached on disk in an :class:`EmbeddingCache` (one SQLite file per model and backend).
 
 Backends (``backend=``): ``torch`` is the model as sentence-transformers loads it (fp32 on the CPU);
-``onnx`` and ``onnx-int8`` run the same sentence-transformers pipeline (tokenizer, length-sorted
+``onnx`` and ``onnx-int8`` run the same sentence-transformers pipeline (tokenizer, token-count-sorted
 batches, pooling, normalisation) with the transformer itself in ONNX Runtime, exported once per model
 with ``torch.onnx`` and, for ``onnx-int8``, dynamically quantized (per-channel int8 weights) with
 ``onnxruntime.quantization``. ``auto`` is ``torch`` on a GPU and ``onnx-int8`` on the CPU.
