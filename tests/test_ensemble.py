@@ -380,3 +380,28 @@ def test_ensemble_build_provenance_round_trips(
     assert [r["domains"] for r in relabel(rows_en)] == [r["domains"] for r in rows_en]
     legal = datasets.load_dataset(str(out), "legal.en", split="test")
     assert sorted(legal["id"]) == sorted(r["id"] for r in rows_en if "legal" in r["domains"])
+
+
+def test_each_classifier_type_checks_its_thresholds_against_its_own_score_range(
+    minilm_path: Path, fasttext_model: Path, tmp_path: Path
+) -> None:
+    """A cosine τ may be negative; a probability classifier's τ must lie in [0, 1]."""
+    from mlqa_domain.errors import ConfigError
+
+    base = ensemble_classification(minilm_path, fasttext_model)
+    embedding, fasttext = base["classifiers"]
+    taus = dict.fromkeys(load_taxonomy().domain_names, -0.2)
+    cosine = write_taxonomy(
+        fasttext_model.parent / "cosine.yaml",
+        {**base, "classifiers": [{**embedding, "thresholds": taus}, fasttext]},
+    )
+    labeler = build_labeler(load_taxonomy(cosine), cache_dir=tmp_path)
+    assert labeler.label(TEXTS[:1], "en")[0].domains  # built and labels (every cosine is above -0.2)
+    probability = write_taxonomy(
+        fasttext_model.parent / "prob.yaml",
+        {**base, "classifiers": [embedding, {**fasttext, "thresholds": taus}]},
+    )
+    with pytest.raises(
+        ConfigError, match=r"classifier 'fasttext' thresholds for \w+ is -0.2; it must be in \[0, 1\]"
+    ):
+        build_labeler(load_taxonomy(probability), cache_dir=tmp_path)

@@ -82,7 +82,7 @@ def classifier_thresholds(
     spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier
 ) -> dict[str, float]:
     """The classifier's own τ per domain (default: its type's, e.g. the thresholds stored with a head),
-    each finite and in the classifier's ``score_range`` (cosine's [-1, 1] unless it declares one)."""
+    each finite and in the classifier's ``score_range`` ([0, 1] for probabilities, [-1, 1] for cosines)."""
     what = f"classifier {spec.name!r} thresholds"
     thresholds = per_domain(
         spec_options(spec).get("thresholds"),

@@ -19,8 +19,8 @@ from mlqa_domain.hashing import sha256_bytes
 
 logger = logging.getLogger(__name__)
 
-# Scores thresholds and δ are compared with: cosine similarities (probabilities lie inside); a
-# classifier type whose scores live elsewhere declares its own ``score_range``.
+# Scores thresholds and δ are compared with: the taxonomy's τ are cosine similarities; each classifier
+# type declares the range of its own scores (``score_range``: [0, 1] for probabilities).
 SCORE_RANGE = (-1.0, 1.0)
 MAX_DELTA = 1.0  # δ = 1 already means "no δ rule" for probabilities
 

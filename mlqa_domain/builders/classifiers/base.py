@@ -50,6 +50,7 @@ COMMON_KEYS = frozenset(
     }
 )
 DEFAULT_PROBABILITY_THRESHOLD = 0.5
+PROBABILITY_RANGE = (0.0, 1.0)
 
 
 class Classifier(Protocol):
@@ -106,6 +107,7 @@ class ClassifierBase:
     """Defaults of the Classifier protocol: probabilities with τ 0.5, the taxonomy's δ, no calibration."""
 
     kind: ClassVar[str] = ""
+    score_range: ClassVar[tuple[float, float]] = PROBABILITY_RANGE  # where its scores, and so its τ, lie
     config_keys: ClassVar[frozenset[str]] = frozenset()
     encoder: TextEncoder | None = None
     name: str
