@@ -66,13 +66,13 @@ def prototype_taxonomy(path: Path, model: Path, batch_size: int) -> Path:
     return path
 
 
-def build_command(source: Path, out: Path, cache: Path, taxonomy: Path) -> list[str]:
+def build_command(source: Path, out: Path, cache: Path, taxonomy: Path, backend: str = "torch") -> list[str]:
     filters = out.parent / "filters.yaml"
     filters.write_text(json.dumps({"answer_span": {}, "exact_dedup": {}}), "utf-8")
     return [
         sys.executable, "-m", "mlqa_domain.cli", "build", "--source", str(source), "--out", str(out),
         "--cache-dir", str(cache), "--taxonomy", str(taxonomy), "--filters", str(filters),
-        "--context-language", "en", "--split", "test", "--embedding-backend", "torch",
+        "--context-language", "en", "--split", "test", "--embedding-backend", backend,
     ]  # fmt: skip
 
 
@@ -105,32 +105,50 @@ def parquet_bytes(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted((out / "data").rglob("*.parquet"))}
 
 
-@pytest.fixture(scope="module")
-def reference_build(tmp_path_factory, tiny_sbert):
-    """An uninterrupted build of 400 synthetic paragraphs with a cold cache."""
-    root = tmp_path_factory.mktemp("resume")
+def uninterrupted_build(root: Path, tiny_sbert: Path, batch_size: int, backend: str):
+    """(source, taxonomy, parquet bytes) of a cold-cache build of 400 synthetic paragraphs."""
     source = write_squad(root / "squad.json", 400)
-    taxonomy = prototype_taxonomy(root / "taxonomy.yaml", tiny_sbert, batch_size=1)
+    taxonomy = prototype_taxonomy(root / "taxonomy.yaml", tiny_sbert, batch_size=batch_size)
     out = root / "reference" / "out"
     out.parent.mkdir()
     done = subprocess.run(
-        build_command(source, out, root / "cache-ref", taxonomy), capture_output=True, text=True
+        build_command(source, out, root / "cache-ref", taxonomy, backend), capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return source, taxonomy, parquet_bytes(out)
 
 
-@pytest.mark.slow
-def test_killed_while_embedding_resumes_to_identical_parquet(reference_build, tmp_path):
-    source, taxonomy, expected = reference_build
+@pytest.fixture(scope="module")
+def reference_build(tmp_path_factory, tiny_sbert):
+    """An uninterrupted fp32 build with one text per batch."""
+    return uninterrupted_build(tmp_path_factory.mktemp("resume"), tiny_sbert, 1, "torch")
+
+
+def killed_and_resumed(reference, tmp_path: Path, backend: str) -> None:
+    """Kill a build while it embeds, check nothing was published, rerun it: the reference parquet."""
+    source, taxonomy, expected = reference
     out, cache = tmp_path / "out", tmp_path / "cache"
-    command = build_command(source, out, cache, taxonomy)
+    command = build_command(source, out, cache, taxonomy, backend)
     assert kill_when(command, lambda: 0 < cached_rows(cache) < 400), "the build finished before it was killed"
     assert not out.exists()  # nothing published
     partial = cached_rows(cache)
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert 0 < partial < 400 and parquet_bytes(out) == expected
+
+
+@pytest.mark.slow
+def test_killed_while_embedding_resumes_to_identical_parquet(reference_build, tmp_path):
+    killed_and_resumed(reference_build, tmp_path, "torch")
+
+
+@pytest.mark.slow
+def test_killed_while_embedding_on_the_int8_route_resumes_to_identical_parquet(
+    tmp_path_factory, tiny_sbert, tmp_path
+):
+    """The CPU default: int8 vectors depend on which texts share a batch, and batches run on two threads."""
+    reference = uninterrupted_build(tmp_path_factory.mktemp("resume-int8"), tiny_sbert, 4, "onnx-int8")
+    killed_and_resumed(reference, tmp_path, "onnx-int8")
 
 
 @pytest.mark.slow

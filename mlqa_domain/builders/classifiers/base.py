@@ -51,6 +51,7 @@ COMMON_KEYS = frozenset(
 )
 DEFAULT_PROBABILITY_THRESHOLD = 0.5
 PROBABILITY_RANGE = (0.0, 1.0)
+COSINE_RANGE = (-1.0, 1.0)  # the same as taxonomy.SCORE_RANGE (the taxonomy's τ are cosines)
 
 
 class Classifier(Protocol):

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mlqa_domain.builders.classifiers import base
-from mlqa_domain.builders.taxonomy import SCORE_RANGE
 from mlqa_domain.embeddings import DEFAULT_EMBEDDING_MODEL, TextEncoder
 from mlqa_domain.naming import model_content_fingerprint, public_model_name, public_model_revision
 
@@ -27,7 +26,7 @@ class EmbeddingClassifier(base.ClassifierBase):
     """
 
     kind = "embedding"
-    score_range = SCORE_RANGE  # cosine similarities
+    score_range = base.COSINE_RANGE
 
     def __init__(self, encoder: TextEncoder, domains: dict[str, list[str]], name: str = "embedding") -> None:
         self.name = name
