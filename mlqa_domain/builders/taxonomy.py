@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mlqa_domain.builders.classifiers import CLASSIFIERS
+from mlqa_domain.builders.classifiers.base import COSINE_RANGE
 from mlqa_domain.configs import GENERAL, check_names
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.hashing import sha256_bytes
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 # Scores thresholds and δ are compared with: the taxonomy's τ are cosine similarities; each classifier
 # type declares the range of its own scores (``score_range``: [0, 1] for probabilities).
-SCORE_RANGE = (-1.0, 1.0)
+SCORE_RANGE = COSINE_RANGE
 MAX_DELTA = 1.0  # δ = 1 already means "no δ rule" for probabilities
 
 

@@ -100,16 +100,14 @@ class Comparisons:
         self.store, self.manifest, self.table = store, manifest, table
         self.entries = [row.entry for row in table.rows]
         self.fixed = find_entry(self.entries, baseline, "--baseline") if baseline else None
-        self.fixed_left_out = False
         self._scores: dict[str, Any] = {}
 
     def baseline_of(self, entry: Entry) -> Entry | None:
         from mlqa_domain.leaderboard.compare import default_baseline
 
-        if self.fixed is not None:
-            return None if self.fixed.entry_id == entry.entry_id else self.fixed
-        if self.fixed_left_out:
-            return None
+        if self.fixed is not None:  # none for itself, or when it is not on the site
+            on_site = any(e.entry_id == self.fixed.entry_id for e in self.entries)
+            return None if self.fixed.entry_id == entry.entry_id or not on_site else self.fixed
         return default_baseline(entry, self.entries)
 
     def leave_out(self, entry_ids: set[str]) -> None:
@@ -119,7 +117,6 @@ class Comparisons:
             logger.warning(
                 "the --baseline entry %s is not on the site: pages show no comparison", self.fixed.entry_id
             )
-            self.fixed, self.fixed_left_out = None, True
 
     def _run(self, entry: Entry):
         from mlqa_domain.leaderboard.compare import entry_run, entry_scores
@@ -217,12 +214,13 @@ def _draw_entries(
     before = {row.entry_id: comparisons.baseline_of(row.entry) for row in drawn}
     comparisons.leave_out(left_out)
     redraw = [row for row in drawn if before[row.entry_id] and before[row.entry_id].entry_id in left_out]
-    for row in redraw:
-        (site / "plots" / f"{row.entry_id}-vs-{before[row.entry_id].entry_id}.png").unlink(missing_ok=True)
-    failed = {row.entry_id for row in redraw if not _draw(site, env, row, total, common, comparisons)}
-    for eid in failed:  # its first drawing is still there
-        for path in [*(site / "entries").glob(f"{eid}.*"), *(site / "plots").glob(f"{eid}-*")]:
+    for row in redraw:  # from scratch: its page, plots and the comparison plot with the missing entry
+        for path in [
+            *(site / "entries").glob(f"{row.entry_id}.*"),
+            *(site / "plots").glob(f"{row.entry_id}-*"),
+        ]:
             path.unlink()
+    failed = {row.entry_id for row in redraw if not _draw(site, env, row, total, common, comparisons)}
     return [row for row in drawn if row.entry_id not in failed]
 
 

@@ -51,7 +51,7 @@ COMMON_KEYS = frozenset(
 )
 DEFAULT_PROBABILITY_THRESHOLD = 0.5
 PROBABILITY_RANGE = (0.0, 1.0)
-COSINE_RANGE = (-1.0, 1.0)  # the same as taxonomy.SCORE_RANGE (the taxonomy's τ are cosines)
+COSINE_RANGE = (-1.0, 1.0)  # also the range of the taxonomy's τ (taxonomy.SCORE_RANGE)
 
 
 class Classifier(Protocol):
