@@ -6,6 +6,12 @@ Bootstrap: ``N_RESAMPLES`` = 1000 percentile resamples, each quantity seeded wit
 values and name (adding a config does not move another config's interval). The question indices are
 drawn once per name and used for every column of it (EM and F1 of a config share their draws; the two
 runs of a paired comparison share them too).
+
+A quantity over several configs (an aggregate) resamples *question ids*, not rows
+(:func:`joint_bootstrap_means`): an MLQA id is one question asked in several languages, and its scores in
+those languages are correlated, so one draw picks ids once and every config takes its instances of the
+drawn ids with their multiplicity. Its power uses the same clustering (:func:`linearized_se`: per-id sums
+of the configs' influence terms).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import math
 import zlib
 from collections.abc import Mapping, Sequence
 from statistics import NormalDist
+from typing import TypeAlias
 
 import numpy as np
 
@@ -27,6 +34,9 @@ POWER = 0.80
 REFERENCE_CORRELATION = 0.5
 # resamples are drawn in blocks so (resamples x questions) index arrays stay small
 _BLOCK_CELLS = 4_000_000
+
+# one config of a quantity over several configs: its question ids and its (k, n) per-question values
+Group: TypeAlias = tuple[Sequence[str], np.ndarray]
 
 
 def settings() -> dict[str, float | int]:
@@ -81,6 +91,76 @@ def bootstrap_means(
         for row in range(k):
             means[row, lo:hi] = values[row][picks].mean(axis=1)
     return means
+
+
+def _id_counts(rng: np.random.Generator, n_ids: int, rows: int) -> np.ndarray:
+    """``(rows, n_ids)``: how often each id is picked in each of ``rows`` draws of ``n_ids`` ids."""
+    picks = rng.integers(0, n_ids, size=(rows, n_ids)) + n_ids * np.arange(rows)[:, None]
+    return np.bincount(picks.ravel(), minlength=rows * n_ids).reshape(rows, n_ids).astype(np.float64)
+
+
+def joint_bootstrap_means(
+    groups: Mapping[str, Group],
+    name: str,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+) -> dict[str, np.ndarray]:
+    """Bootstrap means of every group under one resampling of *question ids*: ``{group: (k, resamples)}``.
+
+    Each draw picks ids with replacement from the union of the groups' ids (as many as the union holds),
+    and every group takes its instances of the drawn ids with their multiplicity, so parallel instances
+    of one question (the same id in several languages) are drawn together. A group none of whose ids was
+    drawn gets NaN in that draw. Seeded from ``name`` like :func:`bootstrap_means`.
+    """
+    universe = sorted({qid for ids, _ in groups.values() for qid in ids})
+    position = {qid: i for i, qid in enumerate(universe)}
+    prepared = {
+        key: (
+            np.fromiter((position[qid] for qid in ids), dtype=np.int64, count=len(ids)),
+            np.atleast_2d(np.asarray(values, dtype=np.float64)),
+        )
+        for key, (ids, values) in groups.items()
+    }
+    out = {key: np.full((values.shape[0], n_resamples), np.nan) for key, (_, values) in prepared.items()}
+    n_ids = len(universe)
+    if n_ids == 0:
+        return out
+    rng = np.random.default_rng(seed_for(name, seed))
+    block = max(1, _BLOCK_CELLS // n_ids)
+    for lo in range(0, n_resamples, block):
+        hi = min(lo + block, n_resamples)
+        counts = _id_counts(rng, n_ids, hi - lo)
+        for key, (index, values) in prepared.items():
+            taken = counts[:, index]
+            total = taken.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[key][:, lo:hi] = (values @ taken.T) / total
+    return out
+
+
+def linearized_se(groups: Mapping[str, Group], weights: Mapping[str, float]) -> float:
+    """Standard error of ``sum_c w_c mean_c`` when question ids, not rows, are the sampled units.
+
+    Each id contributes ``u_i = sum over the groups c holding it of w_c (x_ci - mean_c) / n_c`` (the
+    influence of the question on the weighted mean); the SE is ``sqrt(N / (N - 1) * sum_i u_i^2)`` over
+    the N ids (the delta method for the joint bootstrap). One group of weight 1 gives ``sd / sqrt(n)``;
+    k identical groups give one group's SE; k independent groups the usual ``sqrt(sum w^2 sd^2 / n)``.
+    The values are one row (``x_ci``) per group.
+    """
+    universe = sorted({qid for key in weights for qid in groups[key][0]})
+    position = {qid: i for i, qid in enumerate(universe)}
+    contribution = np.zeros(len(universe))
+    for key, weight in weights.items():
+        ids, values = groups[key]
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if not len(values):
+            return float("nan")
+        index = np.fromiter((position[qid] for qid in ids), dtype=np.int64, count=len(ids))
+        np.add.at(contribution, index, weight * (values - values.mean()) / len(values))
+    n_ids = len(universe)
+    if n_ids < 2:
+        return float("nan")
+    return math.sqrt(n_ids / (n_ids - 1) * float(np.sum(contribution**2)))
 
 
 def diff_ci(
@@ -145,6 +225,22 @@ def min_detectable_difference(
     if variance <= 0:
         return None
     return z_sum(alpha, power) * math.sqrt(variance)
+
+
+def min_detectable_from_se(se: float, alpha: float = ALPHA, power: float = POWER) -> float | None:
+    """``z_sum * se``: the smallest true difference a paired test with standard error ``se`` detects;
+    None when the SE is 0 or undefined (nothing varies)."""
+    if not se > 0 or math.isnan(se):
+        return None
+    return z_sum(alpha, power) * se
+
+
+def questions_needed(
+    difference: float, difference_sd: float, alpha: float = ALPHA, power: float = POWER
+) -> int:
+    """Questions a paired test needs to detect ``difference`` (points) when per-question differences have
+    SD ``difference_sd``: ``ceil((z_sum * sd / difference)^2)``."""
+    return math.ceil((z_sum(alpha, power) * difference_sd / difference) ** 2)
 
 
 def sample_sd(values: np.ndarray | Sequence[float]) -> float:

@@ -49,9 +49,11 @@ DEFINITIONS: dict[str, str] = {
     ),
     "ci95": (
         f"95% CI: percentile bootstrap over questions, {stats.N_RESAMPLES} resamples, seed {stats.SEED} "
-        "combined with the quantity's name (mlqa_domain/stats.py); an aggregate combines the draws of its "
-        "configs with its weights; a gap resamples the domain and the general questions independently; a "
-        "comparison of two runs resamples the same questions for both (paired)."
+        "combined with the quantity's name (mlqa_domain/stats.py); a config resamples its questions; an "
+        "aggregate (and a gap) resamples question ids jointly: one draw picks ids with replacement from the "
+        "ids of its configs and every config takes its instances of the drawn ids (an MLQA id is one "
+        "question in several languages, so its languages are drawn together); a comparison of two runs "
+        "resamples the same ids for both (paired)."
     ),
     "p_value": (
         "p-value (bench compare): two-sided paired bootstrap test of a difference against 0, "
@@ -60,9 +62,12 @@ DEFINITIONS: dict[str, str] = {
     "min_detectable_f1": (
         f"Minimum detectable F1 difference: the smallest difference in F1 points between two models that a "
         f"paired test on the same questions detects with {stats.POWER:.0%} power at alpha = {stats.ALPHA} "
-        "(two-sided), (z(0.975) + z(0.8)) * sd_d / sqrt(n); sd_d is the SD of per-question F1 differences, "
-        "taken from a reference run as sd * sqrt(2 (1 - rho)) with rho = "
-        f"{stats.REFERENCE_CORRELATION} (so sd_d = sd) when only one run is known."
+        "(two-sided), (z(0.975) + z(0.8)) * SE; for a config SE = sd_d / sqrt(n), sd_d the SD of "
+        "per-question F1 differences; for an aggregate SE is clustered by question id (the per-id sums of "
+        "each config's weighted influence terms), so parallel languages are not counted as independent "
+        "evidence. sd_d comes from two runs when both are known (bench compare, bench power --against); "
+        "from one reference run it is sd * sqrt(2 (1 - rho)) with rho = "
+        f"{stats.REFERENCE_CORRELATION} (so sd_d = sd)."
     ),
 }
 
@@ -207,8 +212,30 @@ def config_draws(per_question: PerQuestion, n_resamples: int = stats.N_RESAMPLES
     }
 
 
-def _combine(draws: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
-    return sum(w * draws[c] for c, w in weights.items())  # type: ignore[return-value]
+def groups_of(per_question: PerQuestion, configs: list[str] | Mapping[str, float]) -> dict[str, stats.Group]:
+    """``{config: (ids, (EM, F1) rows)}`` of the given configs, for :func:`stats.joint_bootstrap_means`."""
+    return {c: (per_question[c].ids, per_question[c].columns()) for c in configs}
+
+
+def joint_draws(per_question: PerQuestion, spec: Aggregate) -> np.ndarray:
+    """Bootstrap draws (points, ``(2, resamples)``: EM, F1) of an aggregate, question ids resampled jointly
+    over its configs (seeded by the aggregate's name)."""
+    draws = stats.joint_bootstrap_means(groups_of(per_question, spec.weights), spec.name)
+    return 100.0 * sum(w * draws[c] for c, w in spec.weights.items())  # type: ignore[return-value]
+
+
+def clustered_power(
+    per_question: PerQuestion, spec: Aggregate, correlation: float | None = stats.REFERENCE_CORRELATION
+) -> float | None:
+    """Minimum detectable F1 difference of an aggregate with an SE clustered by question id.
+
+    ``per_question`` holds per-question F1 differences of two runs (``correlation=None``) or the scores of
+    one reference run, scaled by ``sqrt(2 (1 - correlation))`` as :func:`stats.paired_sd` does."""
+    groups = {c: (per_question[c].ids, 100.0 * per_question[c].f1) for c in spec.weights}
+    se = stats.linearized_se(groups, spec.weights)
+    if correlation is not None:
+        se = stats.paired_sd(se, correlation)
+    return _r(stats.min_detectable_from_se(se))
 
 
 def config_gaps(
@@ -248,30 +275,24 @@ def config_power(per_question: PerQuestion) -> dict[str, dict[str, Any]]:
     return out
 
 
-def aggregate_power(spec: Aggregate, power: Mapping[str, Mapping[str, Any]]) -> float | None:
-    """Minimum detectable F1 difference of an aggregate, from its configs' per-question SDs."""
-    sds = {c: stats.paired_sd(power[c]["f1_sd"] or 0.0) for c in spec.weights}
-    counts = {c: int(power[c]["count"]) for c in spec.weights}
-    return _r(stats.min_detectable_difference(sds, counts, spec.weights))
-
-
 def summarise(per_question: PerQuestion, general: str = GENERAL) -> dict[str, Any]:
     """Everything `bench run` and the leaderboard derive from per-question scores (points, rounded):
     ``aggregates`` (with 95% CIs and power), ``config_gaps``, ``cross_lingual``, ``power``."""
     draws = config_draws(per_question)
+    scored = {n: s for n, s in per_question.items() if s.count}
     configs = {
         name: {"f1": 100.0 * s.f1.mean(), "exact_match": 100.0 * s.em.mean(), "count": s.count}
         for name, s in per_question.items()
         if s.count
     }
-    power = config_power({n: s for n, s in per_question.items() if s.count})
+    power = config_power(scored)
     aggregates = aggregate_scores(configs, general)
     for spec in aggregate_specs(list(configs), general):
-        combined = _combine(draws, spec.weights)
+        combined = joint_draws(scored, spec)
         entry = aggregates[spec.name]
         entry["f1_ci95"] = _ci(combined[1])
         entry["em_ci95"] = _ci(combined[0])
-        entry["min_detectable_f1"] = aggregate_power(spec, power)
+        entry["min_detectable_f1"] = clustered_power(scored, spec)
     return {
         "aggregates": aggregates,
         "config_gaps": config_gaps(per_question, general, draws),
@@ -286,20 +307,62 @@ def is_domain_config(name: str) -> bool:
     return config.is_monolingual and config.domain != ALL
 
 
-def power_report(per_question: PerQuestion, general: str = GENERAL) -> dict[str, Any]:
-    """Minimum detectable F1 differences of the monolingual domain configs and of every aggregate, from a
-    reference run's per-question scores (what `bench power` prints and writes into the dataset card)."""
+def paired_differences(a: PerQuestion, b: PerQuestion, where: str = "") -> dict[str, QuestionScores]:
+    """Per-question differences A - B (EM and F1) of the configs both runs scored, in A's order; a config
+    the two scored on different questions is an error."""
+    out = {}
+    for name, sa in a.items():
+        sb = b.get(name)
+        if sb is None:
+            continue
+        if set(sa.ids) != set(sb.ids):
+            only_a, only_b = len(set(sa.ids) - set(sb.ids)), len(set(sb.ids) - set(sa.ids))
+            raise ValueError(
+                f"{where}config {name}: the runs scored different questions "
+                f"({only_a} only in A, {only_b} only in B)"
+            )
+        order = {qid: i for i, qid in enumerate(sb.ids)}
+        index = np.array([order[qid] for qid in sa.ids], dtype=int)
+        out[name] = QuestionScores(list(sa.ids), sa.em - sb.em[index], sa.f1 - sb.f1[index])
+    return out
+
+
+def power_report(
+    per_question: PerQuestion, general: str = GENERAL, against: PerQuestion | None = None
+) -> dict[str, Any]:
+    """Minimum detectable F1 differences of the monolingual domain configs and of every aggregate (what
+    `bench power` prints and writes into the dataset card).
+
+    From one reference run's per-question scores, the SD of differences is assumed (``stats.paired_sd``);
+    with ``against`` (a second run on the same questions) it is measured from the two runs' per-question
+    differences. Aggregates use an SE clustered by question id either way."""
     scored = {name: s for name, s in per_question.items() if s.count}
-    power = config_power(scored)
+    measured = None
+    if against is not None:
+        measured = {n: d for n, d in paired_differences(scored, against).items() if d.count}
+        scored = {n: scored[n] for n in measured}
+    if measured is None:
+        power = config_power(scored)
+        basis = "reference"
+    else:
+        power = {}
+        for name, diff in measured.items():
+            sd = 100.0 * stats.sample_sd(diff.f1)
+            mde = stats.min_detectable_difference({name: sd}, {name: diff.count})
+            power[name] = {"count": diff.count, "f1_sd_diff": _r(sd), "min_detectable_f1": _r(mde)}
+        basis = "measured"
     configs = {name: power[name] for name in scored if is_domain_config(name)}
     specs = aggregate_specs(list(scored), general)
     return {
         "definition": DEFINITIONS["min_detectable_f1"],
+        "sd_basis": basis,
         "configs": configs,
         "aggregates": {
             spec.name: {
                 "count": sum(power[c]["count"] for c in spec.weights),
-                "min_detectable_f1": aggregate_power(spec, power),
+                "min_detectable_f1": clustered_power(measured, spec, correlation=None)
+                if measured is not None
+                else clustered_power(scored, spec),
             }
             for spec in specs
         },

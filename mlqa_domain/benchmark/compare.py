@@ -205,18 +205,6 @@ def load_results_run(path: str | Path, data: str | None = None) -> Run:
     )
 
 
-def _paired(a: QuestionScores, b: QuestionScores, config: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-question differences A - B (EM, F1 rows) over the same questions, in A's order."""
-    if set(a.ids) != set(b.ids):
-        only_a, only_b = len(set(a.ids) - set(b.ids)), len(set(b.ids) - set(a.ids))
-        raise InputError(
-            f"config {config}: the runs scored different questions ({only_a} only in A, {only_b} only in B)"
-        )
-    order = {qid: i for i, qid in enumerate(b.ids)}
-    index = np.array([order[qid] for qid in a.ids], dtype=int)
-    return a.em - b.em[index], a.f1 - b.f1[index]
-
-
 def _r(value: float | None) -> float | None:
     return None if value is None or np.isnan(value) else round(float(value), aggregates.DIGITS)
 
@@ -236,31 +224,33 @@ def compare_runs(a: Run, b: Run, configs: Sequence[str] | None = None) -> dict[s
     names = [c for c in a.scores if c in b.scores and (configs is None or c in configs)]
     if not names:
         raise InputError(f"{a.source} and {b.source} have no config in common")
+    try:
+        differences = aggregates.paired_differences(
+            {c: a.scores[c] for c in names}, {c: b.scores[c] for c in names}
+        )
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    differences = {c: d for c, d in differences.items() if d.count}
     rows: dict[str, dict[str, Any]] = {}
-    draws: dict[str, np.ndarray] = {}
-    diff_sd: dict[str, float] = {}
-    for name in names:
+    for name, diff in differences.items():
         sa, sb = a.scores[name], b.scores[name]
-        d_em, d_f1 = _paired(sa, sb, name)
-        if not len(d_f1):
-            continue
-        draws[name] = 100.0 * stats.bootstrap_means([d_em, d_f1], name)
-        diff_sd[name] = 100.0 * stats.sample_sd(d_f1)
-        point = {"exact_match": 100.0 * float(d_em.mean()), "f1": 100.0 * float(d_f1.mean())}
+        draws = 100.0 * stats.bootstrap_means(diff.columns(), name)
+        sd = 100.0 * stats.sample_sd(diff.f1)
+        point = {"exact_match": 100.0 * float(diff.em.mean()), "f1": 100.0 * float(diff.f1.mean())}
         rows[name] = {
             "count": sa.count,
             "a": {"f1": _r(100 * sa.f1.mean()), "exact_match": _r(100 * sa.em.mean())},
             "b": {"f1": _r(100 * sb.f1.mean()), "exact_match": _r(100 * sb.em.mean())},
             "difference": {k: _r(v) for k, v in point.items()},
-            "f1_ci95": _ci(draws[name][1]),
-            "em_ci95": _ci(draws[name][0]),
-            "p_value": _r(stats.bootstrap_p_value(point["f1"], draws[name][1])),
-            "em_p_value": _r(stats.bootstrap_p_value(point["exact_match"], draws[name][0])),
-            "min_detectable_f1": _r(stats.min_detectable_difference({name: diff_sd[name]}, {name: sa.count})),
+            "f1_ci95": _ci(draws[1]),
+            "em_ci95": _ci(draws[0]),
+            "p_value": _r(stats.bootstrap_p_value(point["f1"], draws[1])),
+            "em_p_value": _r(stats.bootstrap_p_value(point["exact_match"], draws[0])),
+            "min_detectable_f1": _r(stats.min_detectable_difference({name: sd}, {name: sa.count})),
         }
     aggregate_rows: dict[str, dict[str, Any]] = {}
     for spec in aggregates.aggregate_specs(list(rows), a.general):
-        combined = sum(w * draws[c] for c, w in spec.weights.items())
+        combined = aggregates.joint_draws(differences, spec)
         point = {
             key: sum(w * rows[c]["difference"][key] for c, w in spec.weights.items())
             for key in ("f1", "exact_match")
@@ -283,9 +273,7 @@ def compare_runs(a: Run, b: Run, configs: Sequence[str] | None = None) -> dict[s
             "em_ci95": _ci(combined[0]),
             "p_value": _r(stats.bootstrap_p_value(point["f1"], combined[1])),
             "em_p_value": _r(stats.bootstrap_p_value(point["exact_match"], combined[0])),
-            "min_detectable_f1": _r(
-                stats.min_detectable_difference({c: diff_sd[c] for c in spec.weights}, counts, spec.weights)
-            ),
+            "min_detectable_f1": aggregates.clustered_power(differences, spec, correlation=None),
         }
     return {
         "a": a.describe(),

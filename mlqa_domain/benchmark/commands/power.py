@@ -20,16 +20,43 @@ _CARD = option(
     "Also write the table into this local dataset repo's card (README.md) and build_info.json.",
 )
 _DATA = option(None, "--data", "REPO", "Dataset to re-score a results dir without scores.json.")
+_AGAINST = option(
+    None,
+    "--against",
+    "RESULTS_DIR",
+    "A second run on the same questions: measure the SD of per-question differences from the two runs "
+    "instead of assuming it from one.",
+)
 
 
-def power(reference: Path = _REFERENCE, card: Path | None = _CARD, data: str | None = _DATA) -> None:
+def power(
+    reference: Path = _REFERENCE,
+    card: Path | None = _CARD,
+    data: str | None = _DATA,
+    against: Path | None = _AGAINST,
+) -> None:
     """Which splits can answer the question: the smallest F1 difference a paired test detects per split."""
     from mlqa_domain.benchmark.aggregates import power_report
     from mlqa_domain.benchmark.compare import load_results_run
+    from mlqa_domain.errors import InputError
 
     run = load_results_run(reference, data)
-    report = power_report(run.scores, run.general)
+    second = None
+    if against is not None:
+        second = load_results_run(against, data)
+        if (second.fingerprint, second.split) != (run.fingerprint, run.split):
+            raise InputError(
+                f"was scored on {second.fingerprint} ({second.split}), the reference run on "
+                f"{run.fingerprint} ({run.split})",
+                against,
+            )
+    try:
+        report = power_report(run.scores, run.general, against=second.scores if second else None)
+    except ValueError as exc:
+        raise InputError(str(exc), against) from None
     report["reference"] = {"model": run.label, "fingerprint": run.fingerprint, "split": run.split}
+    if second is not None:
+        report["reference"]["against"] = second.label
     out_console.print(power_table(report))
     if card is not None:
         _write_card(card, report)
@@ -39,7 +66,8 @@ def power(reference: Path = _REFERENCE, card: Path | None = _CARD, data: str | N
 def power_table(report: dict) -> Table:
     """Rich table: questions and minimum detectable F1 difference per split and aggregate."""
     ref = report["reference"]
-    table = Table(title=f"minimum detectable F1 difference (80% power, alpha 0.05), reference {ref['model']}")
+    basis = f"{ref['model']} vs {ref['against']}" if ref.get("against") else f"reference {ref['model']}"
+    table = Table(title=f"minimum detectable F1 difference (80% power, alpha 0.05), {basis}")
     for column in ("split / aggregate", "questions", "min. detectable F1 difference"):
         table.add_column(column, justify="left" if column.startswith("split") else "right")
     for section in ("configs", "aggregates"):
@@ -47,6 +75,14 @@ def power_table(report: dict) -> Table:
             mde = value["min_detectable_f1"]
             table.add_row(name, str(value["count"]), "-" if mde is None else f"{mde:.1f}")
         table.add_section()
+    table.caption = (
+        "-: no estimate (every question of the split got the same score, so there is no variance to use); "
+        + (
+            "SD of differences measured from the two runs"
+            if ref.get("against")
+            else "SD of differences assumed from one run (rho 0.5); --against RUN measures it"
+        )
+    )
     return table
 
 
