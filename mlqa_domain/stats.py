@@ -141,11 +141,12 @@ def joint_bootstrap_means(
 def linearized_se(groups: Mapping[str, Group], weights: Mapping[str, float]) -> float:
     """Standard error of ``sum_c w_c mean_c`` when question ids, not rows, are the sampled units.
 
-    Each id contributes ``u_i = sum over the groups c holding it of w_c (x_ci - mean_c) / n_c`` (the
-    influence of the question on the weighted mean); the SE is ``sqrt(N / (N - 1) * sum_i u_i^2)`` over
-    the N ids (the delta method for the joint bootstrap). One group of weight 1 gives ``sd / sqrt(n)``;
-    k identical groups give one group's SE; k independent groups the usual ``sqrt(sum w^2 sd^2 / n)``.
-    The values are one row (``x_ci``) per group.
+    Each id contributes ``u_i = sum over the groups c holding it of w_c (x_ci - m_c) / sqrt(n_c (n_c - 1))``
+    (the influence of the question on the weighted mean, with each group's small-sample correction), and
+    the SE is ``sqrt(sum_i u_i^2)`` (the delta method for the joint bootstrap). One group of weight 1 gives
+    ``sd / sqrt(n)`` (ddof 1); k identical groups give one group's SE; groups with no id in common give
+    ``sqrt(sum w^2 sd^2 / n)``. The values are one row (``x_ci``) per group; NaN when a group has fewer
+    than two values.
     """
     universe = sorted({qid for key in weights for qid in groups[key][0]})
     position = {qid: i for i, qid in enumerate(universe)}
@@ -153,14 +154,12 @@ def linearized_se(groups: Mapping[str, Group], weights: Mapping[str, float]) -> 
     for key, weight in weights.items():
         ids, values = groups[key]
         values = np.asarray(values, dtype=np.float64).reshape(-1)
-        if not len(values):
+        n = len(values)
+        if n < 2:
             return float("nan")
-        index = np.fromiter((position[qid] for qid in ids), dtype=np.int64, count=len(ids))
-        np.add.at(contribution, index, weight * (values - values.mean()) / len(values))
-    n_ids = len(universe)
-    if n_ids < 2:
-        return float("nan")
-    return math.sqrt(n_ids / (n_ids - 1) * float(np.sum(contribution**2)))
+        index = np.fromiter((position[qid] for qid in ids), dtype=np.int64, count=n)
+        np.add.at(contribution, index, weight * (values - values.mean()) / math.sqrt(n * (n - 1)))
+    return math.sqrt(float(np.sum(contribution**2)))
 
 
 def diff_ci(

@@ -138,6 +138,7 @@ def check_results_dir(results: dict, out: Path, repo: Path, model: Path, split: 
         "commit_hash": None,
         "base_model": None,
         "intermediate_tasks": [],
+        "source": "bench run",
     }
     assert results["dataset"] == {
         "path": repo.name,
@@ -154,6 +155,10 @@ def check_results_dir(results: dict, out: Path, repo: Path, model: Path, split: 
         "precision": "fp32",
         "device": "cpu",
     }
+    # 192/32 is not a named protocol: recorded as custom, with the values that change scores
+    assert results["protocol"]["name"] == "custom"
+    assert results["protocol"]["settings"]["max_seq_length"] == 192
+    assert results["protocol"]["hash"].startswith("sha256:")
     expected_configs = [name for name, splits in build_info["configs"].items() if split in splits]
     assert list(results["configs"]) == expected_configs
     assert list(results["timings"]["per_config_seconds"]) == expected_configs

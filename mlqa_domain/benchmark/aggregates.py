@@ -99,8 +99,17 @@ class QuestionScores:
         return {"ids": list(self.ids), "em": self.em.tolist(), "f1": self.f1.tolist()}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> QuestionScores:
-        return cls(list(data["ids"]), np.asarray(data["em"]), np.asarray(data["f1"]))
+    def from_json(cls, data: Mapping[str, Any], checked: bool = False) -> QuestionScores:
+        """From :meth:`to_json`'s form; ``checked``: ids must be distinct strings and every score a finite
+        number in [0, 1] (a file read from disk: NaN, inf or 1e309 would poison every mean)."""
+        scores = cls(list(data["ids"]), np.asarray(data["em"]), np.asarray(data["f1"]))
+        if checked:
+            if not all(isinstance(qid, str) for qid in scores.ids) or len(set(scores.ids)) != scores.count:
+                raise ValueError("question ids must be distinct strings")
+            for key, values in (("em", scores.em), ("f1", scores.f1)):
+                if not np.all(np.isfinite(values)) or np.any((values < 0) | (values > 1)):
+                    raise ValueError(f"every {key} score must be a finite number in [0, 1]")
+        return scores
 
 
 PerQuestion = Mapping[str, QuestionScores]

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from mlqa_domain import stats
 from mlqa_domain.benchmark import aggregates
+from mlqa_domain.benchmark import protocol as protocols
 from mlqa_domain.benchmark.aggregates import QuestionScores
 from mlqa_domain.benchmark.results import RESULTS_FILE, SCORES_FILE, read_results_json
 from mlqa_domain.configs import GENERAL
@@ -28,6 +29,7 @@ from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.jsonio import parse_json
 from mlqa_domain.naming import directory_name, looks_local
 from mlqa_domain.plotting import plain_text
+from mlqa_domain.terminal_tables import fit_table
 
 # where `bench stilts` writes its phase-3 results: one seed, and the multi-seed results of --seeds
 STILTS_RESULTS = (Path("eval") / "results", Path("results"))
@@ -45,6 +47,7 @@ class Run:
     seeds: list[int] = field(default_factory=list)  # [] for a single run
     general: str = GENERAL
     model: dict[str, Any] = field(default_factory=dict)
+    protocol: protocols.Protocol | None = None
 
     def describe(self) -> dict[str, Any]:
         """The JSON description of this side."""
@@ -52,6 +55,7 @@ class Run:
             "label": self.label,
             "source": self.source,
             "model": self.model,
+            "protocol": self.protocol.to_json() if self.protocol else None,
             "seeds": self.seeds or None,
             "configs": len(self.scores),
         }
@@ -107,8 +111,10 @@ def read_scores_file(results_dir: Path, results: Mapping[str, Any]) -> dict[str,
     if recorded and sha256_bytes(data) != recorded:
         raise InputError(f"{SCORES_FILE} does not match the sha256 results.json records for it", path)
     raw = parse_json(data, path)
+    if not isinstance(raw, dict):
+        raise InputError(f"malformed {SCORES_FILE}: expected an object of configs", path)
     try:
-        return {name: QuestionScores.from_json(value) for name, value in raw.items()}
+        return {name: QuestionScores.from_json(value, checked=True) for name, value in raw.items()}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"malformed {SCORES_FILE} ({exc})", path) from None
 
@@ -202,6 +208,7 @@ def load_results_run(path: str | Path, data: str | None = None) -> Run:
         seeds=[s for s, _ in seeds if s is not None],
         general=str(dataset.get("general") or GENERAL),
         model=model,
+        protocol=protocols.of_results(results),
     )
 
 
@@ -213,13 +220,24 @@ def _ci(draws: np.ndarray) -> list[float | None]:
     return [_r(v) for v in stats.percentile_ci(draws)]
 
 
-def compare_runs(a: Run, b: Run, configs: Sequence[str] | None = None) -> dict[str, Any]:
+def compare_runs(
+    a: Run, b: Run, configs: Sequence[str] | None = None, allow_protocol_mismatch: bool = False
+) -> dict[str, Any]:
     """The comparison of A with B (differences A - B, points): per config and per aggregate, each side's
-    F1/EM, the difference, its paired 95% CI, p-value and the minimum detectable F1 difference."""
+    F1/EM, the difference, its paired 95% CI, p-value and the minimum detectable F1 difference.
+
+    Runs scored under different evaluation protocols are refused unless ``allow_protocol_mismatch``; then
+    the report lists the differences (``protocol_mismatch``)."""
     if a.fingerprint != b.fingerprint or a.split != b.split:
         raise InputError(
             f"the runs were scored on different data: {a.source} on {a.fingerprint} ({a.split}), "
             f"{b.source} on {b.fingerprint} ({b.split})"
+        )
+    mismatch = protocols.differences(a.protocol, b.protocol)
+    if mismatch and not allow_protocol_mismatch:
+        raise InputError(
+            f"the runs were scored under different evaluation protocols ({'; '.join(mismatch[:4])}); "
+            "their scores do not compare: rescore one, or pass --allow-protocol-mismatch"
         )
     names = [c for c in a.scores if c in b.scores and (configs is None or c in configs)]
     if not names:
@@ -280,6 +298,8 @@ def compare_runs(a: Run, b: Run, configs: Sequence[str] | None = None) -> dict[s
         "b": b.describe(),
         "difference": "A - B (points)",
         "dataset": {"fingerprint": a.fingerprint, "split": a.split},
+        "protocol": protocols.describe(a.protocol) if not mismatch else None,
+        "protocol_mismatch": mismatch or None,
         "paired": True,
         "aggregates": aggregate_rows,
         "configs": rows,
@@ -300,13 +320,16 @@ def _p(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def comparison_table(report: Mapping[str, Any], configs: bool = True) -> Table:
-    """Rich table: aggregates, then configs: F1 of A and B, the difference, its 95% CI, p, MDE."""
+def comparison_table(report: Mapping[str, Any], configs: bool = True, width: int | None = None) -> Table:
+    """Rich table: aggregates, then configs: F1 of A and B, the difference, its 95% CI, p, MDE; fitted to
+    ``width`` terminal columns (None: every column, see :mod:`mlqa_domain.terminal_tables`)."""
     a, b = report["a"]["label"], report["b"]["label"]
     title = f"A = {a}  vs  B = {b}  (F1, paired bootstrap over the same questions)"
-    table = Table(title=Text(title))  # labels are model names: shown as typed, never as markup
-    for column in ("", "questions", "A", "B", "A - B", "95% CI", "p", "MDE"):
-        table.add_column(column, justify="left" if not column else "right")
+    # labels are model names: shown as typed, never as markup
+    table = Table(title=Text(title), caption_justify="left")
+    table.add_column("", no_wrap=True)
+    for column in ("n", "A", "B", "A - B", "95% CI", "p", "MDE"):
+        table.add_column(column, justify="right")
     sections = [report["aggregates"]] + ([report["configs"]] if configs else [])
     for section in sections:
         for name, row in section.items():
@@ -325,9 +348,12 @@ def comparison_table(report: Mapping[str, Any], configs: bool = True) -> Table:
             )
         table.add_section()
     table.caption = (
-        "bold: the 95% CI excludes 0; MDE: the smallest F1 difference this paired test detects with 80% "
-        "power at alpha 0.05 (from the observed per-question differences)"
+        "n: questions; bold: the 95% CI excludes 0; MDE: the smallest F1 difference this paired test "
+        "detects with 80% power at alpha 0.05 (from the observed per-question differences); MDE '-': "
+        "every question's difference is the same (e.g. both runs scored 0), so there is no spread to "
+        "compute it from"
     )
+    fit_table(table, width, ["n", "MDE"])
     return table
 
 

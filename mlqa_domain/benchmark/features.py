@@ -101,6 +101,11 @@ def tokenize_windows(
     )
 
 
+def effective_max_length(tokenizer: PreTrainedTokenizerBase, max_seq_length: int) -> int:
+    """The feature length actually used: ``max_seq_length`` clamped to what the tokenizer's model takes."""
+    return min(int(max_seq_length), int(tokenizer.model_max_length))
+
+
 def prepare_validation_features(
     questions: Sequence[str],
     contexts: Sequence[str],
@@ -115,7 +120,7 @@ def prepare_validation_features(
     if not getattr(tokenizer, "is_fast", False):
         raise TypeError("a fast tokenizer is needed (character offsets)")
     context_id = context_sequence_id(tokenizer)
-    max_length = min(max_seq_length, tokenizer.model_max_length)
+    max_length = effective_max_length(tokenizer, max_seq_length)
     input_ids: list[np.ndarray] = []
     token_type_ids: list[np.ndarray] | None = []
     example_index: list[np.ndarray] = []

@@ -21,7 +21,9 @@ from mlqa_domain.benchmark import aggregates, metric
 from mlqa_domain.benchmark.data import ConfigExamples
 from mlqa_domain.configs import language_key, parse_config_name
 from mlqa_domain.errors import InputError
+from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.jsonio import parse_json
+from mlqa_domain.terminal_tables import fit_table
 
 RESULTS_FILE = "results.json"
 PREDICTIONS_DIR = "predictions"
@@ -62,24 +64,40 @@ class ConfigResult:
 
 
 def score_config(examples: ConfigExamples, predictions: Mapping[str, str]) -> ConfigResult:
-    """Official MLQA EM/F1 of ``predictions`` (rules of the context language)."""
+    """Official MLQA EM/F1 of ``predictions`` (rules of the context language); a question without an
+    answer scores 0. The totals are the official script's sums of the same per-question scores."""
     gold = examples.gold
-    lang = examples.context_language
-    totals = metric.evaluate(gold, predictions, lang)
-    em, f1 = metric.per_question_scores(gold, predictions, lang)
+    em, f1 = metric.per_question_scores(gold, predictions, examples.context_language)
     parsed = parse_config_name(examples.config)
     return ConfigResult(
         config=examples.config,
         domain=parsed.domain,
         context_language=parsed.context_language,
         question_language=parsed.question_language,
-        exact_match=float(totals["exact_match"]),
-        f1=float(totals["f1"]),
+        exact_match=metric.file_score(em) if em else 0.0,
+        f1=metric.file_score(f1) if f1 else 0.0,
         count=len(gold),
         em_per_question=np.asarray(em, dtype=np.float64),
         f1_per_question=np.asarray(f1, dtype=np.float64),
         ids=list(gold),
     )
+
+
+def config_entries(scored: Mapping[str, ConfigResult], predictions: Mapping[str, bytes]) -> dict[str, dict]:
+    """results.json's ``configs``: EM/F1/count per config and its predictions file with its sha256."""
+    return {
+        name: {
+            "domain": r.domain,
+            "context_language": r.context_language,
+            "question_language": r.question_language,
+            "exact_match": r.exact_match,
+            "f1": r.f1,
+            "count": r.count,
+            "predictions_file": f"{PREDICTIONS_DIR}/{name}.json",
+            "predictions_sha256": sha256_bytes(predictions[name]),
+        }
+        for name, r in scored.items()
+    }
 
 
 def summary(scored: Mapping[str, ConfigResult], general: str) -> dict[str, Any]:
@@ -209,13 +227,21 @@ def _ci_text(value: float | None, ci: list | tuple | None, sign: bool = False) -
     return text
 
 
-def results_table(results: dict) -> Table:
-    """Rich table: one row per config (count, EM, F1, gap to general with its CI, minimum detectable F1
-    difference)."""
+MDE_NOTE = (
+    "MDE: the smallest F1 difference between two models that a paired test on these questions detects "
+    "(80% power, alpha 0.05); MDE '-': every question got the same score (e.g. all 0), so there is no "
+    "spread to compute it from"
+)
+
+
+def results_table(results: dict, width: int | None = None) -> Table:
+    """Rich table: one row per config (questions, EM, F1, gap to general with its CI, minimum detectable F1
+    difference); fitted to ``width`` terminal columns (None: every column, see :mod:`terminal_tables`)."""
     title = f"{results['model']['id']} on {results['dataset']['path']} ({results['dataset']['split']})"
-    table = Table(title=title)
-    for column in ("config", "questions", "EM", "F1", "F1 gap vs general [95% CI]", "MDE"):
-        table.add_column(column, justify="left" if column == "config" else "right")
+    table = Table(title=title, caption_justify="left")
+    table.add_column("config", no_wrap=True)
+    for column in ("n", "EM", "F1", "F1 gap [95% CI]", "MDE"):
+        table.add_column(column, justify="right")
     gaps = results.get("config_gaps", {})
     power = results.get("power", {})
     for name, entry in results["configs"].items():
@@ -226,32 +252,46 @@ def results_table(results: dict) -> Table:
             name, str(entry["count"]), _fmt(entry["exact_match"]), _fmt(entry["f1"]), gap_text, _fmt(mde)
         )
     table.caption = (
-        "MDE: the smallest F1 difference between two models a paired test on that split detects "
-        "(80% power, alpha 0.05); definitions in results.json"
+        f"n: questions; F1 gap: F1 minus the F1 of the general config of the same languages; {MDE_NOTE}; "
+        "definitions in results.json"
     )
+    fit_table(table, width, ["MDE", "n"])
     return table
 
 
-def aggregates_table(results: dict) -> Table:
-    """Rich table of the headline, the domains and the gaps (each with its 95% CI and MDE)."""
-    table = Table(title="aggregates (results.json: aggregates, definitions)")
-    for column in ("aggregate", "languages", "questions", "EM", "F1 [95% CI]", "MDE"):
-        table.add_column(column, justify="left" if column in ("aggregate", "languages") else "right")
-    for name, value in results.get("aggregates", {}).items():
+def _languages_text(languages: list[str], every: list[str]) -> str:
+    return "all" if languages == every else " ".join(languages)
+
+
+def aggregates_table(results: dict, width: int | None = None) -> Table:
+    """Rich table of the headline, the domains and the gaps (each with its 95% CI and MDE), fitted to
+    ``width`` terminal columns (None: every column)."""
+    values = results.get("aggregates", {})
+    every = sorted({lang for value in values.values() for lang in value.get("languages") or []})
+    table = Table(title="aggregates (results.json: aggregates, definitions)", caption_justify="left")
+    table.add_column("aggregate", no_wrap=True)
+    table.add_column("langs")
+    for column in ("n", "EM", "F1 [95% CI]", "MDE"):
+        table.add_column(column, justify="right")
+    for name, value in values.items():
         gap = name.startswith(aggregates.GAP_PREFIX)
         table.add_row(
             f"[bold]{name}[/]" if name == aggregates.HEADLINE else name,
-            ",".join(value.get("languages") or []),
+            _languages_text(list(value.get("languages") or []), every),
             str(value["count"]),
             _fmt(value["exact_match"]),
             _ci_text(value["f1"], value.get("f1_ci95"), sign=gap),
             _fmt(value.get("min_detectable_f1")),
         )
+    table.caption = "n: questions; MDE '-': every question got the same score"
+    if "langs" not in fit_table(table, width, ["langs", "MDE", "n"]):
+        table.caption = f"langs: all = {' '.join(every)}; {table.caption}"
     return table
 
 
-def cross_lingual_table(results: dict) -> Table | None:
-    """Rich table of the cross-lingual F1 matrix (context rows, question columns); None for one language."""
+def cross_lingual_table(results: dict, width: int | None = None) -> Table | None:
+    """Rich table of the cross-lingual F1 matrix (context rows, question columns); None for one language.
+    Fitted to ``width`` terminal columns (None: every column)."""
     matrix = results.get("cross_lingual") or {}
     languages = matrix.get("languages") or []
     if len(languages) < 2:
@@ -263,4 +303,5 @@ def cross_lingual_table(results: dict) -> Table | None:
     for ctx in languages:
         row = matrix["f1"].get(ctx, {})
         table.add_row(ctx, *(_fmt(row.get(q)) for q in languages))
+    fit_table(table, width, list(reversed(languages)))
     return table

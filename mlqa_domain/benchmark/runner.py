@@ -1,7 +1,8 @@
-"""`bench run`: score one QA checkpoint on the configs of a built dataset repo (contract C)."""
+"""`bench run`: score one QA checkpoint on the configs of a built dataset repo."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -10,10 +11,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mlqa_domain import __version__
+from mlqa_domain import __version__, progress
+from mlqa_domain.benchmark import protocol as protocols
 from mlqa_domain.benchmark import results as results_mod
 from mlqa_domain.benchmark.data import ConfigExamples, load_config_examples, open_repo, plan_configs
-from mlqa_domain.benchmark.features import QuestionTooLongError, prepare_validation_features
+from mlqa_domain.benchmark.features import (
+    QuestionTooLongError,
+    effective_max_length,
+    prepare_validation_features,
+)
 from mlqa_domain.benchmark.inference import predict_logits, prepare_model, resolve_device
 from mlqa_domain.benchmark.settings import RUN, RunSettings, check_model_location
 from mlqa_domain.benchmark.spans import logits_to_answers
@@ -131,6 +137,8 @@ def run_benchmark(
         names = ", ".join(skipped)
         logger.info("skipping %d config(s) without a %r split: %s", len(skipped), settings.split, names)
     card = dict(model_card or {})
+    qa_model, tokenizer, commit_hash = load_qa_model(model, settings.revision)
+    settings = applied_settings(settings, tokenizer)
     planned = {
         "model": _model_entry(model, settings.revision, None, card),
         "dataset": {"fingerprint": repo.fingerprint, "split": settings.split},
@@ -138,13 +146,12 @@ def run_benchmark(
         "configs": dict.fromkeys(to_run),
     }
     results_mod.check_output_dir(out_dir, results_mod.run_identity(planned), force=force)
-    qa_model, tokenizer, commit_hash = load_qa_model(model, settings.revision)
     qa_model = prepare_model(qa_model, torch_device, settings.precision)
 
     scored: dict[str, results_mod.ConfigResult] = {}
     predictions: dict[str, bytes] = {}
     seconds: dict[str, float] = {}
-    for name in to_run:
+    for name in progress.track(to_run, "configs scored"):  # one overall bar; each config's is transient
         config_start = time.perf_counter()
         examples = load_config_examples(data, name, settings.split, fingerprint=repo.fingerprint)
         answers = predict_answers(qa_model, tokenizer, examples, settings, description=name)
@@ -164,14 +171,36 @@ def run_benchmark(
             "general": repo.general_domain,
         },
         "settings": settings.recorded(torch_device.type),
+        "protocol": run_protocol(settings).to_json(),
         "timings": _timings(started, seconds, scored),
-        "configs": _config_entries(scored, predictions),
+        "configs": results_mod.config_entries(scored, predictions),
         "scores": {"file": results_mod.SCORES_FILE, "sha256": sha256_bytes(scores)},
         **results_mod.summary(scored, general=repo.general_domain),
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     results_mod.write_results_dir(out_dir, results, predictions, scores)
     return results
+
+
+def applied_settings(settings: RunSettings, tokenizer) -> RunSettings:
+    """The settings as the run applies them: ``max_seq_length`` clamped to the model's length, so a run
+    asked for 4096 on a 512-token model is recorded (and identified) as the 512 run it is."""
+    length = effective_max_length(tokenizer, settings.max_seq_length)
+    if length == settings.max_seq_length:
+        return settings
+    logger.warning(
+        "--max-seq-length %d is longer than the model takes; using %d", settings.max_seq_length, length
+    )
+    applied = dataclasses.replace(settings, max_seq_length=length)
+    applied.check()
+    return applied
+
+
+def run_protocol(settings: RunSettings) -> protocols.Protocol:
+    """The evaluation protocol of a run's applied settings (``mlqa-v1`` for the defaults)."""
+    return protocols.extractive(
+        settings.max_seq_length, settings.doc_stride, settings.max_answer_length, settings.n_best
+    )
 
 
 def _model_entry(model: str, revision: str | None, commit_hash: str | None, card: Mapping[str, Any]) -> dict:
@@ -183,6 +212,7 @@ def _model_entry(model: str, revision: str | None, commit_hash: str | None, card
         "commit_hash": commit_hash,
         "base_model": public_model_name(base) if base else None,
         "intermediate_tasks": list(card.get("intermediate_tasks") or []),
+        "source": card.get("source") or "bench run",
     }
 
 
@@ -193,20 +223,4 @@ def _timings(started: float, seconds: Mapping[str, float], scored: Mapping[str, 
         "total_seconds": time.perf_counter() - started,
         "examples_per_second": n_examples / engine_seconds if engine_seconds > 0 else None,
         "per_config_seconds": dict(seconds),
-    }
-
-
-def _config_entries(scored: Mapping[str, results_mod.ConfigResult], predictions: Mapping[str, bytes]) -> dict:
-    return {
-        name: {
-            "domain": r.domain,
-            "context_language": r.context_language,
-            "question_language": r.question_language,
-            "exact_match": r.exact_match,
-            "f1": r.f1,
-            "count": r.count,
-            "predictions_file": f"{results_mod.PREDICTIONS_DIR}/{name}.json",
-            "predictions_sha256": sha256_bytes(predictions[name]),
-        }
-        for name, r in scored.items()
     }

@@ -42,10 +42,16 @@ def check_model_location(model: str) -> None:
     from pathlib import Path
 
     from mlqa_domain.errors import InputError
+    from mlqa_domain.registry import closest_name
 
     text = str(model)
-    if not Path(text).expanduser().exists() and (text.startswith((".", "/", "~")) or text.count("/") > 1):
-        raise InputError(MODEL_NOT_FOUND, text)
+    path = Path(text).expanduser()
+    if not path.exists() and (text.startswith((".", "/", "~")) or text.count("/") > 1):
+        siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
+        close = closest_name(path.name, siblings)
+        typed_parent = text.rstrip("/")[: -len(path.name)]  # the parent as typed (``./``, ``~/``)
+        hint = f" (did you mean {typed_parent + close!r}?)" if close else ""
+        raise InputError(MODEL_NOT_FOUND + hint, text)
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,7 @@ class StiltsConfig:
     eval_split: str = RUN.split
     eval_batch_size: int = RUN.batch_size
     eval_precision: str = RUN.precision
+    eval_protocol: str = "mlqa-v1"  # phase 3 scores under this protocol (mlqa_domain/benchmark/protocol.py)
     task_configs: list[str] = field(default_factory=list)
     tasks_dirs: list[str] = field(default_factory=list)
     intermediate_overrides: dict[str, Any] = field(default_factory=dict)

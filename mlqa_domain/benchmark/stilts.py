@@ -32,6 +32,7 @@ from transformers import TrainerCallback
 
 from mlqa_domain import __version__
 from mlqa_domain.atomic import write_text_atomic
+from mlqa_domain.benchmark import protocol as protocols
 from mlqa_domain.benchmark.formats import get_format
 from mlqa_domain.benchmark.formats.extractive_qa import EXTRACTIVE_QA
 from mlqa_domain.benchmark.seeds import seed_dir_name, seed_of_dir_name, write_seed_results
@@ -89,6 +90,10 @@ def make_config(
     ``kwargs`` are the other StiltsConfig fields; ``None`` hyper-parameter overrides are dropped.
     """
     config = StiltsConfig(base=_absolute_if_local(base), **kwargs)
+    try:
+        protocols.named(config.eval_protocol)
+    except ConfigError as exc:
+        raise ConfigError(exc.problem, "--eval-protocol") from None
     intermediates = _normalise_task_items([intermediate], "--intermediate")
     targets = _normalise_task_items([target], "--target")
     if len(targets) != 1:
@@ -239,7 +244,14 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
 
 # Options that only change how phase 3 (and training-time validation) is run, not the trained weights:
 # changing them re-runs the evaluation instead of refusing the run directory.
-EVAL_ONLY_OPTIONS = ("eval_data", "eval_configs", "eval_split", "eval_batch_size", "eval_precision")
+EVAL_ONLY_OPTIONS = (
+    "eval_data",
+    "eval_configs",
+    "eval_split",
+    "eval_batch_size",
+    "eval_precision",
+    "eval_protocol",
+)
 
 
 def comparable_phase_config(phase_config: dict[str, Any]) -> dict[str, Any]:
@@ -366,18 +378,19 @@ def _model_card(config: StiltsConfig, model_dir: Path, intermediate_names: list[
         "id": run_name(model_dir.parent.parent),
         "base_model": config.base,
         "intermediate_tasks": intermediate_names,
+        "source": "bench stilts",
     }
 
 
-def _eval_settings(config: StiltsConfig, target: Phase) -> RunSettings:
-    """Phase 3 scores with the target phase's feature lengths."""
+def _eval_settings(config: StiltsConfig) -> RunSettings:
+    """Phase 3 scores under the run's evaluation protocol (``mlqa-v1`` by default), whatever feature
+    lengths the target phase trained with, so its numbers compare with any other run of that protocol."""
     return RunSettings(
         split=config.eval_split,
         configs=tuple(config.eval_configs) if config.eval_configs else None,
         batch_size=config.eval_batch_size,
         precision=config.eval_precision,
-        max_seq_length=target.settings.max_seq_length,
-        doc_stride=target.settings.doc_stride,
+        **protocols.run_settings_of(config.eval_protocol),
     )
 
 
@@ -389,7 +402,7 @@ def _eval_body(config: StiltsConfig, model_dir: Path, target: Phase, intermediat
             str(model_dir),
             config.eval_data,
             phase_dir / RESULTS_SUBDIR,
-            _eval_settings(config, target),
+            _eval_settings(config),
             model_card=_model_card(config, model_dir, intermediate_names),
         )
         return {
@@ -431,8 +444,7 @@ def _run_eval(
         "split": config.eval_split,
         "batch_size": config.eval_batch_size,
         "precision": config.eval_precision,
-        "max_seq_length": target.settings.max_seq_length,
-        "doc_stride": target.settings.doc_stride,
+        "protocol": config.eval_protocol,
         "model_card": _model_card(config, model_dir, intermediate_names),
     }
     body = _eval_body(config, model_dir, target, intermediate_names)

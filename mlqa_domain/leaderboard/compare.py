@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mlqa_domain.benchmark import protocol as protocols
 from mlqa_domain.benchmark.aggregates import QuestionScores
 from mlqa_domain.benchmark.compare import Run, mean_over_seeds
 from mlqa_domain.benchmark.results import SCORES_FILE
@@ -17,6 +18,7 @@ from mlqa_domain.errors import InputError
 from mlqa_domain.jsonio import parse_json
 from mlqa_domain.leaderboard.schema import Entry
 from mlqa_domain.leaderboard.store import ENTRIES, LeaderboardStore, Manifest
+from mlqa_domain.registry import did_you_mean
 
 
 def find_entry(entries: Sequence[Entry], text: str, where: str) -> Entry:
@@ -32,7 +34,9 @@ def find_entry(entries: Sequence[Entry], text: str, where: str) -> Entry:
     if matches:
         ids = ", ".join(e.entry_id for e in matches[:4])
         raise InputError(f"{text!r} names {len(matches)} entries ({ids}); give the entry id", where)
-    raise InputError(f"no entry {text!r} on the leaderboard (see `bench leaderboard show`)", where)
+    names = [e.submission.model.id for e in entries] + [e.entry_id for e in entries]
+    hint = did_you_mean(text, names)
+    raise InputError(f"no entry {text!r} on the leaderboard ({hint}see `bench leaderboard show`)", where)
 
 
 def _rescore(store: LeaderboardStore, entry: Entry, manifest: Manifest) -> dict[str, QuestionScores]:
@@ -71,6 +75,11 @@ def entry_scores(
 def entry_run(entry: Entry, scores: dict[str, QuestionScores], general: str) -> Run:
     """An entry as one side of a comparison."""
     sub = entry.submission
+    protocol = (
+        protocols.Protocol(sub.protocol.name, sub.protocol.settings, sub.protocol.declared)
+        if sub.protocol
+        else protocols.of_results({"settings": sub.settings.model_dump()})
+    )
     return Run(
         label=sub.model.id,
         source=entry.entry_id,
@@ -80,6 +89,7 @@ def entry_run(entry: Entry, scores: dict[str, QuestionScores], general: str) -> 
         seeds=sub.seed_values,
         general=general,
         model=sub.model.model_dump(),
+        protocol=protocol,
     )
 
 

@@ -55,6 +55,7 @@ class InitSettings:
     """Options of `bench leaderboard init`."""
 
     split: str = "test"  # the split the leaderboard ranks
+    protocol: str = "mlqa-v1"  # the evaluation protocol its entries must be scored under
 
 
 DEFAULTS = InitSettings()
@@ -76,7 +77,9 @@ def init_leaderboard(
     if not configs:
         raise InputError(f"the dataset has no config with a {split!r} split", location)
     general = info.get("general", GENERAL)
-    return store.initialise(location, info["dataset_fingerprint"], split, configs, general, revision)
+    return store.initialise(
+        location, info["dataset_fingerprint"], split, configs, general, revision, settings.protocol
+    )
 
 
 def check_dataset_unchanged(manifest: Manifest) -> None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mlqa_domain.configs import GENERAL, check_config_name, check_name
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.hashing import sha256_bytes
+from mlqa_domain.naming import name_skeleton
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("submission.schema.json")
@@ -41,6 +42,16 @@ class ModelInfo(_Strict):
     intermediate_tasks: list[str] = Field(
         default_factory=list, description="English intermediate tasks before SQuAD (STILTs), e.g. ['mnli']"
     )
+    source: Literal["bench run", "bench stilts", "imported", "lm-eval"] = Field(
+        "bench run",
+        description="How the predictions were produced: by this harness (bench run, bench stilts) or "
+        "elsewhere and imported (bench import of answer files or of lm-eval samples)",
+    )
+    training_claims: Literal["recorded", "declared"] = Field(
+        "declared",
+        description="recorded: base model and intermediate tasks read from the `bench stilts` run that "
+        "trained the checkpoint; declared: stated by the submitter, not verified",
+    )
 
 
 class HarnessInfo(_Strict):
@@ -68,17 +79,28 @@ class DatasetRef(_Strict):
 
 
 class RunSettings(BaseModel):
-    """Inference settings of the run (extra keys allowed for future harness versions)."""
+    """Inference settings of the run (extra keys allowed for future harness versions); empty for
+    predictions imported from elsewhere, whose settings this harness did not apply."""
 
     model_config = ConfigDict(extra="allow")
 
-    max_seq_length: int = Field(gt=0)
-    doc_stride: int = Field(ge=0)
-    max_answer_length: int = Field(gt=0)
-    n_best: int = Field(gt=0)
-    batch_size: int = Field(gt=0)
-    precision: str
-    device: str
+    max_seq_length: int | None = Field(None, gt=0)
+    doc_stride: int | None = Field(None, ge=0)
+    max_answer_length: int | None = Field(None, gt=0)
+    n_best: int | None = Field(None, gt=0)
+    batch_size: int | None = Field(None, gt=0)
+    precision: str | None = None
+    device: str | None = None
+
+
+class ProtocolInfo(_Strict):
+    """The evaluation protocol: the named, hashed settings that change scores
+    (mlqa_domain/benchmark/protocol.py)."""
+
+    name: str = Field(min_length=1, description="mlqa-v1, custom, external, or a generative protocol")
+    hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    settings: dict[str, Any]
+    declared: bool = Field(False, description="stated by the submitter of imported predictions, not applied")
 
 
 class ConfigScore(_Strict):
@@ -144,6 +166,7 @@ class Submission(_Strict):
     harness: HarnessInfo
     dataset: DatasetRef
     settings: RunSettings
+    protocol: ProtocolInfo | None = Field(None, description="None: results of a version before protocols")
     configs: dict[str, ConfigScore] = Field(min_length=1)
     seeds: list[SeedRun] | None = Field(None, description="The seeds of a multi-seed run (None: one run)")
 
@@ -187,6 +210,11 @@ class Submission(_Strict):
         if self.seeds:
             key["seeds"] = sorted(self.seed_values)
         return key
+
+    def identity_key(self) -> dict[str, Any]:
+        """:meth:`duplicate_key` with the model id as it looks (:func:`name_skeleton`): ids that differ only
+        in look-alike letters, width, case or invisible characters name one model."""
+        return {**self.duplicate_key(), "model": name_skeleton(self.model.id)}
 
     def entry_id(self) -> str:
         """A stable, URL-safe id: the model name's slug plus a hash of the duplicate key."""

@@ -23,7 +23,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mlqa_domain.atomic import atomic_dir, write_bytes_atomic
+from mlqa_domain.atomic import atomic_dir, check_writable, write_bytes_atomic
+from mlqa_domain.benchmark import protocol as protocols
 from mlqa_domain.configs import GENERAL, check_config_name, check_names
 from mlqa_domain.errors import InputError, first_line
 from mlqa_domain.jsonio import parse_json
@@ -50,6 +51,9 @@ class Manifest:
     configs: dict[str, int] = field(default_factory=dict)  # config -> questions in ``split``
     general: str = GENERAL  # the taxonomy's catch-all domain that gaps are measured against
     revision: str | None = None  # hub commit of the dataset at init (None for a local dir)
+    # the one evaluation protocol its entries were scored under (mlqa_domain/benchmark/protocol.py)
+    protocol: str = protocols.DEFAULT
+    protocol_hash: str = field(default_factory=lambda: protocols.named(protocols.DEFAULT).hash)
 
     def to_json(self) -> dict[str, Any]:
         """The content of leaderboard.json."""
@@ -63,6 +67,7 @@ class Manifest:
                 "general": self.general,
                 "revision": self.revision,
             },
+            "protocol": {"name": self.protocol, "hash": self.protocol_hash},
             "created": self.created,
         }
 
@@ -99,6 +104,12 @@ def manifest_from_json(data: Any, where: str) -> Manifest:
     created = data.get("created", "")
     if revision is not None and not isinstance(revision, str):
         raise fail("'dataset.revision' must be a string or null")
+    protocol = data.get("protocol") or {
+        "name": protocols.DEFAULT,
+        "hash": protocols.named(protocols.DEFAULT).hash,
+    }
+    if not isinstance(protocol, dict) or not all(isinstance(protocol.get(k), str) for k in ("name", "hash")):
+        raise fail("'protocol' must be an object with string 'name' and 'hash'")
     return Manifest(
         dataset_location=dataset["location"],
         dataset_fingerprint=dataset["fingerprint"],
@@ -107,6 +118,8 @@ def manifest_from_json(data: Any, where: str) -> Manifest:
         configs={str(k): int(v) for k, v in configs.items()},
         general=general,
         revision=revision,
+        protocol=protocol["name"],
+        protocol_hash=protocol["hash"],
     )
 
 
@@ -127,6 +140,10 @@ class LeaderboardStore(ABC):
     @abstractmethod
     def write_manifest(self, data: bytes) -> None:
         """Create or replace leaderboard.json."""
+
+    def check_writable(self) -> None:  # noqa: B027 - optional: a store that can check early overrides it
+        """Fail early (an InputError) where an entry could not be added; a remote store finds out when
+        it commits."""
 
     @abstractmethod
     def add_entry(self, entry_id: str, files: dict[str, bytes]) -> None:
@@ -165,14 +182,19 @@ class LeaderboardStore(ABC):
         configs: dict[str, int],
         general: str,
         revision: str | None = None,
+        protocol: str = protocols.DEFAULT,
     ) -> Manifest:
         """Write a fresh leaderboard.json (refuses to re-point an existing leaderboard); the general
-        label and config names must follow the one name rule (mlqa_domain.configs)."""
+        label and config names must follow the one name rule (mlqa_domain.configs); ``protocol`` is the
+        one evaluation protocol it ranks."""
         check_names([], general, self.location)
+        protocols.named(protocol)
         for name in configs:
             check_config_name(name, self.location)
         with self.locked():
-            return self._initialise(dataset_location, fingerprint, split, configs, general, revision)
+            return self._initialise(
+                dataset_location, fingerprint, split, configs, general, revision, protocol
+            )
 
     def _initialise(
         self,
@@ -182,10 +204,15 @@ class LeaderboardStore(ABC):
         configs: dict[str, int],
         general: str,
         revision: str | None,
+        protocol: str = protocols.DEFAULT,
     ) -> Manifest:
         if self.is_initialised():
             current = self.manifest()
-            if current.dataset_fingerprint == fingerprint and current.split == split:
+            if (current.dataset_fingerprint, current.split, current.protocol) == (
+                fingerprint,
+                split,
+                protocol,
+            ):
                 return current
             raise InputError(
                 f"already a leaderboard for dataset {current.dataset_location} "
@@ -194,7 +221,14 @@ class LeaderboardStore(ABC):
             )
         created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         manifest = Manifest(
-            dataset_location, fingerprint, split, created, dict(sorted(configs.items())), general
+            dataset_location,
+            fingerprint,
+            split,
+            created,
+            dict(sorted(configs.items())),
+            general,
+            protocol=protocol,
+            protocol_hash=protocols.named(protocol).hash,
         )
         self.write_manifest((json.dumps(manifest.to_json(), indent=2) + "\n").encode())
         return manifest
@@ -270,6 +304,10 @@ class LocalStore(LeaderboardStore):
             yield
         finally:
             lock.release()
+
+    def check_writable(self) -> None:
+        """The entries directory (or the nearest existing parent) takes a new file: not read-only."""
+        check_writable(self.root / ENTRIES / "new-entry")
 
     def add_entry(self, entry_id: str, files: dict[str, bytes]) -> None:
         target = self.root / ENTRIES / entry_id

@@ -10,6 +10,7 @@ claimed means over the seeds). Aggregates, gaps, CIs and power come from
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 import mlqa_domain
 from mlqa_domain import stats
 from mlqa_domain.benchmark import aggregates
+from mlqa_domain.benchmark import protocol as protocols
 from mlqa_domain.benchmark.aggregates import QuestionScores
 from mlqa_domain.benchmark.compare import mean_over_seeds, resolve_results_dir, seed_dirs
 from mlqa_domain.benchmark.results import RESULTS_FILE, SCORES_FILE, read_results_json
@@ -30,6 +32,7 @@ from mlqa_domain.configs import parse_config_name
 from mlqa_domain.errors import InputError
 from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.jsonio import parse_json
+from mlqa_domain.leaderboard.claims import check_training_claims
 from mlqa_domain.leaderboard.dataset_info import check_dataset_unchanged, gold_cache_dir
 from mlqa_domain.leaderboard.schema import (
     AggregateScore,
@@ -97,6 +100,8 @@ class Metadata:
     submitter: str | None = None
     base_model: str | None = None
     intermediate_tasks: Sequence[str] = field(default_factory=tuple)
+    # "recorded" when read from the `bench stilts` run that trained the checkpoint (see claims.py)
+    training_claims: str = "declared"
 
 
 def _merge(block: dict[str, Any], key: str, given: Any, path: Path) -> None:
@@ -176,6 +181,14 @@ def _seed_runs(results_dir: Path, results: dict[str, Any]) -> list[dict[str, Any
     return runs
 
 
+def _protocol_block(results: dict[str, Any]) -> Any:
+    """results.json's protocol; for results of older versions, the one its extractive settings make."""
+    if "protocol" in results:
+        return results["protocol"]
+    derived = protocols.of_results(results)
+    return derived.to_json() if derived is not None else None
+
+
 def build_submission(
     results: dict[str, Any],
     results_path: Path,
@@ -194,6 +207,7 @@ def build_submission(
         _merge(model, "intermediate_tasks", list(metadata.intermediate_tasks), results_path)
         if model.get("intermediate_tasks") is None:
             model["intermediate_tasks"] = []
+        model["training_claims"] = metadata.training_claims  # never taken from results.json
     submitter = metadata.submitter or results.get("submitter")
     missing = missing_fields(model, submitter)
     if missing:
@@ -215,6 +229,7 @@ def build_submission(
         "harness": results.get("harness"),
         "dataset": dataset,
         "settings": results.get("settings"),
+        "protocol": _protocol_block(results),
         "configs": configs,
         "seeds": seeds,
     }
@@ -279,15 +294,68 @@ def check_against_leaderboard(
         claimed = (claim.domain, claim.context_language, claim.question_language)
         if claimed != (parsed.domain, parsed.context_language, parsed.question_language):
             raise InputError(f"config {name} is labelled {'/'.join(claimed)} in results.json", where)
-    key = submission.duplicate_key()
+    check_protocol(submission, manifest, where)
+    key = submission.identity_key()
     for entry in entries:
-        if entry.submission.duplicate_key() == key or entry.entry_id == submission.entry_id():
-            revision = key["revision"] or "(no revision)"
+        if entry.submission.identity_key() == key or entry.entry_id == submission.entry_id():
+            revision = submission.duplicate_key()["revision"] or "(no revision)"
+            other = entry.submission.model.id
+            alike = "" if other == submission.model.id else f" (model ids that look alike: {other!r})"
             raise InputError(
-                f"duplicate submission: model {submission.model.id} at revision {revision} with these "
-                f"settings is already on the leaderboard as entry {entry.entry_id}",
+                f"duplicate submission: model {submission.model.id!r} at revision {revision} with these "
+                f"settings is already on the leaderboard as entry {entry.entry_id}{alike}",
                 where,
             )
+
+
+def _same_scores(a: QuestionScores, b: QuestionScores) -> bool:
+    """True when both give every question the same EM and F1 (in whatever order they list them)."""
+    if sorted(a.ids) != sorted(b.ids):
+        return False
+    order_a, order_b = np.argsort(a.ids, kind="stable"), np.argsort(b.ids, kind="stable")
+    return bool(np.array_equal(a.em[order_a], b.em[order_b]) and np.array_equal(a.f1[order_a], b.f1[order_b]))
+
+
+def check_not_a_copy(
+    rescored: Rescored, store: LeaderboardStore, manifest: Manifest, entries: list[Entry], where: Path
+) -> None:
+    """Refuse predictions that score exactly as an entry already on the leaderboard on every question of
+    every config (the same predictions under another name, revision or settings that change nothing):
+    entries with the same verified config scores are compared question by question."""
+    from mlqa_domain.leaderboard.compare import entry_scores
+
+    for entry in entries:
+        if entry.verification.configs != rescored.configs:
+            continue
+        stored = entry_scores(store, entry, manifest)
+        if set(stored) == set(rescored.per_question) and all(
+            _same_scores(stored[name], scores) for name, scores in rescored.per_question.items()
+        ):
+            raise InputError(
+                f"duplicate submission: its predictions score exactly as entry {entry.entry_id} "
+                f"(model {entry.submission.model.id!r}) on every question; the same predictions are "
+                "one entry",
+                where,
+            )
+
+
+def check_protocol(submission: Submission, manifest: Manifest, where: Path) -> None:
+    """The leaderboard ranks one evaluation protocol; a run scored under another is refused."""
+    given = submission.protocol
+    if given is None:
+        raise InputError(
+            f"results.json records no evaluation protocol; this leaderboard ranks {manifest.protocol} runs",
+            where,
+        )
+    if given.hash != manifest.protocol_hash:
+        board = protocols.named(manifest.protocol) if manifest.protocol in protocols.NAMED else None
+        run = protocols.Protocol(given.name, given.settings, given.declared)
+        shown = "; ".join(protocols.differences(run, board)[1:4]) if board else ""
+        raise InputError(
+            f"scored under protocol {protocols.describe(run)}, but this leaderboard ranks "
+            f"{manifest.protocol} runs" + (f" ({shown})" if shown else ""),
+            where,
+        )
 
 
 def _check_scores(
@@ -497,11 +565,15 @@ def verify_submission(results_dir: str | Path, store: LeaderboardStore, metadata
     results_dir = resolve_results_dir(results_dir)
     results = read_results(results_dir)
     results_path = results_dir / RESULTS_FILE
+    claims = check_training_claims(results_dir, results, metadata.base_model, metadata.intermediate_tasks)
+    metadata = dataclasses.replace(metadata, training_claims=claims)
     submission = build_submission(results, results_path, metadata, seeds=_seed_runs(results_dir, results))
     manifest = store.manifest()
-    check_against_leaderboard(submission, manifest, store.entries(), results_path)
+    entries = store.entries()
+    check_against_leaderboard(submission, manifest, entries, results_path)
     check_dataset_unchanged(manifest)
     rescored = rescore(submission, results_dir, manifest)
+    check_not_a_copy(rescored, store, manifest, entries, results_path)
     entry = Entry(
         entry_id=submission.entry_id(),
         submission=submission,
@@ -527,6 +599,7 @@ def submit(
 ) -> Entry:
     """Verify ``results_dir`` and add it to ``store`` (nothing is written when a check fails)."""
     metadata = Metadata(submitter, base_model, tuple(intermediate_tasks or ()))
+    store.check_writable()  # before the re-scoring, not after it
     accepted = verify_submission(results_dir, store, metadata)
     store.add_entry(accepted.entry.entry_id, accepted.files)
     return accepted.entry

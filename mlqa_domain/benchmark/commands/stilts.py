@@ -40,6 +40,12 @@ _EVAL_SPLIT = option(DEFAULTS.eval_split, "--eval-split", "SPLIT", "Split scored
 _EVAL_BATCH_SIZE = option(
     DEFAULTS.eval_batch_size, "--eval-batch-size", "N", "Batch size of training-time and phase-3 evaluation."
 )
+_EVAL_PROTOCOL = option(
+    DEFAULTS.eval_protocol,
+    "--eval-protocol",
+    "NAME",
+    "Evaluation protocol of phase 3 (mlqa-v1: 384/128/30/20, whatever lengths the target trained with).",
+)
 _TASK_CONFIG = option(None, "--task-config", "PATH", "Extra task YAML file (repeatable).")
 _TASKS_DIR = option(None, "--tasks-dir", "PATH", "Directory of task YAML files (repeatable).")
 _EPOCHS = option(None, "--epochs", "N", "Target-phase epochs (default: the task's).")
@@ -84,6 +90,7 @@ def stilts(
     eval_configs: str | None = shared.EVAL_CONFIGS,
     eval_split: str = _EVAL_SPLIT,
     eval_batch_size: int = _EVAL_BATCH_SIZE,
+    eval_protocol: str = _EVAL_PROTOCOL,
     task_configs: list[Path] | None = _TASK_CONFIG,
     tasks_dirs: list[Path] | None = _TASKS_DIR,
     max_steps: int | None = shared.MAX_STEPS,

@@ -9,7 +9,7 @@ import typer
 
 from mlqa_domain.atomic import write_text_atomic
 from mlqa_domain.benchmark.commands._options import option
-from mlqa_domain.cli_utils import out_console
+from mlqa_domain.cli_utils import WIDE, err_console, out_console, print_table, table_width
 from mlqa_domain.leaderboard.commands._options import STORE
 
 _A = typer.Argument(
@@ -40,6 +40,12 @@ _CONFIGS = option(None, "--configs", "CONFIGS", "Only these configs (comma-separ
 _ALL_CONFIGS = option(
     False, "--all-configs", None, "List every config in the table, not only the aggregates."
 )
+_ALLOW_PROTOCOL_MISMATCH = option(
+    False,
+    "--allow-protocol-mismatch",
+    None,
+    "Compare runs scored under different evaluation protocols (the differences are printed).",
+)
 
 
 def compare(
@@ -51,6 +57,8 @@ def compare(
     plot: Path | None = _PLOT,
     configs: str | None = _CONFIGS,
     all_configs: bool = _ALL_CONFIGS,
+    allow_protocol_mismatch: bool = _ALLOW_PROTOCOL_MISMATCH,
+    wide: bool = WIDE,
 ) -> None:
     """Does A beat B? F1/EM of each and A - B with a paired bootstrap 95% CI and p-value, per aggregate
     and config; JSON and a forest plot with --out."""
@@ -62,8 +70,16 @@ def compare(
     else:
         run_a, run_b = load_results_run(a, data), load_results_run(b, data)
     chosen = select_configs(sorted(run_a.scores), [configs]) if configs else None
-    report = compare_runs(run_a, run_b, chosen)
-    out_console.print(comparison_table(report, configs=all_configs or bool(configs)))
+    report = compare_runs(run_a, run_b, chosen, allow_protocol_mismatch=allow_protocol_mismatch)
+    if report.get("protocol_mismatch"):
+        err_console.print(
+            "warning: the runs were scored under different protocols, so their difference mixes the model "
+            "with the settings: " + "; ".join(report["protocol_mismatch"]),
+            markup=False,
+            highlight=False,
+        )
+    table = comparison_table(report, configs=all_configs or bool(configs), width=table_width(wide))
+    print_table(table, wide)
     if out is not None:
         write_text_atomic(out, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         out_console.print(f"wrote {out}")
