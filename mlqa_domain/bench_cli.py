@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from mlqa_domain.benchmark.commands import COMMANDS
+from mlqa_domain.benchmark.commands import GROUPS as BENCHMARK_GROUPS
 from mlqa_domain.cli_utils import add_version_option, run_app
 from mlqa_domain.leaderboard.commands import COMMANDS as LEADERBOARD_COMMANDS
-from mlqa_domain.leaderboard.commands import GROUPS
+from mlqa_domain.leaderboard.commands import GROUPS as LEADERBOARD_GROUPS
 
 HELP = "Zero-shot cross-lingual QA benchmark on the domain splits of MLQA."
 app = typer.Typer(
@@ -16,7 +17,7 @@ app = typer.Typer(
 add_version_option(app)
 for command_name, command in [*COMMANDS, *LEADERBOARD_COMMANDS]:
     app.command(command_name)(command)
-for group_name, group_help, group_commands in GROUPS:
+for group_name, group_help, group_commands in [*BENCHMARK_GROUPS, *LEADERBOARD_GROUPS]:
     group = typer.Typer(
         name=group_name, help=group_help, no_args_is_help=True, pretty_exceptions_enable=False
     )

@@ -27,12 +27,12 @@ def test_bench_app_has_every_command_in_help_order() -> None:
     from mlqa_domain.bench_cli import app
     from mlqa_domain.benchmark.commands import COMMANDS
 
-    assert [name for name, _ in COMMANDS] == ["run", "score", "power", "stilts", "baselines"]
+    assert [name for name, _ in COMMANDS] == ["run", "import", "score", "power", "stilts", "baselines"]
     registered = [command.name for command in app.registered_commands]
-    assert registered == ["run", "score", "power", "stilts", "baselines", "compare", "submit"]
-    assert [group.name for group in app.registered_groups] == ["leaderboard"]
+    assert registered == ["run", "import", "score", "power", "stilts", "baselines", "compare", "submit"]
+    assert [group.name for group in app.registered_groups] == ["lm-eval", "leaderboard"]
     for name, command in COMMANDS:
-        assert command.__name__ == name and command.__doc__, name
+        assert command.__name__.rstrip("_") == name and command.__doc__, name
 
 
 def test_python_m_bench_cli_shows_the_commands() -> None:
@@ -40,7 +40,17 @@ def test_python_m_bench_cli_shows_the_commands() -> None:
         [sys.executable, "-m", "mlqa_domain.bench_cli", "--help"], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
-    for name in ("run", "score", "power", "stilts", "baselines", "compare", "submit", "leaderboard"):
+    for name in (
+        "run",
+        "score",
+        "power",
+        "stilts",
+        "baselines",
+        "compare",
+        "submit",
+        "lm-eval",
+        "leaderboard",
+    ):
         assert name in proc.stdout
 
 

@@ -202,6 +202,11 @@ def _sequential_sum(values: Iterable[float]) -> float:
     return total
 
 
+def file_score(values: Sequence[float]) -> float:
+    """``100 * sum / count`` of per-question scores (0..1), summed as the official script sums them."""
+    return 100.0 * _sequential_sum(values) / len(values)
+
+
 def evaluate(gold: GoldInput, predictions: Mapping[str, str], lang: str) -> dict[str, float]:
     """``{"exact_match": 100 * mean EM, "f1": 100 * mean F1}`` over ALL gold questions.
 
@@ -210,11 +215,7 @@ def evaluate(gold: GoldInput, predictions: Mapping[str, str], lang: str) -> dict
     em_scores, f1_scores = _score_all(gold, predictions, lang, report_unanswered=True)
     if not em_scores:
         raise InputError("no gold questions to score")
-    total = len(em_scores)
-    return {
-        "exact_match": 100.0 * _sequential_sum(em_scores) / total,
-        "f1": 100.0 * _sequential_sum(f1_scores) / total,
-    }
+    return {"exact_match": file_score(em_scores), "f1": file_score(f1_scores)}
 
 
 def load_evaluate_metric(language: str | None = None, **load_kwargs: Any) -> evaluate.EvaluationModule:

@@ -1,4 +1,5 @@
-"""Tiny random XLM-R models for tests and the demo: a real architecture, a tokenizer trained on the fly."""
+"""Tiny random models for tests and the demo (XLM-R encoders, a Llama causal LM): a real architecture, a
+tokenizer trained on the fly."""
 
 from __future__ import annotations
 
@@ -63,5 +64,56 @@ def build_tiny_xlmr(
     torch.manual_seed(seed)
     model = XLMRobertaModel(config)
     model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def build_tiny_causal_lm(
+    out_dir: str | Path,
+    texts: Iterable[str],
+    vocab_size: int = 300,
+    hidden_size: int = 16,
+    num_layers: int = 1,
+    seed: int = 0,
+) -> Path:
+    """Save a randomly initialised Llama-architecture causal LM plus a byte-level BPE tokenizer trained on
+    ``texts`` to ``out_dir``: a generative model for lm-evaluation-harness runs in tests (encodes any
+    text)."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    out = Path(out_dir)
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<unk>", "<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    bpe.train_from_iterator(list(texts), trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="</s>",
+        model_max_length=2048,
+    )
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 2,
+        num_hidden_layers=num_layers,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    LlamaForCausalLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
