@@ -6,10 +6,10 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import (
@@ -21,13 +21,28 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.segment import Segment
 
 import mlqa_domain
 from mlqa_domain import progress
-from mlqa_domain.errors import MlqaDomainError
+from mlqa_domain.errors import InputError, MlqaDomainError, os_error_line, visible_controls
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-out_console = Console(highlight=False)
+
+class SafeConsole(Console):
+    """A rich console that writes no control character it was given as text: escape sequences, carriage
+    returns or bidi controls in a submitted string (a model id in a table, a log line) are spelled out,
+    while rich's own styling and line breaks pass."""
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control:
+                yield segment
+            else:
+                yield Segment(visible_controls(segment.text, keep="\n\t"), segment.style)
+
+
+err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
+out_console = SafeConsole(highlight=False)
 
 
 class RichReporter:
@@ -65,12 +80,19 @@ def rich_progress() -> Iterator[None]:
         yield
 
 
+class VisibleFormatter(logging.Formatter):
+    """Log messages with control characters spelled out (a logged model id cannot drive the terminal)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible_controls(super().format(record))
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     """Library modules log through ``logging``; the CLI shows their records on stderr."""
     logger = logging.getLogger("mlqa_domain")
     if not any(isinstance(h, RichHandler) for h in logger.handlers):
         handler = RichHandler(console=err_console, show_time=False, show_path=False, markup=False)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(VisibleFormatter("%(message)s"))
         logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
@@ -99,20 +121,45 @@ def quiet_datasets_progress() -> None:
         disable_progress_bars()
 
 
+def check_arguments_are_text(argv: list[str]) -> None:
+    """Refuse command-line arguments that are not UTF-8 text (undecodable bytes arrive as lone surrogates
+    and could be written into no JSON file or terminal); the error names the option."""
+    for index, arg in enumerate(argv):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            option = arg.split("=", 1)[0] if arg.startswith("--") else None
+            if option is None and index and argv[index - 1].startswith("-"):
+                option = argv[index - 1]
+            raw = os.fsencode(arg)
+            where = option or f"argument {index + 1}"
+            raise InputError(f"not UTF-8 text: {raw!r}; give names and paths in UTF-8", where) from None
+
+
+def print_error(message: str) -> None:
+    """``error: <message>`` on stderr, on one line, control characters spelled out."""
+    err_console.print(f"[bold red]error:[/] {escape(visible_controls(message))}", markup=True)
+
+
 def run_app(app: typer.Typer) -> None:
-    """Invoke ``app``; an MlqaDomainError exits with status 2 and one ``error: ...`` line.
+    """Invoke ``app``; an MlqaDomainError exits with status 2 and one ``error: ...`` line, and so does an
+    operating-system error (disk full, read-only filesystem), naming its file.
 
     Usage errors (unknown option, missing value) print click's usage message, without a traceback.
     """
     quiet_datasets_progress()
     setup_logging()
     try:
+        check_arguments_are_text(sys.argv[1:])
         with rich_progress():
             exit_code = app(standalone_mode=False)
         if isinstance(exit_code, int) and exit_code:
             sys.exit(exit_code)
     except MlqaDomainError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True)
+        print_error(str(exc))
+        sys.exit(2)
+    except OSError as exc:  # the environment failed (disk full, read-only, ...): what a user can act on
+        print_error(os_error_line(exc))
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

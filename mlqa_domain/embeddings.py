@@ -30,11 +30,15 @@ from pathlib import Path
 
 import numpy as np
 
-from mlqa_domain.errors import ConfigError, first_line
+from mlqa_domain.errors import ConfigError, InputError, first_line
 from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.progress import track
 
 logger = logging.getLogger(__name__)
+
+# sqlite result codes of a disk that takes no more (full, read-only, I/O error, cannot open): no reason
+# to discard the cache file, and no point retrying
+UNWRITABLE_CODES = frozenset({13, 8, 10, 14})  # SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN
 
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 BACKENDS = ("auto", "onnx-int8", "onnx", "torch")
@@ -167,9 +171,15 @@ class EmbeddingCache:
             with self._db:
                 self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)", rows)
         except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", None) in UNWRITABLE_CODES:  # the disk, not the file
+                raise InputError(f"cannot write the embedding cache ({first_line(exc)})", self.path) from None
             self._discard(f"unwritable ({first_line(exc)})")
-            with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)", rows)
+            try:
+                with self._db:
+                    self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)", rows)
+            except sqlite3.DatabaseError as again:
+                problem = f"cannot write the embedding cache ({first_line(again)})"
+                raise InputError(problem, self.path) from None
         if rows and self._dim is None:
             self._dim = len(rows[0][1]) // 4
 

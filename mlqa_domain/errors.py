@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# C0/C1 control characters (escape sequences, newlines, ...), bidi controls that reorder what follows, and
+# lone surrogates (undecodable bytes of a command-line argument): never written raw to a terminal.
+_TERMINAL_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 class MlqaDomainError(Exception):
@@ -20,6 +27,24 @@ class InputError(MlqaDomainError):
 
 class ConfigError(MlqaDomainError):
     """An unknown config, bad option value or invalid taxonomy."""
+
+
+def visible_controls(text: str, keep: str = "") -> str:
+    """``text`` with every control character (but those in ``keep``) spelled out as an escape (``\\x1b``,
+    ``\\n``, ``\\u202e``): submitted strings printed to a terminal can neither drive it nor start a line."""
+
+    def spell(match: re.Match[str]) -> str:
+        char = match.group()
+        return char if char in keep else char.encode("unicode_escape", "backslashreplace").decode()
+
+    return _TERMINAL_UNSAFE.sub(spell, text)
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an operating-system error: the file(s) it names and the system's reason."""
+    reason = exc.strerror or first_line(exc)
+    files = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
+    return f"{' -> '.join(files)}: {reason}" if files else reason
 
 
 def first_line(exc: BaseException) -> str:

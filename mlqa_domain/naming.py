@@ -160,3 +160,37 @@ def model_content_fingerprint(model: str | PurePath) -> str | None:
 
     local = Path(resolve_model(str(model))).expanduser()
     return _content_fingerprint(str(local.resolve())) if local.is_dir() else None
+
+
+# Letters of other scripts (and symbols) drawn like Latin ones, by case: Cyrillic and Greek capitals look
+# like Latin capitals that their lower-case forms do not resemble (Cyrillic В, Greek Ν), so the map is
+# applied before case folding. A small subset of Unicode's confusables.txt (UTS #39) for model names.
+_CONFUSABLES = {
+    # Cyrillic lower case
+    "а": "a", "с": "c", "ԁ": "d", "е": "e", "ҽ": "e", "һ": "h", "і": "i", "ј": "j", "ӏ": "l", "о": "o",
+    "р": "p", "ԛ": "q", "ѕ": "s", "ԝ": "w", "х": "x", "у": "y", "ү": "y",
+    # Cyrillic capitals
+    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "І": "I", "Ј": "J", "К": "K", "М": "M", "О": "O",
+    "Р": "P", "Ѕ": "S", "Т": "T", "Х": "X", "У": "Y", "Ү": "Y", "Ԛ": "Q", "Ԝ": "W",
+    # Greek lower case
+    "α": "a", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y",
+    # Greek capitals
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
+    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+    # Latin and digits drawn alike, dashes and dotless i
+    "0": "o", "1": "l", "|": "l", "ı": "i", "ɡ": "g", "ɑ": "a",
+    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "−": "-", "﹣": "-",
+}  # fmt: skip
+_CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
+
+
+def name_skeleton(name: str) -> str:
+    """What a name looks like, for telling whether two names would be mistaken for each other: NFKC
+    (full-width and compatibility forms), invisible format characters (zero-width space, soft hyphen)
+    removed, look-alike letters of other scripts mapped to Latin (:data:`_CONFUSABLES`), case folded.
+    ``tiny-squаd`` (Cyrillic а), ``ＴＩＮＹ-squad`` and ``tiny-squad`` have one skeleton."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", name)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFKC", text.translate(_CONFUSABLE_TABLE)).casefold()

@@ -8,6 +8,11 @@ session. The ONNX files are made once per model and kept in the embedding cache:
 * ``model-int8.onnx``: that graph with dynamically quantized per-channel int8 weights
   (``onnxruntime.quantization.quantize_dynamic``).
 
+Builds that share a cache directory export each model once: an exclusive lock (``<dir>.export.lock``
+beside the model's directory) is held around the export, every file is written under a per-process temp
+name, and the quantizer's scratch copies go to a private temp directory (given a path, onnxruntime
+writes ``model-inferred.onnx`` next to the input, where two processes would clobber each other's).
+
 Why not sentence-transformers' own ``backend="onnx"``: it loads through optimum-onnx, whose releases
 require transformers < 4.58, while sentence-transformers 6 requires transformers >= 5, so the two
 cannot be installed together (checked with optimum-onnx 0.1.0, sentence-transformers 6.2).
@@ -95,8 +100,23 @@ def _atomic_copy(make, target: Path) -> None:
         make(Path(handle.name))
 
 
+def export_lock_path(directory: Path) -> Path:
+    """The lock file held while a model's ONNX files in ``directory`` are made."""
+    return directory.with_name(f"{directory.name}.export.lock")
+
+
 def export(model, directory: Path, quantized: bool) -> Path:
-    """The ONNX file of ``model``'s transformer in ``directory`` (made on first use, then reused)."""
+    """The ONNX file of ``model``'s transformer in ``directory`` (made on first use, then reused); one
+    process at a time makes it, the others wait and reuse it."""
+    from filelock import FileLock
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(export_lock_path(directory))):
+        return _export_unlocked(model, directory, quantized)
+
+
+def _export_unlocked(model, directory: Path, quantized: bool) -> Path:
+    """:func:`export` under its lock."""
     names = _input_names(model)
     fp32 = directory / "model.onnx"
     if not fp32.is_file():
@@ -130,6 +150,7 @@ def export(model, directory: Path, quantized: bool) -> Path:
         return fp32
     int8 = directory / "model-int8.onnx"
     if not int8.is_file():
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         def write_int8(path: Path) -> None:
@@ -137,7 +158,9 @@ def export(model, directory: Path, quantized: bool) -> Path:
             level = root.level
             root.setLevel(logging.ERROR)  # onnxruntime suggests a pre-processing pass through the root logger
             try:
-                quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)
+                # a loaded graph, not its path: the quantizer's scratch files then go to a private temp dir
+                graph = onnx.load(str(fp32))
+                quantize_dynamic(graph, str(path), weight_type=QuantType.QInt8, per_channel=True)
             finally:
                 root.setLevel(level)
 

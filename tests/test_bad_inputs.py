@@ -3,20 +3,25 @@
 at fault, and write or change nothing.
 
 The commands run in-process through the CLIs' own ``run_app`` (the exit status and stderr a user sees),
-on a tiny dataset repo, a leaderboard and a results dir made once per module.
+on a tiny dataset repo, a leaderboard and a results dir made once per module. Faults of the filesystem
+(full, read-only) are injected as the OSError it would raise (:mod:`tests.fixtures.faults`).
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 import sys
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.faults import inject_os_error
 from tests.fixtures.leaderboard import factory
 
 DEMO_MLQA = Path(__file__).resolve().parents[1] / "mlqa_domain" / "data" / "demo" / "MLQA_V1"
@@ -33,6 +38,7 @@ class World:
     board: Path
     results: Path
     model: Path  # a real (tiny) QA checkpoint
+    sbert: Path  # a tiny sentence-transformers model, for builds that get as far as labelling
 
     def write(self, name: str, text: str) -> Path:
         path = self.tmp / name
@@ -58,6 +64,9 @@ class Case:
     cli: str  # "build" (mlqa-domain) or "bench"
     args: Callable[[World], list[str]]  # may prepare files in world.tmp first
     names: Callable[[World], str]  # what the one error line must name (a file or an option)
+    # a fault of the environment, set up before the command runs (cwd, an injected OSError)
+    prepare: Callable[[pytest.MonkeyPatch, World], object] | None = None
+    may_write: tuple[str, ...] = ()  # paths under world.tmp a command may fill first (disposable caches)
 
 
 def _build(w: World, *extra: str, taxonomy: Path | None = None) -> list[str]:
@@ -65,6 +74,116 @@ def _build(w: World, *extra: str, taxonomy: Path | None = None) -> list[str]:
     if taxonomy is not None:
         args += ["--taxonomy", str(taxonomy)]
     return [*args, *extra]
+
+
+def _fast_build(
+    w: World, *extra: str, source: Path | str = DEMO_MLQA, out: Path | str | None = None
+) -> list[str]:
+    """A build that gets far (labelling with the tiny model on torch) before it fails."""
+    out = w.tmp / "out" if out is None else out
+    return [
+        "build",
+        "--source",
+        str(source),
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(w.tmp / "c"),
+        "--embedding-model",
+        str(w.sbert),
+        "--embedding-backend",
+        "torch",
+        *extra,
+    ]
+
+
+def _mlqa_file(w: World, change: Callable[[str], str]) -> Path:
+    """One MLQA pair file (en/en dev) whose JSON text ``change`` rewrote."""
+    text = (DEMO_MLQA / "dev" / "dev-context-en-question-en.json").read_text("utf-8")
+    path = w.tmp / "mlqa" / "dev-context-en-question-en.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(change(text), "utf-8")
+    return path
+
+
+def _duplicate_data_key(text: str) -> str:
+    """``{"data": [A], "data": [B], ...}``: the first article list, then the second one under one key."""
+    document = json.loads(text)
+    first, rest = document["data"][:1], document["data"][1:]
+    others = json.dumps({k: v for k, v in document.items() if k != "data"})[1:-1]
+    return f'{{"data": {json.dumps(first)}, "data": {json.dumps(rest)}, {others}}}'
+
+
+def _lone_surrogate(text: str) -> str:
+    document = json.loads(text)
+    paragraph = document["data"][0]["paragraphs"][0]
+    paragraph["context"] = paragraph["context"] + " \ud83d"  # a lone high surrogate
+    return json.dumps(document)  # ASCII: the surrogate is written as the escape \\ud83d
+
+
+MEMBER = "MLQA_V1/dev/dev-context-de-question-de.json"
+
+
+def _demo_zip(w: World, deflated: Callable[[str, bytes], bytes] = lambda name, data: data) -> Path:
+    """The demo MLQA_V1 as a zip (deflated); ``deflated`` may change a member's bytes before writing."""
+    path = w.tmp / "MLQA_V1.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(DEMO_MLQA.rglob("*.json")):
+            name = f"MLQA_V1/{file.relative_to(DEMO_MLQA).as_posix()}"
+            archive.writestr(name, deflated(name, file.read_bytes()))
+    return path
+
+
+def _corrupt_member(w: World) -> Path:
+    """A zip whose member's compressed bytes are overwritten in the middle (zlib cannot inflate them)."""
+    path = _demo_zip(w)
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(MEMBER)
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    middle = start + info.compress_size // 2
+    data[middle : middle + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _zip_bomb(w: World) -> Path:
+    """A zip whose German member is valid JSON followed by 2 MiB of spaces (inflating over 100:1)."""
+    return _demo_zip(w, lambda name, data: data + b" " * (2 * 1024 * 1024) if name == MEMBER else data)
+
+
+def _chdir_empty(monkeypatch: pytest.MonkeyPatch, w: World) -> None:
+    (w.tmp / "empty").mkdir()
+    monkeypatch.chdir(w.tmp / "empty")
+
+
+def _not_utf8(w: World, name: str) -> str:
+    """``name`` with a byte that is no UTF-8 (as Python hands such an argument over: a lone surrogate)."""
+    return os.fsdecode(os.fsencode(str(w.tmp / name)) + b"-\xff")
+
+
+def _read_only(sub: str) -> Callable[[pytest.MonkeyPatch, World], None]:
+    """Everything under ``world.tmp / sub`` (made first) is on a read-only filesystem."""
+
+    def prepare(monkeypatch: pytest.MonkeyPatch, w: World) -> None:
+        (w.tmp / sub).mkdir(parents=True, exist_ok=True)
+        inject_os_error(monkeypatch, w.tmp / sub, errno.EROFS)
+
+    return prepare
+
+
+def _board_read_only(monkeypatch: pytest.MonkeyPatch, w: World) -> None:
+    inject_os_error(monkeypatch, w.board / "entries", errno.EROFS)
+
+
+def _disk_full(sub: str, match: Callable[[Path], bool]) -> Callable[[pytest.MonkeyPatch, World], None]:
+    """Writes of the files ``match`` accepts under ``world.tmp / sub`` fail: the disk is full."""
+
+    def prepare(monkeypatch: pytest.MonkeyPatch, w: World) -> None:
+        (w.tmp / sub).mkdir(parents=True, exist_ok=True)
+        inject_os_error(monkeypatch, w.tmp / sub, errno.ENOSPC, match)
+
+    return prepare
 
 
 def _tax(w: World, text: str) -> list[str]:
@@ -433,6 +552,103 @@ CASES = [
         lambda w: _render(w, None, "--baseline", "org/nobody"),
         lambda w: "org/nobody",
     ),
+    # -- round 2 (issue 20): hostile inputs and faults of the environment -------------------------------
+    Case(
+        "build-source-duplicate-key",
+        "build",
+        lambda w: _fast_build(w, source=_mlqa_file(w, _duplicate_data_key)),
+        lambda w: str(w.tmp / "mlqa" / "dev-context-en-question-en.json"),
+    ),
+    Case(
+        "build-source-lone-surrogate",
+        "build",
+        lambda w: _fast_build(w, source=_mlqa_file(w, _lone_surrogate)),
+        lambda w: str(w.tmp / "mlqa" / "dev-context-en-question-en.json"),
+    ),
+    Case(
+        "build-zip-corrupt-member",
+        "build",
+        lambda w: _fast_build(w, source=_corrupt_member(w)),
+        lambda w: f"{w.tmp / 'MLQA_V1.zip'}:{MEMBER}",
+    ),
+    Case(
+        "build-zip-bomb",
+        "build",
+        lambda w: _fast_build(w, source=_zip_bomb(w)),
+        lambda w: f"{w.tmp / 'MLQA_V1.zip'}:{MEMBER}",
+    ),
+    Case("build-out-dot", "build", lambda w: _fast_build(w, out="."), lambda w: ".", prepare=_chdir_empty),
+    Case("build-out-empty", "build", lambda w: _fast_build(w, out=""), lambda w: ".", prepare=_chdir_empty),
+    Case("build-out-not-utf8", "build", lambda w: _fast_build(w, out=_not_utf8(w, "out")), lambda w: "--out"),
+    Case(
+        "build-read-only",
+        "build",
+        lambda w: _fast_build(w, out=w.tmp / "ro" / "out"),
+        lambda w: str(w.tmp / "ro"),
+        prepare=_read_only("ro"),
+    ),
+    Case(
+        "build-disk-full",
+        "build",
+        lambda w: _fast_build(w, out=w.tmp / "full" / "out"),
+        lambda w: str(w.tmp / "full" / "out"),
+        prepare=_disk_full("full", lambda p: p.suffix == ".parquet"),
+        may_write=("c",),
+    ),
+    Case(
+        "run-read-only",
+        "bench",
+        lambda w: [*_run(w)[:-2], "--out", str(w.tmp / "ro" / "res")],
+        lambda w: str(w.tmp / "ro"),
+        prepare=_read_only("ro"),
+    ),
+    Case(
+        "run-model-id-not-utf8",
+        "bench",
+        lambda w: _run(w, "--model-id", os.fsdecode(b"org/tiny-\xff")),
+        lambda w: "--model-id",
+    ),
+    Case(
+        "stilts-seeds-superscript", "bench", lambda w: _stilts(w, "--seeds", "1,\u00b2"), lambda w: "--seeds"
+    ),
+    Case(
+        "stilts-seeds-too-large",
+        "bench",
+        lambda w: _stilts(w, "--seeds", "99999999999999999999"),
+        lambda w: "--seeds",
+    ),
+    Case("stilts-seeds-negative", "bench", lambda w: _stilts(w, "--seeds", "-5"), lambda w: "--seeds"),
+    Case("stilts-seed-negative", "bench", lambda w: _stilts(w, "--seed=-5"), lambda w: "--seed"),
+    Case(
+        "submit-read-only",
+        "bench",
+        lambda w: _submit(w),
+        lambda w: str(w.board / "entries"),
+        prepare=_board_read_only,
+    ),
+    Case(
+        "submit-disk-full",
+        "bench",
+        lambda w: _submit(w),
+        lambda w: str(w.board / "entries"),
+        prepare=lambda m, w: inject_os_error(
+            m, w.board / "entries", errno.ENOSPC, lambda p: p.suffix == ".json"
+        ),
+    ),
+    Case(
+        "render-read-only",
+        "bench",
+        lambda w: [*_render(w)[:-1], str(w.tmp / "ro" / "site")],
+        lambda w: str(w.tmp / "ro"),
+        prepare=_read_only("ro"),
+    ),
+    Case(
+        "render-disk-full",
+        "bench",
+        lambda w: [*_render(w)[:-1], str(w.tmp / "full" / "site")],
+        lambda w: str(w.tmp / "full" / "site"),
+        prepare=_disk_full("full", lambda p: p.suffix == ".html"),
+    ),
 ]
 
 
@@ -453,12 +669,11 @@ def shared(tmp_path_factory):
     return repo, board, results
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    """Every path under ``root`` (hidden ones too): files with their bytes, directories as None."""
-    return {
-        p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None)
-        for p in sorted(root.rglob("*"))
-    }
+def snapshot(root: Path, ignore: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """Every path under ``root`` (hidden ones too): files with their bytes, directories as None; paths
+    in or under ``ignore`` left out."""
+    paths = (p for p in sorted(root.rglob("*")) if p.relative_to(root).parts[0] not in ignore)
+    return {p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None) for p in paths}
 
 
 def invoke(cli: str, args: list[str], capsys, monkeypatch) -> tuple[int, str]:
@@ -481,26 +696,33 @@ def invoke(cli: str, args: list[str], capsys, monkeypatch) -> tuple[int, str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
-    case, shared, tiny_xlmr, tmp_path, capsys, monkeypatch
+    case, shared, tiny_xlmr, tiny_sbert, tmp_path, capsys, monkeypatch
 ):
     repo, board, results = shared
-    w = World(tmp_path, repo, tmp_path / "board", tmp_path / "results", tiny_xlmr)
+    w = World(tmp_path, repo, tmp_path / "board", tmp_path / "results", tiny_xlmr, tiny_sbert)
     shutil.copytree(board, w.board)
     shutil.copytree(results, w.results)
     args = case.args(w)
-    before, repo_before = snapshot(tmp_path), snapshot(repo)
+    if case.prepare is not None:
+        case.prepare(monkeypatch, w)
+    before, repo_before = snapshot(tmp_path, case.may_write), snapshot(repo)
     code, err = invoke(case.cli, args, capsys, monkeypatch)
+    monkeypatch.undo()  # the injected faults end with the command
     lines = [line for line in err.splitlines() if line.strip()]
+    if case.may_write:  # it got far: its progress log comes first, the error is the last line
+        lines = (
+            [line for line in lines if line.startswith("error:")] if lines[-1].startswith("error:") else lines
+        )
     assert code == 2, err
     assert len(lines) == 1, err
     assert case.names(w) in lines[0], lines[0]
     assert "Traceback" not in err
-    assert snapshot(tmp_path) == before, "something was written or changed"
+    assert snapshot(tmp_path, case.may_write) == before, "something was written or changed"
     assert snapshot(repo) == repo_before
 
 
 def test_the_matrix_is_large_enough():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 75
     assert {c.args.__name__ for c in CASES}  # every case builds its own arguments
     families = {c.id.split("-")[0] for c in CASES}
     assert families == {"build", "run", "stilts", "submit", "render"}

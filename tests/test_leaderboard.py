@@ -513,9 +513,9 @@ def test_duplicate_submission_is_rejected(store, results, tmp_path, dataset, gol
     with pytest.raises(InputError, match="duplicate submission"):
         submit(rerun, store, submitter="bo")
     assert snapshot(store.root) == before
-    # another revision is a new entry
+    # another revision, with predictions of its own, is a new entry (the same predictions would not be)
     other = factory.write_results_dir(
-        tmp_path / "r2", dataset, gold, "org/xlmr-large-squad", 0.6, revision="v2"
+        tmp_path / "r2", dataset, gold, "org/xlmr-large-squad", 0.8, revision="v2"
     )
     assert submit(other, store, submitter="ana").entry_id != first.entry_id
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
@@ -49,16 +50,30 @@ SCORES = {"f1": "f1", "exact_match": "em"}  # results.json key -> key in the see
 _PER_SEED_ONLY = ("predictions_file", "predictions_sha256")
 
 
+# numpy, torch and random all take a seed in [0, 2**32 - 1]
+MAX_SEED = 2**32 - 1
+_SEED_TEXT = re.compile(r"[0-9]+")
+
+
+def check_seed(seed: int, option: str = "--seed") -> int:
+    """``seed`` when every random generator takes it (0 to 2**32 - 1); else a ConfigError for ``option``."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed {seed} is out of range (0 to {MAX_SEED})", option)
+    return seed
+
+
 def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
-    """``"1,2,3"`` -> ``[1, 2, 3]`` (non-negative, distinct); anything else is a ConfigError."""
+    """``"1,2,3"`` -> ``[1, 2, 3]`` (ASCII digits, 0 to 2**32 - 1, distinct); anything else is a
+    ConfigError."""
     seeds: list[int] = []
     for part in text.split(","):
         part = part.strip()
-        if not part.isdigit():
+        if not _SEED_TEXT.fullmatch(part):  # not str.isdigit: it takes "²", which int() refuses
             raise ConfigError(f"expected comma-separated non-negative integers, got {text!r}", option)
-        if int(part) in seeds:
-            raise ConfigError(f"seed {int(part)} is listed twice", option)
-        seeds.append(int(part))
+        seed = check_seed(int(part), option)
+        if seed in seeds:
+            raise ConfigError(f"seed {seed} is listed twice", option)
+        seeds.append(seed)
     return seeds
 
 
@@ -70,7 +85,7 @@ def seed_dir_name(seed: int) -> str:
 def seed_of_dir_name(name: str) -> int | None:
     """The seed of a ``seed-<s>`` directory name, else None."""
     rest = name[len(SEED_PREFIX) :] if name.startswith(SEED_PREFIX) else ""
-    return int(rest) if rest.isdigit() else None
+    return int(rest) if _SEED_TEXT.fullmatch(rest) else None
 
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:

@@ -19,12 +19,12 @@ from typing import Any, cast
 import yaml
 
 from mlqa_domain import __version__
-from mlqa_domain.atomic import atomic_dir
+from mlqa_domain.atomic import atomic_dir, check_writable
 from mlqa_domain.builders.card import render_card
 from mlqa_domain.builders.ensemble import Labeler
 from mlqa_domain.builders.export import BUILD_INFO, write_build_info, write_configs
 from mlqa_domain.builders.labelers import build_labeler
-from mlqa_domain.builders.pivot import label_examples
+from mlqa_domain.builders.pivot import ParallelCheck, check_parallel, group_by_id, label_examples
 from mlqa_domain.builders.sources import DEFAULT_MLQA_URL, SourceOptions, load_source
 from mlqa_domain.builders.taxonomy import Taxonomy, load_taxonomy
 from mlqa_domain.embeddings import TextEncoder
@@ -140,7 +140,8 @@ class LabelExamples(PipelineStep):
     """Label every parallel group once, from its English instance where it has one (the pivot).
 
     It runs before the filters, over every example read, so that an id keeps its English labels in
-    every language even when a filter drops its English instance (or English is not kept).
+    every language even when a filter drops its English instance (or English is not kept). Ids whose
+    instances do not look parallel are counted as flagged and named in a warning (:func:`check_parallel`).
     """
 
     name = "label"
@@ -149,8 +150,11 @@ class LabelExamples(PipelineStep):
         super().__init__()
         self.labeler = labeler
         self.counts: dict[str, int] = {}
+        self.parallel = ParallelCheck()
 
     def run(self, examples: list[Example]) -> list[Example]:
+        self.parallel = check_parallel(group_by_id(examples))
+        self.stats.flagged = len(self.parallel.suspects)
         self.counts = label_examples(examples, self.labeler)
         return examples
 
@@ -225,6 +229,7 @@ class WriteRepo(PipelineStep):
             "taxonomy": {"source": self.taxonomy_source, "fingerprint": tax.fingerprint()},
             "labeler": self.labeler.provenance(),
             "labeling": self.label.counts,
+            "parallel_check": self.label.parallel.to_dict(),
             "label_evaluation": held_out_figures(self.labeler),
             "filters": [
                 {k: v for k, v in f.items() if k != "seconds"}
@@ -259,6 +264,7 @@ def build_steps(settings: BuildSettings) -> list[PipelineStep]:
         raise ConfigError("no --source given")
     out = Path(settings.out)
     check_output_dir(out)
+    check_writable(out)
     tax = load_taxonomy(settings.taxonomy)
     model = str(settings.embedding_model) if settings.embedding_model else None
     labeler = build_labeler(

@@ -238,6 +238,26 @@ def filter_table(info: dict) -> str:
     return _table(["filter", "seen", "kept", "dropped", "reasons"], rows)
 
 
+def parallel_sentence(info: dict) -> str:
+    """The pivot's assumption (instances sharing an id are translations) and what the build's check of it
+    found (`parallel_check` in build_info.json)."""
+    check = info.get("parallel_check")
+    found = (
+        "not checked in this build"
+        if check is None
+        else (
+            f"{check['suspect_ids']} of {check['checked_ids']} ids with an English and another instance "
+            "contradict it (a year of the English answer missing from the other context, years that do not "
+            "match, or a context length far from the English one) and are listed in `build_info.json` "
+            "(`parallel_check`); their labels may not fit their text"
+        )
+    )
+    return (
+        "The pivot assumes that instances sharing an `id` are the same question about the same passage "
+        f"(true of MLQA and XQuAD, not of arbitrary sources): {found}."
+    )
+
+
 def method_section(info: dict) -> str:
     """How the build went from the sources to labelled, filtered configs (the numbered steps)."""
     label_sources = info.get("labeling", {})
@@ -249,6 +269,7 @@ def method_section(info: dict) -> str:
    labelled once from one of their own contexts. Labelling comes before filtering, so an id keeps its
    English labels even where a filter drops the English instance. Labelled from the pivot:
    {label_sources.get("pivot", 0)} instances; in their own language: {label_sources.get("own_language", 0)}.
+   {parallel_sentence(info)}
 3. Filters ({filters}) drop bad instances; dropped
    ones are listed with their reasons in `rejected/`.
 4. Domain labels. A context gets every domain whose score is at least that domain's threshold τ (and,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlqa_domain
-from mlqa_domain.atomic import atomic_dir
+from mlqa_domain.atomic import atomic_dir, check_writable
 from mlqa_domain.benchmark import aggregates
 from mlqa_domain.errors import InputError, first_line
 from mlqa_domain.leaderboard.schema import Entry
@@ -63,8 +65,10 @@ def render_site(
     (``out`` may be new, empty or an earlier rendered site; see :func:`check_site_dir`).
 
     An entry that cannot be drawn is reported (a warning naming it) and left out of the site: one entry
-    never stops the leaderboard from rendering. Returns the table of the rows on the site."""
+    never stops the leaderboard from rendering. A write that fails (disk full, read-only) stops the render
+    and leaves the earlier site as it was. Returns the table of the rows on the site."""
     check_site_dir(Path(out))
+    check_writable(out)
     manifest = store.manifest()
     table = store_table(store, manifest)
     comparisons = Comparisons(store, manifest, table, baseline)
@@ -176,6 +180,8 @@ def write_site(site: Path, manifest: Manifest, table: Table, comparisons: Compar
         overview = plots.overview_gap_plot(top, table.gap_domains, site / "plots" / "domain-gap.png")
     except Exception as exc:  # noqa: BLE001 - the overview is an extra; the table still renders
         (site / "plots" / "domain-gap.png").unlink(missing_ok=True)
+        if is_write_failure(exc, site):  # disk full, read-only: stop, keep the old site
+            raise
         logger.warning("the overview plot cannot be drawn and is left out: %s", first_line(exc)[:200])
         overview = None
     reference, power = power_rows(table)
@@ -227,11 +233,14 @@ def _draw_entries(
 def _draw(
     site: Path, env: Environment, row: Row, total: int, common: dict, comparisons: Comparisons | None
 ) -> bool:
-    """Write one entry's page and plots; on any failure remove what it wrote, warn, and return False."""
+    """Write one entry's page and plots; when the entry cannot be drawn remove what it wrote, warn, and
+    return False. A failed write (OSError: disk full, read-only) is no fault of the entry: it propagates."""
     before = _entry_files(site)
     try:
         write_entry_page(site, env, row, total, common, comparisons)
     except Exception as exc:  # noqa: BLE001 - one stored entry must never break the leaderboard
+        if is_write_failure(exc, site):
+            raise
         for path in _entry_files(site) - before:
             path.unlink(missing_ok=True)
         logger.warning(
@@ -242,6 +251,23 @@ def _draw(
         )
         return False
     return True
+
+
+# The filesystem refused a write: no entry is to blame, the render stops and the old site stays.
+WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO})
+
+
+def is_write_failure(exc: BaseException, site: Path) -> bool:
+    """True for an OSError of the site itself (a write into ``site``, or disk full / read-only
+    anywhere), as opposed to an entry that cannot be drawn (a stored file that cannot be read)."""
+    if not isinstance(exc, OSError):
+        return False
+    if exc.errno in WRITE_FAILURES:
+        return True
+    return any(
+        isinstance(name, (str, bytes)) and Path(os.fsdecode(name)).resolve().is_relative_to(site.resolve())
+        for name in (exc.filename, exc.filename2)
+    )
 
 
 def _entry_files(site: Path) -> set[Path]:

@@ -8,6 +8,7 @@ from typing import Any
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from mlqa_domain.errors import visible_controls
 from mlqa_domain.leaderboard.columns import Column
 from mlqa_domain.leaderboard.table import Table
 
@@ -37,7 +38,8 @@ def rich_table(table: Table, settings: ShowSettings = DEFAULTS) -> RichTable:
     for column in columns:
         out.add_column(column.terminal_label, **_style(column))
     for row in table.rows[: settings.top]:
-        out.add_row(*(Text(column.text(row)) for column in columns))  # submitted strings: no markup
+        # submitted strings: no markup, control characters spelled out (before the widths are measured)
+        out.add_row(*(Text(visible_controls(column.text(row))) for column in columns))
     if not table.rows:
         out.caption = "no entries yet"
     return out

@@ -82,10 +82,12 @@ def phase_options(save_steps: float | None, early_stopping_patience: int | None)
 
 def seed_list(seeds: str | None, seed: int | None, default_seed: int | None) -> list[int] | None:
     """``--seeds 1,2,3`` -> ``[1, 2, 3]``; None without it. ``--seed`` and ``--seeds`` exclude each other."""
+    from mlqa_domain.benchmark.seeds import check_seed, parse_seeds
+
+    if seed is not None:
+        check_seed(seed, "--seed")
     if seeds is None:
         return None
     if seed is not None and seed != default_seed:
         raise ConfigError("give one of --seed and --seeds", "--seeds")
-    from mlqa_domain.benchmark.seeds import parse_seeds
-
     return parse_seeds(seeds)

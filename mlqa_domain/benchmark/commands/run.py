@@ -76,12 +76,14 @@ def run(
     force: bool = _FORCE,
 ) -> None:
     """Score a QA checkpoint on the domain configs; write results.json and predictions/<config>.json."""
+    from mlqa_domain.atomic import check_writable
     from mlqa_domain.benchmark.runner import run_benchmark
 
     quiet_transformers()
     settings = RunSettings(
         **fields_of(RunSettings, {**locals(), "configs": tuple(configs) if configs else None})
     )
+    check_writable(out)  # a read-only --out fails now, not after scoring every config
     card = {"id": model_id} if model_id else None
     results = run_benchmark(model, data, out, settings, model_card=card, force=force)
     show_results(results)

@@ -50,11 +50,11 @@ def decode_json(data: bytes, where: str | Path) -> Any:
 def decode_json_or_lines(data: bytes, where: str | Path) -> tuple[Any, bool]:
     """``(document, False)`` for one JSON document, ``(None, True)`` for JSON lines; bad JSON raises."""
     try:
-        return json.loads(data), False
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return decode_json(data, where), False
+    except InputError:
         if looks_like_json_lines(data):
             return None, True
-        return decode_json(data, where), False  # raises with line/column
+        raise  # names the line and column
 
 
 def looks_like_json_lines(data: bytes) -> bool:

@@ -1,13 +1,16 @@
 """Reader for the official MLQA v1 release: ``MLQA_V1.zip``, its extracted directory, or a URL.
 
 Files are ``dev/dev-context-xx-question-yy.json`` and ``test/test-context-xx-question-yy.json``
-(SQuAD v1 format, 49 context/question language pairs per split). Zip members are read directly.
+(SQuAD v1 format, 49 context/question language pairs per split). Zip members are read directly, each
+capped in size and compression ratio (MLQA's largest member is about 10 MB, compressed about 4:1) so that
+a zip bomb stops with one line instead of filling the memory.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,11 @@ from .download import fetch, is_url
 from .squad_parallel import parse_squad
 
 KIND = "mlqa-official"
+# A member inflating past either limit is refused (MLQA_V1.zip's largest is ~10 MB at ~4:1).
+MAX_MEMBER_BYTES = 256 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+RATIO_FREE_BYTES = 1024 * 1024  # small members may compress better (a JSON of repeated keys)
+_CHUNK = 1024 * 1024
 PAIR_FILE_RE = re.compile(r"^(?P<split>dev|test)-context-(?P<ctx>[^-/]+)-question-(?P<q>[^-/]+)\.json$")
 
 
@@ -130,6 +138,42 @@ def _read_pairs(
     return examples
 
 
+def member_size_limit(info: zipfile.ZipInfo) -> int:
+    """The most bytes a member may inflate to: :data:`MAX_MEMBER_BYTES`, and above
+    :data:`RATIO_FREE_BYTES` no more than :data:`MAX_COMPRESSION_RATIO` times its compressed size."""
+    return min(MAX_MEMBER_BYTES, max(RATIO_FREE_BYTES, info.compress_size * MAX_COMPRESSION_RATIO))
+
+
+def read_zip_member(archive: zipfile.ZipFile, name: str, where: str) -> bytes:
+    """The bytes of one zip member, read in chunks and stopped as soon as it inflates past
+    :func:`member_size_limit` (whatever its header claims); corrupt or unreadable data is a one-line
+    InputError naming the member."""
+    info = archive.getinfo(name)
+    limit = member_size_limit(info)
+
+    def too_large(size: int) -> InputError:
+        return InputError(
+            f"zip member inflates to {size} bytes or more from {info.compress_size} (limits: "
+            f"{MAX_MEMBER_BYTES} bytes, {MAX_COMPRESSION_RATIO}:1); refusing a possible zip bomb",
+            where,
+        )
+
+    if info.file_size > limit:
+        raise too_large(info.file_size)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(_CHUNK):
+                size += len(chunk)
+                if size > limit:  # a header that understates the size
+                    raise too_large(size)
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+        raise InputError(f"corrupt zip member: {one_line(exc)}", where=where) from None
+    return b"".join(chunks)
+
+
 def read_mlqa_zip(path: Path, wanted: PairFilter) -> list[Example]:
     """Examples of the MLQA files inside a zip, read member by member."""
     try:
@@ -141,11 +185,7 @@ def read_mlqa_zip(path: Path, wanted: PairFilter) -> list[Example]:
         selected = select_pairs(pairs, wanted, path, "zip")
 
         def read(pair: PairFile) -> bytes:
-            try:
-                return archive.read(pair.name)
-            except (zipfile.BadZipFile, OSError) as exc:
-                where = f"{path}:{pair.name}"
-                raise InputError(f"corrupt zip member: {one_line(exc)}", where=where) from None
+            return read_zip_member(archive, pair.name, f"{path}:{pair.name}")
 
         return _read_pairs(selected, read, lambda pair: f"{path}:{pair.name}")
 

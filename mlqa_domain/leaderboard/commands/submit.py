@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from mlqa_domain.cli_utils import out_console
+from mlqa_domain.errors import visible_controls
 from mlqa_domain.leaderboard.commands._options import STORE
 
 
@@ -45,7 +46,7 @@ def submit(
     trained = " → ".join([sub.model.base_model, *sub.model.intermediate_tasks, "SQuAD"])
     seeds = f", {len(sub.seeds)} seeds" if sub.seeds else ""
     out_console.print(
-        f"accepted [bold]{escape(sub.model.id)}[/] ({escape(trained)}{seeds}) as entry "
+        f"accepted [bold]{escape(visible_controls(sub.model.id))}[/] ({escape(trained)}{seeds}) as entry "
         f"[bold]{entry.entry_id}[/] ({len(entry.verification.configs)} configs re-scored, all claims "
         f"match) in {escape(str(leaderboard))}",
         markup=True,
