@@ -75,12 +75,20 @@ class _FunctionRef(str):
     """A YAML ``!function module.name`` value (how lm-eval task files name Python functions)."""
 
 
-class _TaskDumper(yaml.SafeDumper):
-    """A safe dumper that also writes :class:`_FunctionRef` values as ``!function`` tags."""
+class _TaskDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """A safe dumper (libyaml's where PyYAML has it) that also writes :class:`_FunctionRef` values as
+    ``!function`` tags."""
 
 
 _TaskDumper.add_representer(
     _FunctionRef, lambda dumper, value: dumper.represent_scalar("!function", str(value))
+)
+# texts with line breaks (the prompt, the stop sequence) in double quotes, "\n" spelled out
+_TaskDumper.add_representer(
+    str,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style='"' if "\n" in value else None
+    ),
 )
 
 

@@ -50,7 +50,9 @@ def list_configs(data: str | Path, revision: str | None = None) -> list[str]:
     if not text.startswith("---"):
         raise ConfigError("dataset card has no YAML header with configs", path)
     header = text.split("---", 2)[1]
-    configs = (yaml.safe_load(header) or {}).get("configs") or []
+    # libyaml's loader where PyYAML has it: a full build's card lists hundreds of configs
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    configs = (yaml.load(header, Loader=loader) or {}).get("configs") or []  # noqa: S506 (a safe loader)
     names = [c["config_name"] for c in configs if isinstance(c, dict) and "config_name" in c]
     if not names:
         raise ConfigError("dataset has no configs", path)
