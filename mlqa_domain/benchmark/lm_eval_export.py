@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -25,6 +25,9 @@ from mlqa_domain import __version__
 from mlqa_domain.atomic import atomic_dir
 from mlqa_domain.configs import parse_config_name
 from mlqa_domain.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from mlqa_domain.benchmark.data import DatasetRepo
 
 TASK_PREFIX = "mlqa_domain"
 """Every exported task and group name starts with it; it is also the name of the group of all tasks."""
@@ -129,7 +132,7 @@ def check_output(out: Path) -> None:
 
 
 def _fewshot_plan(
-    repo: Any, configs: Sequence[str], settings: ExportSettings, explicit: set[str]
+    repo: DatasetRepo, configs: Sequence[str], settings: ExportSettings, explicit: set[str]
 ) -> tuple[str, dict[str, str | None], list[str]]:
     """The few-shot split, each config's few-shot split (None where it lacks it) and configs left out.
 
