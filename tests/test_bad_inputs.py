@@ -135,14 +135,13 @@ def _demo_zip(w: World, deflated: Callable[[str, bytes], bytes] = lambda name, d
 
 
 def _corrupt_member(w: World) -> Path:
-    """A zip whose member's compressed bytes are overwritten in the middle (zlib cannot inflate them)."""
+    """A zip whose member's compressed bytes zlib cannot inflate (not a CRC mismatch: a zlib.error)."""
     path = _demo_zip(w)
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo(MEMBER)
     data = bytearray(path.read_bytes())
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    middle = start + info.compress_size // 2
-    data[middle : middle + 64] = b"\xff" * 64
+    data[start] = 0xFF  # the first deflate block's header: BTYPE 11, which zlib refuses (a zlib.error)
     path.write_bytes(bytes(data))
     return path
 
