@@ -6,7 +6,9 @@ import contextlib
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 import typer
 from rich.console import Console, ConsoleOptions, RenderableType
@@ -22,10 +24,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.segment import Segment
+from rich.table import Table
 
 import mlqa_domain
 from mlqa_domain import progress
 from mlqa_domain.errors import InputError, MlqaDomainError, os_error_line, visible_controls
+from mlqa_domain.terminal_tables import natural_width
 
 
 class SafeConsole(Console):
@@ -46,38 +50,140 @@ out_console = SafeConsole(highlight=False)
 
 
 class RichReporter:
-    """Shows library progress (:mod:`mlqa_domain.progress`) as rich bars on stderr."""
+    """Shows library progress (:mod:`mlqa_domain.progress`) as transient rich bars on stderr.
+
+    A bar disappears when its task ends, and the display itself runs only while some task does, so what
+    a command prints afterwards (its summary) is the last thing left on the terminal.
+    """
 
     def __init__(self, bars: Progress) -> None:
         self.bars = bars
-        self._tasks: dict[str, TaskID] = {}
+        self._tasks: list[tuple[str, TaskID]] = []
 
     def start(self, description: str, total: float | None) -> progress.Advance:
+        if not self._tasks:
+            self.bars.start()
         task_id = self.bars.add_task(description, total=total)
-        self._tasks[description] = task_id
+        self._tasks.append((description, task_id))
         return lambda n=1: self.bars.advance(task_id, n)
 
     def finish(self, description: str) -> None:
-        task_id = self._tasks.pop(description, None)
-        if task_id is not None:
-            self.bars.stop_task(task_id)
+        for index in range(len(self._tasks) - 1, -1, -1):
+            if self._tasks[index][0] == description:
+                self.bars.remove_task(self._tasks.pop(index)[1])
+                break
+        if not self._tasks:
+            self.bars.stop()  # transient: the finished display is erased
 
 
-@contextlib.contextmanager
-def rich_progress() -> Iterator[None]:
-    """Show the progress of library code on stderr (off when MLQA_DOMAIN_NO_PROGRESS is set)."""
+@dataclass
+class _StageTimer:
+    total: float | None
+    started: float = field(default_factory=time.perf_counter)
+    done: float = 0.0
+
+
+class LogReporter:
+    """Progress without a terminal (stderr piped or redirected): no bars, one log line per finished stage.
+
+    Only outermost tasks are stages; a task started inside another (each config of `bench run` inside
+    its run) is counted by its parent's line instead of getting its own.
+    """
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger or logging.getLogger("mlqa_domain.progress")
+        self._tasks: list[tuple[str, _StageTimer]] = []
+
+    def start(self, description: str, total: float | None) -> progress.Advance:
+        timer = _StageTimer(total)
+        self._tasks.append((description, timer))
+
+        def advance(n: float = 1) -> None:
+            timer.done += n
+
+        return advance
+
+    def finish(self, description: str) -> None:
+        for index in range(len(self._tasks) - 1, -1, -1):
+            if self._tasks[index][0] == description:
+                _, timer = self._tasks.pop(index)
+                if index == 0:
+                    self.logger.info("%s: %s in %.1fs", description, _done_text(timer), _elapsed(timer))
+                return
+
+
+def _done_text(timer: _StageTimer) -> str:
+    done = f"{timer.done:g}"
+    return f"{done}/{timer.total:g}" if timer.total is not None else f"{done} done"
+
+
+def _elapsed(timer: _StageTimer) -> float:
+    return time.perf_counter() - timer.started
+
+
+def progress_reporter(console: Console = err_console) -> progress.Reporter | None:
+    """Transient bars on a terminal, one log line per stage otherwise; none when MLQA_DOMAIN_NO_PROGRESS
+    is set."""
+    if os.environ.get("MLQA_DOMAIN_NO_PROGRESS"):
+        return None
+    if not console.is_terminal:
+        return LogReporter()
     bars = Progress(
         TextColumn("[bold blue]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=err_console,
-        transient=False,
-        disable=bool(os.environ.get("MLQA_DOMAIN_NO_PROGRESS")),
+        console=console,
+        transient=True,
     )
-    with bars, progress.reporting(RichReporter(bars)):
+    return RichReporter(bars)
+
+
+@contextlib.contextmanager
+def rich_progress(console: Console = err_console) -> Iterator[None]:
+    """Show the progress of library code on ``console`` (see :func:`progress_reporter`)."""
+    reporter = progress_reporter(console)
+    if reporter is None:
         yield
+        return
+    try:
+        with progress.reporting(reporter):
+            yield
+    finally:
+        if isinstance(reporter, RichReporter):
+            reporter.bars.stop()  # a command that failed mid-task leaves no bar behind
+
+
+# the --wide flag of every command that prints tables
+WIDE = typer.Option(
+    False,
+    "--wide",
+    help="Show every column of the tables, however wide (default: fit the terminal; the columns left out "
+    "are named under each table).",
+)
+
+
+def table_width(wide: bool) -> int | None:
+    """Terminal columns a table must fit: stdout's width (80 when piped), or None (every column) with
+    ``--wide``."""
+    return None if wide else out_console.width
+
+
+def print_table(table: Table, wide: bool = False) -> None:
+    """Print a table on stdout; with ``wide`` at its natural width, past the terminal's edge if need be."""
+    width = max(natural_width(table), out_console.width) if wide else out_console.width
+    if width == out_console.width:
+        out_console.print(table)
+        return
+    console = type(out_console)(
+        file=out_console.file,
+        width=width,
+        highlight=False,
+        color_system=out_console.color_system,
+        force_terminal=out_console.is_terminal,
+    )
+    console.print(table)
 
 
 class VisibleFormatter(logging.Formatter):

@@ -31,9 +31,9 @@ shuffles the pooled batches every epoch, so tasks are sampled in proportion to t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -50,8 +50,10 @@ from transformers import (
     TrainerCallback,
     TrainingArguments,
 )
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_utils import get_last_checkpoint
 
+from mlqa_domain import progress
 from mlqa_domain.benchmark.formats import get_format
 from mlqa_domain.benchmark.formats.base import Featurization, selection_metric
 from mlqa_domain.benchmark.head_swap import build_multitask_model, head_for, load_with_new_head
@@ -91,6 +93,9 @@ class PhaseSettings:
     max_grad_norm: float = 1.0  # gradient clipping; 0 = off
     per_device_batch_size: int | None = None  # None: batch_size / (accumulation x processes)
     tf32: bool = False  # TF32 matmuls for fp32 training (Ampere or newer GPUs)
+    # deterministic kernels (transformers' full_determinism: torch.use_deterministic_algorithms, cuDNN,
+    # cuBLAS workspace): GPU runs repeat bit for bit, slower; CPU runs repeat without it
+    deterministic: bool = False
     save_total_limit: int = 2
     logging_steps: int = 50
     # per task (multi-task phases): max_seq_length / doc_stride of each task
@@ -287,6 +292,7 @@ def training_arguments(
             bf16=settings.precision == "bf16",
             fp16=settings.precision == "fp16",
             tf32=True if settings.tf32 else None,
+            full_determinism=settings.deterministic,
             seed=settings.seed,
             data_seed=settings.seed,
             save_strategy="steps",
@@ -299,7 +305,7 @@ def training_arguments(
             greater_is_better=True if early else None,
             logging_steps=settings.logging_steps,
             report_to="none",
-            disable_tqdm=bool(os.environ.get("MLQA_DOMAIN_NO_PROGRESS")),
+            disable_tqdm=True,  # progress goes through mlqa_domain.progress (ReportProgress)
             remove_unused_columns=False,
             ddp_find_unused_parameters=True if multitask else None,
             label_names=[] if multitask else None,
@@ -496,6 +502,38 @@ class PhaseTraining:
     split: BatchSplit
 
 
+class ReportProgress(TrainerCallback):
+    """The Trainer's steps as one :mod:`mlqa_domain.progress` task (a transient bar in the CLI, not tqdm's
+    bar left on the screen) and its logged metrics as log lines instead of printed dicts."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self._task = contextlib.ExitStack()
+        self._advance: progress.Advance | None = None
+        self._step = 0
+
+    def on_train_begin(self, args, state, control, **kwargs) -> None:
+        if state.is_local_process_zero:
+            self._advance = self._task.enter_context(progress.task(self.description, state.max_steps or None))
+            self._advance(state.global_step)  # a resumed phase starts where its checkpoint left off
+            self._step = state.global_step
+
+    def on_step_end(self, args, state, control, **kwargs) -> None:
+        if self._advance is not None:
+            self._advance(state.global_step - self._step)
+            self._step = state.global_step
+
+    def on_train_end(self, args, state, control, **kwargs) -> None:
+        self._task.close()
+        self._advance = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs) -> None:
+        if state.is_local_process_zero and logs:
+            shown = {k: f"{v:.4g}" if isinstance(v, float) else v for k, v in logs.items()}
+            shown.pop("total_flos", None)
+            logger.info("%s, step %d: %s", self.description, state.global_step, shown)
+
+
 def build_trainer(
     tasks: Sequence[TaskData],
     source_model: str | Path,
@@ -532,6 +570,9 @@ def build_trainer(
         heads=setup.heads,
         task_evals=setup.task_evals,
     )
+    for replaced in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(replaced)
+    trainer.add_callback(ReportProgress(f"training {phase_dir.name}"))
     return PhaseTraining(trainer, setup, split)
 
 

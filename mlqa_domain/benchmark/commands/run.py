@@ -9,7 +9,7 @@ import typer
 from mlqa_domain.benchmark.commands._options import fields_of, option
 from mlqa_domain.benchmark.settings import RUN as DEFAULTS
 from mlqa_domain.benchmark.settings import RunSettings
-from mlqa_domain.cli_utils import out_console
+from mlqa_domain.cli_utils import WIDE, out_console, print_table, table_width
 
 _MODEL = option(..., "--model", "MODEL", "QA checkpoint: local directory or hub id.")
 _DATA = option(..., "--data", "REPO", "Dataset repo: ./mlqa-domain or ORG/mlqa-domain.")
@@ -74,6 +74,7 @@ def run(
     n_best: int = _N_BEST,
     model_id: str | None = _MODEL_ID,
     force: bool = _FORCE,
+    wide: bool = WIDE,
 ) -> None:
     """Score a QA checkpoint on the domain configs; write results.json and predictions/<config>.json."""
     from mlqa_domain.atomic import check_writable
@@ -86,16 +87,18 @@ def run(
     check_writable(out)  # a read-only --out fails now, not after scoring every config
     card = {"id": model_id} if model_id else None
     results = run_benchmark(model, data, out, settings, model_card=card, force=force)
-    show_results(results)
+    show_results(results, wide)
     out_console.print(f"wrote {out}/results.json and {len(results['configs'])} prediction file(s)")
 
 
-def show_results(results: dict) -> None:
-    """The summary of a results.json: per config (with its gap and power), aggregates, cross-lingual F1."""
+def show_results(results: dict, wide: bool = False) -> None:
+    """The summary of a results.json: per config (with its gap and power), aggregates, cross-lingual F1;
+    fitted to the terminal unless ``wide``."""
     from mlqa_domain.benchmark.results import aggregates_table, cross_lingual_table, results_table
 
-    out_console.print(results_table(results))
-    out_console.print(aggregates_table(results))
-    matrix = cross_lingual_table(results)
+    width = table_width(wide)
+    print_table(results_table(results, width), wide)
+    print_table(aggregates_table(results, width), wide)
+    matrix = cross_lingual_table(results, width)
     if matrix is not None:
-        out_console.print(matrix)
+        print_table(matrix, wide)
