@@ -9,11 +9,13 @@ domain config is the general label's config with the same language key (``legal.
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mlqa_domain.errors import ConfigError
+from mlqa_domain.registry import closest_name
 
 ALL = "all"  # the config of every question of a language pair, whatever its domains
 GENERAL = "general"  # the default general label (a taxonomy may name its own)
@@ -149,3 +151,24 @@ def check_config_name(name: object, where: str | None = None) -> ConfigName:
             where,
         )
     return parse_config_name(name)
+
+
+def suggest_config(item: str, available: Sequence[str]) -> str | None:
+    """What a ``--configs`` item that matched nothing was probably meant to be: the closest config name
+    (``legl.de`` -> ``legal.de``), or for a glob the pattern with each mistyped part replaced by the closest
+    part in that place (``legl.*`` -> ``legal.*``); None when nothing is close."""
+    if not any(ch in item for ch in "*?["):
+        return closest_name(item, available)
+    names = [name.split(".") for name in available]
+    parts = item.split(".")
+    fixed = []
+    for index, part in enumerate(parts):
+        known = {name[index] for name in names if len(name) > index}
+        if any(ch in part for ch in "*?[") or part in known:
+            fixed.append(part)
+        else:
+            fixed.append(closest_name(part, known) or part)
+    suggestion = ".".join(fixed)
+    if suggestion != item and fnmatch.filter(available, suggestion):
+        return suggestion
+    return None

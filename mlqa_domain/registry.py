@@ -16,12 +16,25 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from mlqa_domain.errors import ConfigError
 
 T = TypeVar("T")
+
+
+def closest_name(name: object, candidates: Iterable[str]) -> str | None:
+    """The candidate most like ``name`` (a typo of it), or None when none is close."""
+    close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(name: object, candidates: Iterable[str]) -> str:
+    """``did you mean 'legal.de'? `` for the closest candidate (with a trailing space), or ``""``: the one
+    spelling of the hint in every "unknown ..." error (plug-ins, config names, languages, tasks, models)."""
+    close = closest_name(name, candidates)
+    return f"did you mean {close!r}? " if close else ""
 
 
 class Registry(Generic[T]):
@@ -50,9 +63,8 @@ class Registry(Generic[T]):
             raise ConfigError(self.unknown_message(name), where) from None
 
     def unknown_message(self, name: str) -> str:
-        """``unknown <kind> 'x' (did you mean 'y'?; known: ...)``."""
-        close = difflib.get_close_matches(str(name), list(self._entries), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        """``unknown <kind> 'x' (did you mean 'y'? known: ...)``."""
+        hint = did_you_mean(name, self._entries)
         return f"unknown {self.kind} {name!r} ({hint}known: {', '.join(self.names())})"
 
     def names(self) -> list[str]:

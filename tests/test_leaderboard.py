@@ -538,8 +538,9 @@ def test_cli_init_submit_show_render(app, tmp_path, dataset, gold):
     assert "12 configs" in result.output
     for i, (model, skill) in enumerate([("org/weak", 0.3), ("org/strong", 0.8)]):
         run = factory.write_results_dir(tmp_path / f"run{i}", dataset, gold, model, skill)
+        command = ["submit"] if i == 0 else ["leaderboard", "submit"]  # the alias of `bench submit`
         args = [
-            "submit",
+            *command,
             str(run),
             "--leaderboard",
             str(board),

@@ -10,7 +10,7 @@ from pathlib import Path
 from datasets.exceptions import DatasetsError
 
 from mlqa_domain.builders.repo_info import list_configs, load_build_info, load_config
-from mlqa_domain.configs import ALL, GENERAL, check_config_name, parse_config_name
+from mlqa_domain.configs import ALL, GENERAL, check_config_name, parse_config_name, suggest_config
 from mlqa_domain.errors import ConfigError, InputError, first_line
 
 _SHOW_AVAILABLE = 8
@@ -66,8 +66,10 @@ def select_configs(available: Sequence[str], patterns: Sequence[str] | None) -> 
         matches = fnmatch.filter(available, item)
         if not matches:
             kind = "pattern" if any(ch in item for ch in "*?[") else "config"
+            suggestion = suggest_config(item, available)
+            hint = f"did you mean {suggestion!r}? " if suggestion else ""
             raise ConfigError(
-                f"unknown {kind} {item!r} (available: {_available_preview(available)})", "--configs"
+                f"unknown {kind} {item!r} ({hint}available: {_available_preview(available)})", "--configs"
             )
         chosen.update(matches)
     return [name for name in available if name in chosen]

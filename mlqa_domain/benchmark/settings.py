@@ -125,6 +125,7 @@ class StiltsConfig:
     # evaluations without a better task metric before a phase stops; 0: the full schedule (the recipes)
     early_stopping_patience: int = 0
     tf32: bool = False  # TF32 matmuls in fp32 training (Ampere or newer NVIDIA GPUs)
+    deterministic: bool = False  # deterministic GPU kernels (README: Reproducibility)
     recipe: str | None = None  # the named hyper-parameter preset the phase overrides came from
 
     def to_dict(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from mlqa_domain.atomic import atomic_file
 from mlqa_domain.builders.classifiers.fasttext_classifier import LABEL_PREFIX
 from mlqa_domain.builders.taxonomy import Taxonomy
 from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.registry import closest_name
 from mlqa_domain.task_files import iter_records, list_files
 
 TEXT_FIELDS = ("context", "citing_prompt", "support", "sentence", "text")
@@ -59,7 +60,10 @@ def resolve_label(name: str, taxonomy: Taxonomy) -> str:
         *sorted({t for s in taxonomy.domains.values() for t in s.intermediate_tasks}),
         *GENERAL_TASKS,
     ]
-    raise ConfigError(f"unknown task or domain {name!r} (known: {', '.join(known)})", taxonomy.source)
+    by_lower = {k.lower(): k for k in known}
+    close = closest_name(lowered, by_lower)
+    hint = f"did you mean {by_lower[close]!r}? " if close else ""
+    raise ConfigError(f"unknown task or domain {name!r} ({hint}known: {', '.join(known)})", taxonomy.source)
 
 
 def texts_of(record: Any, text_field: str | None = None) -> list[str]:

@@ -1,5 +1,5 @@
 """The leaderboard's commands, one per module: `bench submit`, `bench compare` (results dirs or entries)
-and `bench leaderboard init|render|show`."""
+and `bench leaderboard init|submit|render|show` (`submit` there is `bench submit`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ GROUPS: list[tuple[str, str, list[tuple[str, Callable]]]] = [
     (
         "leaderboard",
         "Create, render and show the leaderboard of verified submissions.",
-        [("init", init), ("render", render), ("show", show)],
+        # `bench leaderboard submit` is `bench submit`, where a newcomer looks for it first
+        [("init", init), ("submit", submit), ("render", render), ("show", show)],
     )
 ]
