@@ -177,6 +177,7 @@ def _phase_settings(config: StiltsConfig, tasks: list[TaskSpec], overrides: dict
         precision=config.precision,
         eval_batch_size=config.eval_batch_size,
         tf32=config.tf32,
+        deterministic=config.deterministic,
         per_task=per_task,
     )
     settings.check()

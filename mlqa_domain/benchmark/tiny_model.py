@@ -3,24 +3,44 @@ tokenizer trained on the fly."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from tokenizers import SentencePieceBPETokenizer
 from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaModel
 
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 
 
 def train_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> PreTrainedTokenizerFast:
-    """Train a SentencePiece-BPE tokenizer (XLM-R style special tokens and offsets) on ``texts``."""
-    sp = SentencePieceBPETokenizer()
-    sp.train_from_iterator(list(texts), vocab_size=vocab_size, min_frequency=1, special_tokens=SPECIAL_TOKENS)
+    """A WordPiece tokenizer (XLM-R style special tokens, character offsets) whose vocabulary is counted
+    here: the special tokens, every character seen (word-initial and as a ``##`` continuation, so any text
+    of those characters encodes), then the most frequent words up to ``vocab_size`` (ties by the word).
+
+    The same texts give the same bytes; the trainers of ``tokenizers`` (BPE, Unigram) break ties in hash
+    order and give a different vocabulary on every run, so a seeded demo would not repeat.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from tokenizers.processors import RobertaProcessing
 
-    sp.post_processor = RobertaProcessing(("</s>", sp.token_to_id("</s>")), ("<s>", sp.token_to_id("<s>")))
+    splitter = pre_tokenizers.BertPreTokenizer()
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(word for word, _ in splitter.pre_tokenize_str(text))
+    characters = sorted({char for word in counts for char in word})
+    vocab = list(dict.fromkeys([*SPECIAL_TOKENS, *characters, *(f"##{c}" for c in characters)]))
+    for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        if len(vocab) >= vocab_size:
+            break
+        if len(word) > 1:
+            vocab.append(word)
+    model = models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="<unk>")
+    tokenizer = Tokenizer(model)
+    tokenizer.pre_tokenizer = splitter
+    tokenizer.decoder = decoders.WordPiece()
+    tokenizer.post_processor = RobertaProcessing(("</s>", vocab.index("</s>")), ("<s>", vocab.index("<s>")))
     return PreTrainedTokenizerFast(
-        tokenizer_object=sp,
+        tokenizer_object=tokenizer,
         bos_token="<s>",
         eos_token="</s>",
         sep_token="</s>",

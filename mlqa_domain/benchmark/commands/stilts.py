@@ -78,6 +78,12 @@ _SEED = option(DEFAULTS.seed, "--seed", "N", "Random seed of every phase.")
 _BF16 = option(False, "--bf16", None, "bf16 mixed precision (A100 / H100).")
 _FP16 = option(False, "--fp16", None, "fp16 mixed precision.")
 _TF32 = option(False, "--tf32", None, "TF32 matmuls for fp32 training (Ampere or newer NVIDIA GPUs).")
+_DETERMINISTIC = option(
+    False,
+    "--deterministic",
+    None,
+    "Deterministic GPU kernels, so a GPU run repeats bit for bit (slower); CPU runs repeat without it.",
+)
 
 
 def stilts(
@@ -112,6 +118,7 @@ def stilts(
     bf16: bool = _BF16,
     fp16: bool = _FP16,
     tf32: bool = _TF32,
+    deterministic: bool = _DETERMINISTIC,
     max_train_samples: int | None = shared.MAX_TRAIN_SAMPLES,
     max_eval_samples: int | None = shared.MAX_EVAL_SAMPLES,
     save_steps: float | None = shared.SAVE_STEPS,
