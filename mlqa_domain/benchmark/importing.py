@@ -28,7 +28,7 @@ from mlqa_domain.benchmark.scoring import load_predictions
 from mlqa_domain.configs import ALL, check_config_name, language_key, parse_config_name, suggest_config
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.hashing import sha256_bytes
-from mlqa_domain.naming import public_dataset_name
+from mlqa_domain.naming import is_path_text, public_dataset_name, public_model_name
 from mlqa_domain.progress import track
 
 logger = logging.getLogger(__name__)
@@ -90,8 +90,31 @@ def read_answers(path: Path, repo: DatasetRepo, split: str) -> Answers:
 
     if lm_eval_samples.is_lm_eval_output(path):
         by_config, details = lm_eval_samples.read_lm_eval_output(path, repo.fingerprint or "", split)
-        return Answers(by_config, {k: f"lm-eval samples of {k}" for k in by_config}, LM_EVAL, details)
+        files = {k: f"lm-eval samples of {k}" for k in by_config}
+        return Answers(by_config, files, LM_EVAL, public_details(details))
     return read_answer_dir(path)
+
+
+def _public_argument(value: str) -> str:
+    return public_model_name(value) if is_path_text(value) else value
+
+
+def public_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    """What lm-eval recorded about a run, with local paths replaced by public names (model arguments
+    such as ``pretrained=/home/me/ckpt`` become ``pretrained=ckpt``; results files by their names)."""
+    out = dict(details)
+    args = out.get("model_args")
+    if isinstance(args, str):
+        parts = [part.split("=", 1) for part in args.split(",")]
+        out["model_args"] = ",".join(
+            f"{p[0]}={_public_argument(p[1])}" if len(p) == 2 else _public_argument(p[0]) for p in parts
+        )
+    elif isinstance(args, Mapping):
+        out["model_args"] = {k: _public_argument(v) if isinstance(v, str) else v for k, v in args.items()}
+    if isinstance(out.get("model_name"), str):
+        out["model_name"] = _public_argument(out["model_name"])
+    out["results_files"] = [Path(str(p)).name for p in out.get("results_files") or []]
+    return out
 
 
 def pair_key(config: str) -> str:
@@ -163,7 +186,7 @@ def check_known_ids(
 
 def _protocol(settings: ImportSettings, answers: Answers) -> protocols.Protocol:
     if answers.source == LM_EVAL:
-        return protocols.generative(answers.details)
+        return protocols.of_lm_eval(answers.details)
     if settings.protocol:
         return protocols.named(settings.protocol, declared=True)
     return protocols.external(IMPORTED)

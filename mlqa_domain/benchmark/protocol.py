@@ -11,7 +11,9 @@ declared, not verified.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -78,9 +80,13 @@ def extractive(max_seq_length: int, doc_stride: int, max_answer_length: int, n_b
 
 
 def named(name: str, declared: bool = False) -> Protocol:
-    """A named protocol (ConfigError with the known names otherwise)."""
+    """A named protocol: an extractive one of :data:`NAMED`, or ``lm-eval-<k>shot`` (ConfigError with the
+    known names otherwise)."""
+    generative_match = _GENERATIVE_NAME.match(name)
+    if generative_match:
+        return dataclasses.replace(generative(int(generative_match.group(1))), declared=declared)
     if name not in NAMED:
-        known = ", ".join(sorted(NAMED))
+        known = ", ".join(sorted(NAMED)) + ", lm-eval-<k>shot (generative)"
         raise ConfigError(f"unknown protocol {name!r} (known: {known})", "--protocol")
     return Protocol(name, dict(NAMED[name]), declared)
 
@@ -90,21 +96,35 @@ def external(producer: str = "imported") -> Protocol:
     return Protocol(EXTERNAL, {"kind": "external", "producer": producer, "normalisation": NORMALISATION})
 
 
-GENERATIVE = "lm-eval-generative"
+_GENERATIVE_NAME = re.compile(r"^lm-eval-(\d+)shot$")
+ANSWER_RULE = "first line of the generation, stripped"
 
 
-def generative(details: Mapping[str, Any]) -> Protocol:
-    """Answers an LLM generated under lm-eval tasks `bench lm-eval export` wrote: the protocol is the
-    prompt and few-shot setting of those tasks (their hashes), not the model that answered."""
+def generative(num_fewshot: int) -> Protocol:
+    """Answers an LLM generated for the lm-eval tasks `bench lm-eval export` writes (its prompt and export
+    format), with ``num_fewshot`` examples: ``lm-eval-<k>shot``. The model is not part of the protocol."""
+    from mlqa_domain.benchmark.lm_eval_export import EXPORT_FORMAT, PROMPT
+
     settings = {
         "kind": "generative",
         "harness": "lm-eval",
-        "task_hashes": dict(sorted((details.get("task_hashes") or {}).items())),
-        "num_fewshot": dict(sorted((details.get("num_fewshot") or {}).items())),
-        "answer": "first line of the generation, stripped",
+        "export_format": EXPORT_FORMAT,
+        "prompt": PROMPT,
+        "num_fewshot": int(num_fewshot),
+        "answer": ANSWER_RULE,
         "normalisation": NORMALISATION,
     }
-    return Protocol(GENERATIVE, settings)
+    return Protocol(f"lm-eval-{int(num_fewshot)}shot", settings)
+
+
+def of_lm_eval(details: Mapping[str, Any]) -> Protocol:
+    """The generative protocol of an lm-eval run (every task must have used the same few-shot count)."""
+    counts = {int(k) for k in (details.get("num_fewshot") or {}).values() if k is not None} or {0}
+    if len(counts) != 1:
+        raise ConfigError(
+            f"the tasks were run with different few-shot counts {sorted(counts)}; import them apart"
+        )
+    return generative(counts.pop())
 
 
 def run_settings_of(name: str) -> dict[str, int]:

@@ -16,6 +16,7 @@ import mlqa_domain
 from mlqa_domain.atomic import atomic_dir, check_writable
 from mlqa_domain.benchmark import aggregates
 from mlqa_domain.errors import InputError, first_line
+from mlqa_domain.leaderboard.columns import produced_by
 from mlqa_domain.leaderboard.schema import Entry
 from mlqa_domain.leaderboard.store import LeaderboardStore, Manifest
 from mlqa_domain.leaderboard.table import Row, Table, store_table, table_json
@@ -168,6 +169,7 @@ def write_site(site: Path, manifest: Manifest, table: Table, comparisons: Compar
         "version": mlqa_domain.__version__,
         "fingerprint": manifest.dataset_fingerprint,
         "split": manifest.split,
+        "protocol": manifest.protocol,
     }
     for sub in ("assets", "entries", "plots"):
         (site / sub).mkdir()
@@ -308,7 +310,8 @@ def write_entry_page(
         ver=entry.verification,
         row=row,
         total=total,
-        settings=entry.submission.settings.model_dump(),
+        produced_by=produced_by(row),
+        settings={k: v for k, v in entry.submission.settings.model_dump().items() if v is not None},
         configs=sorted(entry.submission.configs.items()),
         gap_plot=gap_plot is not None,
         comparison=comparison,

@@ -351,9 +351,15 @@ def check_protocol(submission: Submission, manifest: Manifest, where: Path) -> N
         board = protocols.named(manifest.protocol) if manifest.protocol in protocols.NAMED else None
         run = protocols.Protocol(given.name, given.settings, given.declared)
         shown = "; ".join(protocols.differences(run, board)[1:4]) if board else ""
+        hint = (
+            f"; if the answers were made with {manifest.protocol}'s settings, re-import them with "
+            f"`bench import --protocol {manifest.protocol}`"
+            if given.name == protocols.EXTERNAL
+            else ""
+        )
         raise InputError(
             f"scored under protocol {protocols.describe(run)}, but this leaderboard ranks "
-            f"{manifest.protocol} runs" + (f" ({shown})" if shown else ""),
+            f"{manifest.protocol} runs" + (f" ({shown})" if shown else "") + hint,
             where,
         )
 
