@@ -420,3 +420,34 @@ def test_hub_id_from_the_local_hub_cache_records_the_commit_hash(qa_checkpoint: 
 
     assert load_qa_model(str(repo_cache / "snapshots" / commit))[2] == commit
     assert load_qa_model(str(qa_checkpoint))[2] is None
+
+
+def test_settings_are_recorded_as_applied_and_the_default_is_the_mlqa_v1_protocol(
+    bench_repo: Path, qa_checkpoint: Path, tmp_path: Path
+) -> None:
+    """--max-seq-length 4096 on a 512-token model runs (and is recorded, and identified) as 512: the same
+    run asked for 512 is not a different run; the defaults are the named protocol mlqa-v1."""
+    clamped = run_cli(
+        qa_checkpoint, bench_repo, tmp_path / "r", "--max-seq-length", "4096", "--doc-stride", "128"
+    )
+    assert clamped["settings"]["max_seq_length"] == 512
+    assert (
+        clamped["protocol"]["name"] == "custom" and clamped["protocol"]["settings"]["max_seq_length"] == 512
+    )
+    again = invoke(
+        *("--model", str(qa_checkpoint), "--data", str(bench_repo), "--out", str(tmp_path / "r")),
+        *("--max-seq-length", "512", "--doc-stride", "128", "--batch-size", "4"),
+    )
+    assert again.exit_code == 0, again.output  # the same run: no --force needed
+    default = invoke("--model", str(qa_checkpoint), "--data", str(bench_repo), "--out", str(tmp_path / "d"))
+    assert default.exit_code == 0, default.output
+    results = json.loads((tmp_path / "d" / "results.json").read_text("utf-8"))
+    assert results["protocol"]["name"] == "mlqa-v1" and not results["protocol"]["declared"]
+    assert results["protocol"]["settings"] == {
+        "kind": "extractive",
+        "max_seq_length": 384,
+        "doc_stride": 128,
+        "max_answer_length": 30,
+        "n_best": 20,
+        "normalisation": "mlqa-v1-official",
+    }

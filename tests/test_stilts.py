@@ -20,7 +20,7 @@ from mlqa_domain.benchmark.head_swap import (
     load_with_new_head,
 )
 from mlqa_domain.benchmark.stilts import check_run_dir, make_config, run_stilts
-from mlqa_domain.errors import ConfigError
+from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
 
 TASKS = Path(__file__).resolve().parent / "fixtures" / "tasks"
@@ -508,3 +508,19 @@ def test_a_seeded_run_repeats_byte_for_byte(eval_repo: Path, tmp_path: Path) -> 
     for phase in ("intermediate", "target"):
         weights = [(r / "run" / phase / "model" / "model.safetensors").read_bytes() for r in runs]
         assert weights[0] == weights[1], phase
+    # the run record vouches for how the checkpoint was trained: a contradicting claim is refused
+    from mlqa_domain.leaderboard.claims import check_training_claims
+
+    results_dir = runs[0] / "run" / "eval" / "results"
+    results = json.loads((results_dir / "results.json").read_text("utf-8"))
+    assert results["model"]["source"] == "bench stilts" and results["protocol"]["name"] == "mlqa-v1"
+    assert check_training_claims(results_dir, results) == "recorded"
+    assert check_training_claims(results_dir, results, intermediate_tasks=["mnli"]) == "recorded"
+    with pytest.raises(InputError, match="base model is 'base' in the `bench stilts` run record"):
+        check_training_claims(results_dir, results, base_model="xlm-roberta-large")
+    with pytest.raises(InputError, match="intermediate tasks"):
+        edited = {**results, "model": {**results["model"], "intermediate_tasks": []}}
+        check_training_claims(results_dir, edited)
+    copied = tmp_path / "copied"  # a results dir without its run record: only declared
+    shutil.copytree(results_dir, copied)
+    assert check_training_claims(copied, results) == "declared"
