@@ -24,7 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.segment import Segment
-from rich.table import Table
+from rich.table import Column, Table
 
 import mlqa_domain
 from mlqa_domain import progress
@@ -128,8 +128,9 @@ def progress_reporter(console: Console = err_console) -> progress.Reporter | Non
         return None
     if not console.is_terminal:
         return LogReporter()
+    description = Column(max_width=max(20, console.width // 2), no_wrap=True, overflow="ellipsis")
     bars = Progress(
-        TextColumn("[bold blue]{task.description}"),
+        TextColumn("[bold blue]{task.description}", table_column=description),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -218,13 +219,23 @@ def _click_exception_types() -> tuple[type[BaseException], ...]:
     return tuple(types)
 
 
-def quiet_datasets_progress() -> None:
-    """Our commands show their own rich progress; hide `datasets`' per-split tqdm bars on stderr."""
+def quiet_library_progress() -> None:
+    """Our commands show their own (transient) progress; hide the tqdm bars that `datasets` (per split),
+    `huggingface_hub` and `transformers` ("Loading weights") would leave on stderr."""
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # if datasets is imported later
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read by huggingface_hub and transformers
     if "datasets" in sys.modules:
         from datasets.utils.tqdm import disable_progress_bars
 
         disable_progress_bars()
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub.utils import disable_progress_bars as disable_hub_progress_bars
+
+        disable_hub_progress_bars()
+    if "transformers" in sys.modules:
+        from transformers.utils.logging import disable_progress_bar
+
+        disable_progress_bar()
 
 
 def check_arguments_are_text(argv: list[str]) -> None:
@@ -253,7 +264,7 @@ def run_app(app: typer.Typer) -> None:
 
     Usage errors (unknown option, missing value) print click's usage message, without a traceback.
     """
-    quiet_datasets_progress()
+    quiet_library_progress()
     setup_logging()
     try:
         check_arguments_are_text(sys.argv[1:])

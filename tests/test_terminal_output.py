@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import logging
 import os
 import pty
 import re
@@ -182,6 +183,69 @@ def test_leaderboard_show_fits_80_columns_and_names_what_it_leaves_out(tmp_path:
     assert "left out to fit 80 columns:" in flat and "'Submitter'" in flat and "Ana Berg" not in flat
     wide = render(rich_table(table, ShowSettings(width=None)), width=300)
     assert "Submitter" in wide and "Ana Berg-Lindqvist" in wide and "left out" not in wide
+
+
+def test_without_a_terminal_only_outermost_tasks_log_a_line() -> None:
+    from mlqa_domain import progress
+    from mlqa_domain.cli_utils import LogReporter
+
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("test.progress")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    with progress.reporting(LogReporter(logger)):
+        for _ in progress.track(["legal.de", "legal.en"], "configs scored"):
+            with progress.task("inference", 3) as advance:
+                advance(3)
+    assert len(records) == 1 and re.fullmatch(r"configs scored: 2/2 in \d+\.\ds", records[0]), records
+
+
+def test_training_steps_are_one_progress_task_and_metrics_are_log_lines() -> None:
+    from types import SimpleNamespace
+
+    from mlqa_domain import progress
+    from mlqa_domain.benchmark.training import ReportProgress
+
+    events: list[tuple] = []
+
+    class Recorder:
+        def start(self, description: str, total: float | None) -> progress.Advance:
+            events.append(("start", description, total))
+            return lambda n=1: events.append(("advance", n))
+
+        def finish(self, description: str) -> None:
+            events.append(("finish", description))
+
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    training_logger = logging.getLogger("mlqa_domain.benchmark.training")
+    training_logger.addHandler(handler)
+    level = training_logger.level
+    training_logger.setLevel(logging.INFO)
+    state = SimpleNamespace(is_local_process_zero=True, max_steps=10, global_step=4)  # resumed at step 4
+    callback = ReportProgress("training phase1")
+    try:
+        with progress.reporting(Recorder()):
+            callback.on_train_begin(None, state, None)
+            for step in (5, 7):
+                state.global_step = step
+                callback.on_step_end(None, state, None)
+            callback.on_log(None, state, None, logs={"loss": 0.123456, "total_flos": 1e12})
+            callback.on_train_end(None, state, None)
+    finally:
+        training_logger.removeHandler(handler)
+        training_logger.setLevel(level)
+    assert events == [
+        ("start", "training phase1", 10),
+        ("advance", 4),
+        ("advance", 1),
+        ("advance", 2),
+        ("finish", "training phase1"),
+    ]
+    assert messages == ["training phase1, step 7: {'loss': '0.1235'}"]
 
 
 def _bench_run_args(model: Path, data: Path, out: Path) -> list[str]:

@@ -8,7 +8,7 @@ import typer
 
 from mlqa_domain.benchmark.commands._options import option
 from mlqa_domain.benchmark.importing import ImportSettings
-from mlqa_domain.cli_utils import out_console
+from mlqa_domain.cli_utils import WIDE, out_console
 
 DEFAULTS = ImportSettings()
 _PREDICTIONS = typer.Argument(
@@ -53,6 +53,7 @@ def import_(
     protocol: str | None = _PROTOCOL,
     ignore_unknown_ids: bool = _IGNORE_UNKNOWN,
     force: bool = _FORCE,
+    wide: bool = WIDE,
 ) -> None:
     """Score answers made elsewhere (run_qa.py, an LLM, lm-eval) into a results dir that `bench compare`,
     `bench power` and `bench submit` take."""
@@ -64,7 +65,7 @@ def import_(
         split=split, protocol=protocol, ignore_unknown_ids=ignore_unknown_ids, force=force
     )
     results = import_predictions(predictions, data, out, model_id, settings)
-    show_results(results)
+    show_results(results, wide)
     report = results["import"]
     missing = report["unanswered"]
     if missing:
