@@ -173,7 +173,7 @@ def table_width(wide: bool) -> int | None:
 
 def print_table(table: Table, wide: bool = False) -> None:
     """Print a table on stdout; with ``wide`` at its natural width, past the terminal's edge if need be."""
-    width = max(natural_width(table), out_console.width) if wide else out_console.width
+    width = max(natural_width(table, wrap_headers=False), out_console.width) if wide else out_console.width
     if width == out_console.width:
         out_console.print(table)
         return

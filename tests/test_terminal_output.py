@@ -164,17 +164,24 @@ def test_comparison_table_fits_80_columns() -> None:
     assert "MDE" in render(comparison_table(report, width=None), width=200)
 
 
-def test_leaderboard_show_fits_80_columns_and_names_what_it_leaves_out(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory) -> LocalStore:
+    """A leaderboard of two entries with long model names and a long submitter name."""
     from mlqa_domain.leaderboard.verify import submit
 
-    dataset = factory.build_dataset_repo(tmp_path / "mlqa-domain")
+    root = tmp_path_factory.mktemp("narrow-board")
+    dataset = factory.build_dataset_repo(root / "mlqa-domain")
     gold = factory.load_gold(dataset)
-    store = LocalStore(tmp_path / "board")
+    store = LocalStore(root / "board")
     init_leaderboard(store, dataset)
     for i, model in enumerate(["org/xlm-roberta-large-mnli-squad", "org/xlm-roberta-large-squad"]):
-        run = factory.write_results_dir(tmp_path / f"run{i}", dataset, gold, model, 0.5 + i / 10)
+        run = factory.write_results_dir(root / f"run{i}", dataset, gold, model, 0.5 + i / 10)
         submit(run, store, submitter="Ana Berg-Lindqvist")
-    table = store_table(store)
+    return store
+
+
+def test_leaderboard_show_fits_80_columns_and_names_what_it_leaves_out(board: LocalStore) -> None:
+    table = store_table(board)
     narrow = render(rich_table(table, ShowSettings(width=80)))
     assert_fits(narrow)
     assert "org/xlm-roberta-large-mnli-squad" in narrow  # the model name is never cut
@@ -246,6 +253,21 @@ def test_training_steps_are_one_progress_task_and_metrics_are_log_lines() -> Non
         ("finish", "training phase1"),
     ]
     assert messages == ["training phase1, step 7: {'loss': '0.1235'}"]
+
+
+def test_leaderboard_show_wide_prints_every_column_whole_past_the_terminal_edge(board: LocalStore) -> None:
+    from typer.testing import CliRunner
+
+    from mlqa_domain.bench_cli import app
+
+    args = ["leaderboard", "show", "--leaderboard", str(board.root)]
+    narrow = CliRunner().invoke(app, args, env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0, narrow.output
+    assert max(len(line) for line in narrow.output.splitlines()) <= 80 and "Ana Berg" not in narrow.output
+    wide = CliRunner().invoke(app, [*args, "--wide"], env={"COLUMNS": "80"})
+    assert wide.exit_code == 0, wide.output
+    assert "org/xlm-roberta-large-mnli-squad" in wide.output and "Ana Berg-Lindqvist" in wide.output
+    assert "left out" not in wide.output
 
 
 def _bench_run_args(model: Path, data: Path, out: Path) -> list[str]:
