@@ -29,7 +29,7 @@ HEAD_KINDS = ("logreg", "mlp")
 # Which paragraphs choose the thresholds: the randomly drawn ones (the natural topic mix, so the
 # precision target holds at the prevalence real text has) or every paragraph.
 THRESHOLD_POOLS = ("random", "all")
-RANDOM_POOLS = ("random", "random2")
+RANDOM_POOLS = ("random", "random2", "random3")
 MIN_PREDICTED = 5  # a τ must keep at least this many predictions to count as meeting the precision target
 
 
