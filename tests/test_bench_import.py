@@ -362,3 +362,29 @@ def test_imported_answers_enter_an_mlqa_v1_leaderboard_only_when_declared(
     assert entry["submission"]["model"]["training_claims"] == "declared"
     assert entry["submission"]["protocol"]["declared"] is True
     assert round(entry["verification"]["configs"]["all.de"]["f1"], 2) == F1[TRANSLATED]  # re-scored
+
+
+@pytest.mark.parametrize("bad", ["1e309", "NaN", "-0.5", '"x"'])
+def test_compare_refuses_scores_that_are_not_finite_fractions(
+    imported, tmp_path, capsys, monkeypatch, bad: str
+) -> None:
+    """A tampered scores.json (1e309 is inf in JSON, NaN, out of [0, 1], not a number): one line, exit 2,
+    and no report written (it used to print +inf with p 0.001, or crash on NaN)."""
+    from mlqa_domain.hashing import sha256_bytes
+
+    run = tmp_path / "run"
+    shutil.copytree(imported[GERMAN], run)
+    text = (run / "scores.json").read_text("utf-8")
+    start = text.index('"f1":[') + len('"f1":[')
+    tampered = (text[:start] + bad + text[text.index(",", start) :]).encode("utf-8")
+    (run / "scores.json").write_bytes(tampered)
+    results = json.loads((run / "results.json").read_text("utf-8"))
+    results["scores"]["sha256"] = sha256_bytes(tampered)
+    (run / "results.json").write_text(json.dumps(results), "utf-8")
+    out = tmp_path / "cmp.json"
+    code, _, err = invoke(
+        ["compare", str(imported[TRANSLATED]), str(run), "--out", str(out)], capsys, monkeypatch
+    )
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, err
+    assert "scores.json" in lines[0] and not out.exists()
