@@ -20,13 +20,17 @@ def train_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> PreTra
     The same texts give the same bytes; the trainers of ``tokenizers`` (BPE, Unigram) break ties in hash
     order and give a different vocabulary on every run, so a seeded demo would not repeat.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
     from tokenizers.processors import RobertaProcessing
 
+    # Chinese, Japanese and Korean characters become words of their own (BERT's rule), case is kept
+    normalizer = normalizers.BertNormalizer(
+        clean_text=False, handle_chinese_chars=True, strip_accents=False, lowercase=False
+    )
     splitter = pre_tokenizers.BertPreTokenizer()
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(word for word, _ in splitter.pre_tokenize_str(text))
+        counts.update(word for word, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text)))
     characters = sorted({char for word in counts for char in word})
     vocab = list(dict.fromkeys([*SPECIAL_TOKENS, *characters, *(f"##{c}" for c in characters)]))
     for word, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
@@ -36,6 +40,7 @@ def train_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> PreTra
             vocab.append(word)
     model = models.WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="<unk>")
     tokenizer = Tokenizer(model)
+    tokenizer.normalizer = normalizer
     tokenizer.pre_tokenizer = splitter
     tokenizer.decoder = decoders.WordPiece()
     tokenizer.post_processor = RobertaProcessing(("</s>", vocab.index("</s>")), ("<s>", vocab.index("<s>")))
