@@ -13,7 +13,6 @@ import errno
 import json
 import os
 import shutil
-import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.cli import run_console
 from tests.fixtures.faults import inject_os_error
 from tests.fixtures.leaderboard import factory
 
@@ -677,20 +677,8 @@ def snapshot(root: Path, ignore: tuple[str, ...] = ()) -> dict[str, bytes]:
 
 def invoke(cli: str, args: list[str], capsys, monkeypatch) -> tuple[int, str]:
     """Run a CLI as its console script does; (exit status, stderr)."""
-    from mlqa_domain.cli_utils import run_app
-
-    if cli == "build":
-        from mlqa_domain.cli import app
-    else:
-        from mlqa_domain.bench_cli import app
-    monkeypatch.setattr(sys, "argv", [cli, *args])
-    capsys.readouterr()
-    try:
-        run_app(app)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    return code, capsys.readouterr().err
+    code, _, err = run_console("bench" if cli != "build" else "mlqa-domain", args, capsys, monkeypatch)
+    return code, err
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

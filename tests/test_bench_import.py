@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from mlqa_domain.benchmark.metric import per_question_scores
+from tests.fixtures.cli import run_console
 
 # the two answer sets (official F1 on all 512 questions) and what the issue asks a comparison to give
 TRANSLATED, GERMAN = "mbert-translated-squad", "mbert-german-mlqa"
@@ -45,18 +46,7 @@ def german(de_dev_dir: Path, tiny_sbert: Path, tmp_path_factory: pytest.TempPath
 
 def invoke(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
     """`bench ...` as its console script runs it: (exit status, stdout, stderr)."""
-    from mlqa_domain.bench_cli import app
-    from mlqa_domain.cli_utils import run_app
-
-    monkeypatch.setattr(sys, "argv", ["bench", *args])
-    capsys.readouterr()
-    try:
-        run_app(app)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_console("bench", args, capsys, monkeypatch)
 
 
 def import_run(german: dict[str, Path], name: str, out: Path, capsys, monkeypatch, *extra: str) -> dict:

@@ -19,6 +19,7 @@ from mlqa_domain.atomic import atomic_dir, remove_stale_temps
 from mlqa_domain.errors import InputError
 from mlqa_domain.example import Example
 from mlqa_domain.jsonio import parse_json, parse_json_line
+from tests.fixtures.cli import run_console
 from tests.fixtures.faults import inject_os_error
 from tests.fixtures.leaderboard import factory
 
@@ -315,17 +316,8 @@ HOSTILE_ID = "org/\x1b[2J\x1b]0;pwned\x07tiny\nsquad\u202e"
 
 
 def _cli(cli_app, args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
-    from mlqa_domain.cli_utils import run_app
-
-    monkeypatch.setattr(sys, "argv", ["bench", *args])
-    capsys.readouterr()
-    try:
-        run_app(cli_app)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    """`bench args` as its console script runs it (``cli_app``: the bench app, kept for the callers)."""
+    return run_console("bench", args, capsys, monkeypatch)
 
 
 def test_control_characters_of_a_model_id_never_reach_the_terminal(board, tmp_path, capsys, monkeypatch):
