@@ -506,8 +506,9 @@ def test_a_seeded_run_repeats_byte_for_byte(eval_repo: Path, tmp_path: Path) -> 
     assert sorted(first) == sorted(second) and any(k.startswith("predictions/") for k in first)
     assert first == second
     for phase in ("intermediate", "target"):
-        weights = [(r / "run" / phase / "model" / "model.safetensors").read_bytes() for r in runs]
-        assert weights[0] == weights[1], phase
+        for name in ("model.safetensors", "tokenizer.json", "tokenizer_config.json"):
+            saved = [(r / "run" / phase / "model" / name).read_bytes() for r in runs]
+            assert saved[0] == saved[1], (phase, name)
     # the run record vouches for how the checkpoint was trained: a contradicting claim is refused
     from mlqa_domain.leaderboard.claims import check_training_claims
 

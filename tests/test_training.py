@@ -257,3 +257,24 @@ def test_tf32_without_an_ampere_gpu_is_one_clear_error(tiny_xlmr: Path, tmp_path
     with pytest.raises(ConfigError, match="Ampere") as error:
         _settings(["mnli"], 4, 4, tf32=True).check()
     assert error.value.where == "--tf32"
+
+
+def test_a_saved_phase_tokenizer_keeps_no_state_of_its_last_call(tiny_xlmr, tmp_path) -> None:
+    """A fast tokenizer remembers the truncation of its last call and writes it into tokenizer.json; a
+    phase forgets it before saving, so the saved files do not depend on whether featurization ran or came
+    from the datasets cache (`make demo` twice gave two tokenizer.json files)."""
+    from transformers import AutoTokenizer
+
+    from mlqa_domain.benchmark.training import _reset_call_state
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_xlmr)
+    tokenizer.save_pretrained(tmp_path / "fresh")
+    tokenizer("a question", "a context", truncation="only_second", max_length=64, stride=8)
+    tokenizer.save_pretrained(tmp_path / "after-a-call")
+    _reset_call_state(tokenizer)
+    tokenizer.save_pretrained(tmp_path / "reset")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        fresh = (tmp_path / "fresh" / name).read_bytes()
+        assert (tmp_path / "reset" / name).read_bytes() == fresh, name
+    after_a_call = (tmp_path / "after-a-call" / "tokenizer.json").read_bytes()
+    assert after_a_call != (tmp_path / "fresh" / "tokenizer.json").read_bytes()  # what the reset undoes

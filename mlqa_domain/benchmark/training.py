@@ -590,6 +590,15 @@ def _check_split(args: TrainingArguments, split: BatchSplit, rows_per_item: int)
         )
 
 
+def _reset_call_state(tokenizer) -> None:
+    """Forget the truncation/padding a fast tokenizer's backend keeps from its last call, so the saved
+    tokenizer.json is the same whether featurization ran or came from the datasets cache."""
+    backend = getattr(tokenizer, "_tokenizer", None)
+    if backend is not None:
+        backend.no_truncation()
+        backend.no_padding()
+
+
 def train_phase(
     tasks: Sequence[TaskData],
     source_model: str | Path,
@@ -608,6 +617,7 @@ def train_phase(
     try:
         output = trainer.train(resume_from_checkpoint=resume)
         model_dir = phase_dir / MODEL_DIR
+        _reset_call_state(trainer.processing_class)
         setup.save(trainer, model_dir)
         extra = {**setup.report, "batch": phase.split.to_dict()}
         return PhaseResult(metrics=_finish(trainer, output, resume, extra), model_dir=model_dir)
