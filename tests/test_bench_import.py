@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from mlqa_domain.benchmark.metric import per_question_scores
 from tests.fixtures.cli import run_console
+from tests.fixtures.lm_eval_run import run_lm_eval
 
 # the two answer sets (official F1 on all 512 questions) and what the issue asks a comparison to give
 TRANSLATED, GERMAN = "mbert-translated-squad", "mbert-german-mlqa"
@@ -211,9 +211,6 @@ def test_an_llm_through_lm_eval_is_imported_compared_submitted_and_rendered(
     (first 4 questions of each task), its samples imported, compared with a real imported run, submitted
     to a leaderboard of the generative protocol and rendered."""
     pytest.importorskip("lm_eval")
-    import os
-    import subprocess
-
     from mlqa_domain.benchmark.tiny_model import build_tiny_causal_lm
 
     tasks = tmp_path / "tasks"
@@ -226,38 +223,7 @@ def test_an_llm_through_lm_eval_is_imported_compared_submitted_and_rendered(
     lines = (de_dev_dir / "mlqa.de.de.validation.jsonl").read_text("utf-8").splitlines()
     texts = [json.loads(line)["context"] for line in lines[:64]]
     llm = build_tiny_causal_lm(tmp_path / "tiny-llama", texts)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    output = tmp_path / "lm-eval-out"
-    command = [
-        sys.executable,
-        "-m",
-        "lm_eval",
-        "--model",
-        "hf",
-        "--model_args",
-        f"pretrained={llm},dtype=float32",
-    ]
-    command += [
-        "--device",
-        "cpu",
-        "--batch_size",
-        "4",
-        "--include_path",
-        str(tasks),
-        "--tasks",
-        "mlqa_domain",
-    ]
-    command += [
-        "--limit",
-        "4",
-        "--gen_kwargs",
-        "max_gen_toks=4",
-        "--log_samples",
-        "--output_path",
-        str(output),
-    ]
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    output = run_lm_eval(llm, tasks, "mlqa_domain", tmp_path / "lm-eval-out", limit=4)
 
     results_dir = tmp_path / "llm"
     args = ["import", str(output), "--data", str(german["repo"]), "--split", "validation"]
@@ -378,3 +344,20 @@ def test_compare_refuses_scores_that_are_not_finite_fractions(
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1, err
     assert "scores.json" in lines[0] and not out.exists()
+
+
+def test_answers_to_questions_the_filters_dropped_are_ignored_and_counted(german, tmp_path) -> None:
+    from mlqa_domain.benchmark.importing import ImportSettings, import_predictions
+
+    repo = tmp_path / "repo"
+    shutil.copytree(german["repo"], repo)
+    (repo / "rejected").mkdir(exist_ok=True)
+    dropped = {"id": "dropped-1", "split": "validation", "context_language": "de", "question_language": "de"}
+    (repo / "rejected" / "language_id.jsonl").write_text(json.dumps(dropped) + "\n", "utf-8")
+    answers = tmp_path / "answers"
+    answers.mkdir()
+    given = json.loads((german[TRANSLATED] / "all.de.json").read_text("utf-8"))
+    (answers / "all.de.json").write_text(json.dumps({**given, "dropped-1": "x"}), "utf-8")
+    results = import_predictions(answers, str(repo), tmp_path / "r", "m", ImportSettings(split="validation"))
+    assert results["import"]["ignored_ids"] == {"all.de": 1}
+    assert round(results["configs"]["all.de"]["f1"], 2) == F1[TRANSLATED]

@@ -8,7 +8,6 @@ is checked against `bench score` on real predictions through lm-eval's own task 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 import typer
 import yaml
 from fixtures.leaderboard.factory import build_dataset_repo
+from fixtures.lm_eval_run import run_lm_eval
 from typer.testing import CliRunner
 
 from mlqa_domain.benchmark import metric
@@ -84,34 +84,7 @@ def lm_eval_output(tasks_dir: Path, tiny_causal_lm: Path, tmp_path_factory: pyte
     """`python -m lm_eval` on three exported tasks (first LIMIT questions each), with --log_samples."""
     pytest.importorskip("lm_eval")
     out = tmp_path_factory.mktemp("lm-eval") / "out"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "lm_eval",
-        "--model",
-        "hf",
-        "--model_args",
-        f"pretrained={tiny_causal_lm},dtype=float32",
-        "--device",
-        "cpu",
-        "--batch_size",
-        "4",
-        "--include_path",
-        str(tasks_dir),
-        "--tasks",
-        ",".join(RUN_TASKS),
-        "--limit",
-        str(LIMIT),
-        "--gen_kwargs",
-        "max_gen_toks=4",
-        "--log_samples",
-        "--output_path",
-        str(out),
-    ]
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
+    return run_lm_eval(tiny_causal_lm, tasks_dir, ",".join(RUN_TASKS), out, LIMIT)
 
 
 def model_dir(output: Path) -> Path:

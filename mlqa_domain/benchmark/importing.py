@@ -11,7 +11,6 @@ aggregates, CIs, power and definitions; scores.json; predictions/), so `bench co
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from mlqa_domain.benchmark.scoring import load_predictions
 from mlqa_domain.configs import ALL, check_config_name, language_key, parse_config_name, suggest_config
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.hashing import sha256_bytes
+from mlqa_domain.jsonio import iter_jsonl
 from mlqa_domain.naming import is_path_text, public_dataset_name, public_model_name
 from mlqa_domain.progress import track
 
@@ -150,8 +150,7 @@ def rejected_ids(repo: DatasetRepo, split: str) -> dict[str, set[str]]:
     if not folder.is_dir():
         return out
     for path in sorted(folder.glob("*.jsonl")):
-        for line in path.read_text("utf-8").splitlines():
-            row = json.loads(line) if line.strip() else None
+        for _, row in iter_jsonl(path):
             if isinstance(row, dict) and row.get("split") == split:
                 key = f"{ALL}.{language_key(row['context_language'], row['question_language'])}"
                 out.setdefault(key, set()).add(str(row["id"]))
