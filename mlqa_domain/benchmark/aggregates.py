@@ -273,14 +273,20 @@ def config_gaps(
     return gaps
 
 
-def config_power(per_question: PerQuestion) -> dict[str, dict[str, Any]]:
+def config_power(
+    per_question: PerQuestion, correlation: float | None = stats.REFERENCE_CORRELATION
+) -> dict[str, dict[str, Any]]:
     """Per config: questions, SD of per-question F1 (points) and the minimum detectable F1 difference of a
-    paired test against another model (reference-run assumption of ``stats.paired_sd``)."""
+    paired test against another model. ``per_question`` holds one reference run's scores, whose SD of
+    differences is assumed (``stats.paired_sd`` at ``correlation``), or (``correlation=None``) two runs'
+    per-question differences, whose SD is measured (``f1_sd_diff``)."""
     out = {}
     for name, scores in per_question.items():
         sd = 100.0 * stats.sample_sd(scores.f1)
-        mde = stats.min_detectable_difference({name: stats.paired_sd(sd)}, {name: scores.count})
-        out[name] = {"count": scores.count, "f1_sd": _r(sd), "min_detectable_f1": _r(mde)}
+        sd_diff = sd if correlation is None else stats.paired_sd(sd, correlation)
+        mde = stats.min_detectable_difference({name: sd_diff}, {name: scores.count})
+        key = "f1_sd_diff" if correlation is None else "f1_sd"
+        out[name] = {"count": scores.count, key: _r(sd), "min_detectable_f1": _r(mde)}
     return out
 
 
@@ -291,8 +297,7 @@ def summarise(per_question: PerQuestion, general: str = GENERAL) -> dict[str, An
     scored = {n: s for n, s in per_question.items() if s.count}
     configs = {
         name: {"f1": 100.0 * s.f1.mean(), "exact_match": 100.0 * s.em.mean(), "count": s.count}
-        for name, s in per_question.items()
-        if s.count
+        for name, s in scored.items()
     }
     power = config_power(scored)
     aggregates = aggregate_scores(configs, general)
@@ -316,7 +321,7 @@ def is_domain_config(name: str) -> bool:
     return config.is_monolingual and config.domain != ALL
 
 
-def paired_differences(a: PerQuestion, b: PerQuestion, where: str = "") -> dict[str, QuestionScores]:
+def paired_differences(a: PerQuestion, b: PerQuestion) -> dict[str, QuestionScores]:
     """Per-question differences A - B (EM and F1) of the configs both runs scored, in A's order; a config
     the two scored on different questions is an error."""
     out = {}
@@ -327,8 +332,7 @@ def paired_differences(a: PerQuestion, b: PerQuestion, where: str = "") -> dict[
         if set(sa.ids) != set(sb.ids):
             only_a, only_b = len(set(sa.ids) - set(sb.ids)), len(set(sb.ids) - set(sa.ids))
             raise ValueError(
-                f"{where}config {name}: the runs scored different questions "
-                f"({only_a} only in A, {only_b} only in B)"
+                f"config {name}: the runs scored different questions ({only_a} only in A, {only_b} only in B)"
             )
         order = {qid: i for i, qid in enumerate(sb.ids)}
         index = np.array([order[qid] for qid in sa.ids], dtype=int)
@@ -345,23 +349,15 @@ def power_report(
     From one reference run's per-question scores, the SD of differences is assumed (``stats.paired_sd``);
     with ``against`` (a second run on the same questions) it is measured from the two runs' per-question
     differences. Aggregates use an SE clustered by question id either way."""
-    scored = {name: s for name, s in per_question.items() if s.count}
-    measured = None
+    values = {name: s for name, s in per_question.items() if s.count}
+    correlation: float | None = stats.REFERENCE_CORRELATION
     if against is not None:
-        measured = {n: d for n, d in paired_differences(scored, against).items() if d.count}
-        scored = {n: scored[n] for n in measured}
-    if measured is None:
-        power = config_power(scored)
-        basis = "reference"
-    else:
-        power = {}
-        for name, diff in measured.items():
-            sd = 100.0 * stats.sample_sd(diff.f1)
-            mde = stats.min_detectable_difference({name: sd}, {name: diff.count})
-            power[name] = {"count": diff.count, "f1_sd_diff": _r(sd), "min_detectable_f1": _r(mde)}
-        basis = "measured"
-    configs = {name: power[name] for name in scored if is_domain_config(name)}
-    specs = aggregate_specs(list(scored), general)
+        values = {n: d for n, d in paired_differences(values, against).items() if d.count}
+        correlation = None
+    power = config_power(values, correlation)
+    basis = "reference" if correlation is not None else "measured"
+    configs = {name: power[name] for name in values if is_domain_config(name)}
+    specs = aggregate_specs(list(values), general)
     return {
         "definition": DEFINITIONS["min_detectable_f1"],
         "sd_basis": basis,
@@ -369,9 +365,7 @@ def power_report(
         "aggregates": {
             spec.name: {
                 "count": sum(power[c]["count"] for c in spec.weights),
-                "min_detectable_f1": clustered_power(measured, spec, correlation=None)
-                if measured is not None
-                else clustered_power(scored, spec),
+                "min_detectable_f1": clustered_power(values, spec, correlation),
             }
             for spec in specs
         },
