@@ -1,0 +1,234 @@
+"""Do two revisions of mlqa-domain write the same bytes? Run one fixed set of commands with each and diff.
+
+    python scripts/compare_outputs.py --baseline adddcd5            # that commit against the work tree
+    python scripts/compare_outputs.py --baseline A --candidate B    # two commits
+    python scripts/compare_outputs.py --baseline A --keep /tmp/out  # keep both output trees
+
+Each revision is checked out into a temporary git worktree and run with ``PYTHONPATH`` pointing at it
+(the same virtual environment for both). The commands:
+
+1. ``python -m mlqa_domain.demo`` (build with the mlqa-official source, train-classifier, audit, two
+   tiny ``bench stilts`` runs that end in ``bench run``, leaderboard init/submit/render);
+2. where ``../shared`` has them: a build of the real German dev set, ``bench import`` of both real
+   mBERT answer sets, ``bench compare`` of the two, and a ``squad-parallel`` build of the first 300
+   paragraphs of SQuAD v1.1 train (the English head's route).
+
+Every output file is compared byte for byte, except JSON files whose differences are only in fields
+that hold wall-clock time (``created``, ``timings``, ``train_runtime`` and the like), which are
+compared with those fields removed. A difference prints the file and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared" / "data"
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# fields whose values are wall-clock readings; everything else must match exactly
+CLOCK_FIELDS = {
+    "created",
+    "timings",
+    "train_runtime",
+    "train_samples_per_second",
+    "train_steps_per_second",
+    "seconds",
+    "submitted",
+    "generated",
+    "date",
+    "total_flos",
+}
+FILTERS = "text_clean: {}\nanswer_span: {}\nlength: {}\nexact_dedup: {}\n"
+
+
+def checkout(revision: str, where: Path) -> Path:
+    """A worktree of ``revision`` at ``where`` (the work tree itself for ``WORKTREE``)."""
+    if revision == "WORKTREE":
+        return REPO_ROOT
+    subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(where), revision],
+        check=True,
+        capture_output=True,
+    )
+    return where
+
+
+def squad_subset(out: Path, paragraphs: int) -> Path:
+    """The first ``paragraphs`` paragraphs of SQuAD v1.1 train as an English SQuAD-format file."""
+    data = json.loads((SHARED / "squad-v1.1-train" / "train-v1.1.json").read_text("utf-8"))["data"]
+    kept, count = [], 0
+    for article in data:
+        take = article["paragraphs"][: paragraphs - count]
+        kept.append({**article, "paragraphs": take})
+        count += len(take)
+        if count >= paragraphs:
+            break
+    out.write_text(json.dumps({"version": "1.1", "data": kept}), "utf-8")
+    return out
+
+
+def commands(out: Path, inputs: Path) -> list[list[str]]:
+    """The fixed command list, writing under ``out``; shared inputs are read from ``inputs``."""
+    py = sys.executable
+    mlqa, bench = [py, "-m", "mlqa_domain.cli"], [py, "-m", "mlqa_domain.bench_cli"]
+    runs = [[py, "-m", "mlqa_domain.demo", "--out", str(out / "demo"), "--embedding-model", MODEL]]
+    de_dev = SHARED / "mlqa-de-dev"
+    if (de_dev / "mlqa.de.de.validation.jsonl").is_file():
+        common = ["--embedding-model", MODEL, "--cache-dir", str(out / "cache")]
+        runs.append(
+            [
+                *mlqa,
+                "build",
+                "--source",
+                str(de_dev / "mlqa.de.de.validation.jsonl"),
+                "--out",
+                str(out / "de"),
+            ]
+            + [*common, "--filters", str(inputs / "filters.yaml")]
+        )
+        for name in ("mbert-german-mlqa", "mbert-translated-squad"):
+            runs.append(
+                [*bench, "import", str(inputs / name), "--data", str(out / "de"), "--split", "validation"]
+                + ["--model-id", name, "--out", str(out / "import" / name)]
+            )
+        runs.append(
+            [*bench, "compare", str(out / "import" / "mbert-translated-squad")]
+            + [str(out / "import" / "mbert-german-mlqa"), "--out", str(out / "compare" / "compare.json")]
+        )
+    if (SHARED / "squad-v1.1-train" / "train-v1.1.json").is_file():
+        runs.append(
+            [*mlqa, "build", "--source", str(inputs / "squad300.json"), "--out", str(out / "squad")]
+            + ["--embedding-model", MODEL, "--cache-dir", str(out / "cache")]
+            + ["--context-language", "en", "--question-language", "en", "--split", "test"]
+        )
+    return runs
+
+
+def prepare_inputs(inputs: Path) -> None:
+    """Shared inputs both revisions read: filters, answer dirs, the SQuAD subset."""
+    inputs.mkdir(parents=True, exist_ok=True)
+    (inputs / "filters.yaml").write_text(FILTERS, "utf-8")
+    predictions = SHARED / "mlqa-de-dev" / "predictions"
+    for name in ("mbert-german-mlqa", "mbert-translated-squad"):
+        if (predictions / f"{name}.json").is_file():
+            (inputs / name).mkdir(exist_ok=True)
+            shutil.copyfile(predictions / f"{name}.json", inputs / name / "all.de.json")
+    if (SHARED / "squad-v1.1-train" / "train-v1.1.json").is_file():
+        squad_subset(inputs / "squad300.json", 300)
+
+
+def run_revision(code: Path, out: Path, inputs: Path) -> None:
+    """Every command with ``code`` first on the import path."""
+    env = {**os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1", "MLQA_DOMAIN_NO_PROGRESS": "1"}
+    env["HF_DATASETS_CACHE"] = str(out / "hf-datasets-cache")
+    for command in commands(out, inputs):
+        print("$", " ".join(command[2:]), flush=True)
+        done = subprocess.run(command, env=env, cwd=out, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            sys.exit(
+                f"failed (exit {done.returncode}) in {code}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
+            )
+
+
+def without_clock(value: object) -> object:
+    """``value`` with every wall-clock field removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: without_clock(v) for k, v in value.items() if k not in CLOCK_FIELDS}
+    if isinstance(value, list):
+        return [without_clock(v) for v in value]
+    return value
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Byte-equal, or JSON equal once wall-clock fields are removed."""
+    left, right = a.read_bytes(), b.read_bytes()
+    if left == right:
+        return True
+    if a.suffix not in (".json", ".jsonl"):
+        return False
+    try:
+        if a.suffix == ".json":
+            return without_clock(json.loads(left)) == without_clock(json.loads(right))
+        lines = zip(left.splitlines(), right.splitlines(), strict=True)
+        return all(without_clock(json.loads(x)) == without_clock(json.loads(y)) for x, y in lines)
+    except (ValueError, UnicodeDecodeError):
+        return False
+
+
+IGNORED_PARTS = {"cache", ".cache", "hf-datasets-cache", "checkpoints", "__pycache__"}
+
+
+def output_files(root: Path) -> dict[str, Path]:
+    """Every file under ``root`` but caches and intermediate checkpoints, by relative path."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and not IGNORED_PARTS.intersection(rel.parts) and "checkpoint-" not in str(rel):
+            files[str(rel)] = path
+    return files
+
+
+def compare_trees(a: Path, b: Path) -> list[str]:
+    """What differs between two output trees (missing files, differing files)."""
+    left, right = output_files(a), output_files(b)
+    problems = [f"only in baseline: {p}" for p in sorted(left.keys() - right.keys())]
+    problems += [f"only in candidate: {p}" for p in sorted(right.keys() - left.keys())]
+    for rel in sorted(left.keys() & right.keys()):
+        if not same_file(left[rel], right[rel]):
+            digest = [hashlib.sha256(x.read_bytes()).hexdigest()[:12] for x in (left[rel], right[rel])]
+            problems.append(f"differs: {rel} ({digest[0]} vs {digest[1]})")
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", required=True, help="a git revision")
+    parser.add_argument("--candidate", default="WORKTREE", help="a git revision (default: the work tree)")
+    parser.add_argument("--keep", type=Path, help="write both output trees here and keep them")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="compare-outputs-"))
+    root = args.keep or tmp
+    try:
+        prepare_inputs(root / "inputs")
+        outs = {}
+        for label, revision in (("baseline", args.baseline), ("candidate", args.candidate)):
+            code = checkout(revision, tmp / f"code-{label}")
+            outs[label] = root / label
+            outs[label].mkdir(parents=True, exist_ok=True)
+            print(f"== {label}: {revision}", flush=True)
+            run_revision(code, outs[label], root / "inputs")
+        problems = compare_trees(outs["baseline"], outs["candidate"])
+        count = len(output_files(outs["baseline"]))
+        for line in problems:
+            print(line)
+        print(f"{count} output files compared: {'identical' if not problems else f'{len(problems)} differ'}")
+        sys.exit(1 if problems else 0)
+    finally:
+        for label in ("baseline", "candidate"):
+            if (tmp / f"code-{label}").exists():
+                subprocess.run(
+                    [
+                        "git",
+                        "-C",
+                        str(REPO_ROOT),
+                        "worktree",
+                        "remove",
+                        "--force",
+                        str(tmp / f"code-{label}"),
+                    ],
+                    check=False,
+                    capture_output=True,
+                )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
