@@ -28,8 +28,8 @@ test: setup
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check mlqa_domain tests benchmarks scripts
-	$(BIN)/ruff format --check mlqa_domain tests benchmarks scripts
+	$(BIN)/ruff check mlqa_domain tests perf scripts
+	$(BIN)/ruff format --check mlqa_domain tests perf scripts
 
 clean:
 	rm -rf $(DEMO_OUT) .pytest_cache

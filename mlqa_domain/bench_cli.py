@@ -9,13 +9,14 @@ from mlqa_domain.benchmark.commands import GROUPS as BENCHMARK_GROUPS
 from mlqa_domain.cli_utils import add_version_option, run_app
 from mlqa_domain.leaderboard.commands import COMMANDS as LEADERBOARD_COMMANDS
 from mlqa_domain.leaderboard.commands import GROUPS as LEADERBOARD_GROUPS
+from mlqa_domain.training.commands import COMMANDS as TRAINING_COMMANDS
 
 HELP = "Zero-shot cross-lingual QA benchmark on the domain splits of MLQA."
 app = typer.Typer(
     name="bench", help=HELP, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False
 )
 add_version_option(app)
-for command_name, command in [*COMMANDS, *LEADERBOARD_COMMANDS]:
+for command_name, command in [*COMMANDS, *TRAINING_COMMANDS, *LEADERBOARD_COMMANDS]:
     app.command(command_name)(command)
 for group_name, group_help, group_commands in [*BENCHMARK_GROUPS, *LEADERBOARD_GROUPS]:
     group = typer.Typer(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from mlqa_domain.builders.commands import COMMANDS
+from mlqa_domain.builders.commands import COMMANDS as BUILD_COMMANDS
 from mlqa_domain.cli_utils import add_version_option, run_app
+from mlqa_domain.labeling.commands import COMMANDS as LABELING_COMMANDS
 
 app = typer.Typer(
     name="mlqa-domain",
@@ -15,7 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 add_version_option(app)
-for name, command in COMMANDS:
+for name, command in [*BUILD_COMMANDS, *LABELING_COMMANDS]:
     app.command(name)(command)
 
 

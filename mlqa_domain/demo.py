@@ -81,7 +81,7 @@ def build_and_audit(out: Path, data: Path, embedding_model: str) -> None:
 def stilts_runs(out: Path, data: Path, max_steps: int) -> None:
     """Step 3: a tiny random XLM-R through STILTs, with and without an intermediate task."""
     print("\n== 3. STILTs with a tiny XLM-R: (MNLI ->) SQuAD -> every domain config ==")
-    from mlqa_domain.benchmark.tiny_model import build_tiny_xlmr
+    from mlqa_domain.training.tiny_model import build_tiny_xlmr
 
     tiny, tasks = out / "tiny-xlmr", DEMO_DIR / "tasks"
     print(

@@ -16,8 +16,8 @@ import json
 import time
 from pathlib import Path
 
-from mlqa_domain.builders.head_training import HeadSettings
-from mlqa_domain.builders.reference_audit import embedded_reference, held_out_report
+from mlqa_domain.labeling.domain_head_training import HeadSettings
+from mlqa_domain.labeling.reference_audit import embedded_reference, held_out_report
 
 VARIANTS = {
     "logreg-C0.5": HeadSettings(kind="logreg", strength=0.5),

@@ -20,10 +20,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def main() -> None:
-    from mlqa_domain.builders.classifiers.head import DomainHead
-    from mlqa_domain.builders.head_training import HeadSettings
-    from mlqa_domain.builders.reference_audit import SHIPPED_HEAD, embedded_reference, held_out_report
-    from mlqa_domain.builders.taxonomy import default_taxonomy_path
+    from mlqa_domain.labeling.classifiers.domain_head import DomainHead
+    from mlqa_domain.labeling.domain_head_training import HeadSettings
+    from mlqa_domain.labeling.reference_audit import SHIPPED_HEAD, embedded_reference, held_out_report
+    from mlqa_domain.labeling.taxonomy import default_taxonomy_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1 train json")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from sample_reference_candidates import load_paragraphs, write_batches
 
-from mlqa_domain.builders.classifiers.head import DomainHead
-from mlqa_domain.builders.reference import classifier_input, load_reference_labels
 from mlqa_domain.embeddings import TextEncoder
+from mlqa_domain.labeling.classifiers.domain_head import DomainHead
+from mlqa_domain.labeling.reference import classifier_input, load_reference_labels
 
 
 def main() -> None:

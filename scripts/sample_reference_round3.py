@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sample_reference_candidates import load_paragraphs, write_batches
 
-from mlqa_domain.builders.reference import load_reference_labels
+from mlqa_domain.labeling.reference import load_reference_labels
 
 SUBFIELDS = {
     "physics": [

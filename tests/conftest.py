@@ -62,7 +62,7 @@ TINY_CORPUS = [
 @pytest.fixture(scope="session")
 def tiny_xlmr(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random XLM-R encoder with a tokenizer trained on a small multilingual corpus."""
-    from mlqa_domain.benchmark.tiny_model import build_tiny_xlmr
+    from mlqa_domain.training.tiny_model import build_tiny_xlmr
 
     return build_tiny_xlmr(tmp_path_factory.mktemp("tiny-xlmr"), TINY_CORPUS, vocab_size=400)
 

@@ -9,7 +9,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mlqa_domain.builders.audit import (
+from mlqa_domain.builders.export import write_configs
+from mlqa_domain.errors import InputError
+from mlqa_domain.example import Example
+from mlqa_domain.labeling.audit import (
     AuditSettings,
     SampleSettings,
     audit_items,
@@ -20,11 +23,8 @@ from mlqa_domain.builders.audit import (
     run_audit,
     sample_for_audit,
 )
-from mlqa_domain.builders.classifiers.calibration import Calibration
-from mlqa_domain.builders.ensemble import EnsembleRule, MemberRule, labeling_of
-from mlqa_domain.builders.export import write_configs
-from mlqa_domain.errors import InputError
-from mlqa_domain.example import Example
+from mlqa_domain.labeling.classifiers.calibration import Calibration
+from mlqa_domain.labeling.ensemble import EnsembleRule, MemberRule, labeling_of
 
 LABELS = ["legal", "biomedical", "finance", "general"]
 

@@ -211,7 +211,7 @@ def test_an_llm_through_lm_eval_is_imported_compared_submitted_and_rendered(
     (first 4 questions of each task), its samples imported, compared with a real imported run, submitted
     to a leaderboard of the generative protocol and rendered."""
     pytest.importorskip("lm_eval")
-    from mlqa_domain.benchmark.tiny_model import build_tiny_causal_lm
+    from mlqa_domain.training.tiny_model import build_tiny_causal_lm
 
     tasks = tmp_path / "tasks"
     code, _, err = invoke(

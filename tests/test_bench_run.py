@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from mlqa_domain.builders.card import front_matter
 from mlqa_domain.builders.export import write_build_info, write_configs
-from mlqa_domain.builders.repo_info import list_configs
 from mlqa_domain.configs import parse_config_name
+from mlqa_domain.dataset_repo import list_configs
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
 

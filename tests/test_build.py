@@ -13,7 +13,7 @@ import datasets
 import pytest
 
 from mlqa_domain.builders.build import build_dataset
-from mlqa_domain.builders.repo_info import list_configs, load_build_info
+from mlqa_domain.dataset_repo import list_configs, load_build_info
 from mlqa_domain.errors import ConfigError, InputError
 
 LANGS = ("en", "de", "es", "zh")
@@ -328,7 +328,7 @@ def test_cli_build_and_bad_taxonomy(
 
 
 def test_rebuild_in_place_is_seen_by_load_dataset(mlqa_dir: Path, tiny_sbert: Path, tmp_path: Path) -> None:
-    from mlqa_domain.builders.repo_info import load_config
+    from mlqa_domain.dataset_repo import load_config
 
     squad = json.loads((mlqa_dir / "test" / "test-context-de-question-de.json").read_text("utf-8"))
     rows = [

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from mlqa_domain import embeddings
-from mlqa_domain.builders.taxonomy import default_taxonomy_path
 from mlqa_domain.embeddings import TextEncoder, text_hash
+from mlqa_domain.labeling.taxonomy import default_taxonomy_path
 
 WORDS = [
     "court",
@@ -238,8 +238,8 @@ def test_unknown_backend_is_a_config_error():
 def test_int8_scores_near_a_threshold_are_refined_with_the_fp32_model(tiny_sbert, tmp_path):
     """Rows whose int8 probability lies within the margin of a head threshold get the fp32 probability;
     the others keep the int8 one."""
-    from mlqa_domain.builders.classifiers.head import DomainHead, HeadClassifier
-    from mlqa_domain.builders.head_training import probe_embedding
+    from mlqa_domain.labeling.classifiers.domain_head import DomainHead, HeadClassifier
+    from mlqa_domain.labeling.domain_head_training import probe_embedding
 
     domains = ["biomedical", "legal"]
     texts = ["The court ruled that the contract was void.", "Cells divide by mitosis.", "A song."]

@@ -11,7 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from mlqa_domain.builders.classifiers.fasttext_classifier import (
+from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.labeling.classifiers.fasttext_classifier import (
     FastTextClassifier,
     LabelledText,
     TrainSettings,
@@ -22,7 +23,6 @@ from mlqa_domain.builders.classifiers.fasttext_classifier import (
     split_holdout,
     train_classifier,
 )
-from mlqa_domain.errors import ConfigError, InputError
 
 DOMAINS = ["biomedical", "legal", "finance", "science"]
 SMALL = TrainSettings(epoch=40, lr=0.5, word_ngrams=2, dim=16, seed=0, threads=1)

@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from mlqa_domain.builders.classifiers.fasttext_classifier import read_labelled
-from mlqa_domain.builders.taxonomy import load_taxonomy
-from mlqa_domain.builders.training_data import (
+from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.labeling.classifiers.fasttext_classifier import read_labelled
+from mlqa_domain.labeling.taxonomy import load_taxonomy
+from mlqa_domain.labeling.training_data import (
     TrainingDataSettings,
     build_training_file,
     chunk_text,
@@ -20,7 +21,6 @@ from mlqa_domain.builders.training_data import (
     resolve_label,
     texts_of,
 )
-from mlqa_domain.errors import ConfigError, InputError
 
 CONTRACT = (
     "This Agreement is entered into by the Licensor and the Licensee.\n\n"

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlqa_domain.builders.classifiers.transformers_classifier import (
+from mlqa_domain.errors import ConfigError
+from mlqa_domain.labeling.classifiers.transformers_classifier import (
     TransformersClassifier,
     ZeroShotClassifier,
     candidate_labels_for,
 )
-from mlqa_domain.builders.labelers import build_labeler
-from mlqa_domain.builders.taxonomy import load_taxonomy
-from mlqa_domain.errors import ConfigError
+from mlqa_domain.labeling.labelers import build_labeler
+from mlqa_domain.labeling.taxonomy import load_taxonomy
 
 DOMAINS = ["biomedical", "legal", "finance", "science"]
 TEXTS = [

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import yaml
 
-from mlqa_domain.builders.classifiers.calibration import Calibration, LabelMap, fit_logistic
-from mlqa_domain.builders.classifiers.fasttext_classifier import TrainSettings, train_classifier
-from mlqa_domain.builders.ensemble import EnsembleRule, MemberRule, labeling_of, relabel
-from mlqa_domain.builders.labelers import build_labeler
-from mlqa_domain.builders.taxonomy import load_taxonomy
 from mlqa_domain.errors import ConfigError
+from mlqa_domain.labeling.classifiers.calibration import Calibration, LabelMap, fit_logistic
+from mlqa_domain.labeling.classifiers.fasttext_classifier import TrainSettings, train_classifier
+from mlqa_domain.labeling.ensemble import EnsembleRule, MemberRule, labeling_of, relabel
+from mlqa_domain.labeling.labelers import build_labeler
+from mlqa_domain.labeling.taxonomy import load_taxonomy
 
 
 def sigmoid(z: float) -> float:

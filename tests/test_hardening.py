@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 from mlqa_domain.atomic import atomic_dir, atomic_file, write_text_atomic
-from mlqa_domain.builders.taxonomy import Taxonomy, check_delta, check_thresholds, load_taxonomy
 from mlqa_domain.configs import check_config_name, check_name, check_names, is_submittable_name
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
 from mlqa_domain.filters import build_filters
 from mlqa_domain.filters.answer_span import AnswerSpanFilter
 from mlqa_domain.filters.text_clean import TextCleanFilter, clean_text
+from mlqa_domain.labeling.taxonomy import Taxonomy, check_delta, check_thresholds, load_taxonomy
 from mlqa_domain.leaderboard.store import ENTRIES, LocalStore
 
 DOMAIN = "  legal:\n    description: law\n    threshold: 0.3\n"
@@ -129,7 +129,7 @@ def test_classifier_thresholds_and_delta_in_the_declared_range():
 
 
 def test_classifier_options_out_of_range_are_a_config_error(tmp_path):
-    from mlqa_domain.builders.labelers import build_labeler
+    from mlqa_domain.labeling.labelers import build_labeler
 
     path = _taxonomy(
         tmp_path,

@@ -197,7 +197,7 @@ def _example(qid: str, lang: str, context: str, answer: str) -> Example:
 
 
 def test_the_pivot_check_names_ids_whose_instances_are_not_parallel(caplog):
-    from mlqa_domain.builders.pivot import check_parallel, group_by_id
+    from mlqa_domain.labeling.pivot import check_parallel, group_by_id
 
     examples = [
         _example("q-collide", "en", CONTRACT, "2015"),
@@ -208,7 +208,7 @@ def test_the_pivot_check_names_ids_whose_instances_are_not_parallel(caplog):
         _example("q-short", "es", "El inquilino.", "El inquilino"),
         _example("q-english-only", "en", CONTRACT, "2015"),
     ]
-    with caplog.at_level(logging.WARNING, logger="mlqa_domain.builders.pivot"):
+    with caplog.at_level(logging.WARNING, logger="mlqa_domain.labeling.pivot"):
         check = check_parallel(group_by_id(examples))
     assert check.checked == 3
     assert set(check.suspects) == {"q-collide", "q-short"}

@@ -72,7 +72,7 @@ def tasks_dir(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_causal_lm(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from datasets import load_dataset
 
-    from mlqa_domain.benchmark.tiny_model import build_tiny_causal_lm
+    from mlqa_domain.training.tiny_model import build_tiny_causal_lm
 
     rows = load_dataset(str(repo), "all.de", split="test", cache_dir=str(repo.parent / "cache"))
     texts = [f"Context: {r['context']}\n\nQuestion: {r['question']}\n\nAnswer:" for r in rows]

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlqa_domain.builders.classifiers import CLASSIFIERS
 from mlqa_domain.builders.sources import SOURCES, detect_kind, load_source
-from mlqa_domain.builders.taxonomy import load_taxonomy
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
 from mlqa_domain.filters import FILTERS, Drop, Filter, Flag, build_filters, filter_order
+from mlqa_domain.labeling.classifiers import CLASSIFIERS
+from mlqa_domain.labeling.taxonomy import load_taxonomy
 from mlqa_domain.pipeline import Pipeline, PipelineStep
 
 SOURCE_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sources"

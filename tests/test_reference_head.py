@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlqa_domain.builders.classifiers.head import DomainHead, HeadClassifier
-from mlqa_domain.builders.head_training import (
+from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.hashing import sha256_text
+from mlqa_domain.labeling.classifiers.domain_head import DomainHead, HeadClassifier
+from mlqa_domain.labeling.domain_head_training import (
     HeadSettings,
     article_folds,
     choose_threshold,
@@ -17,16 +19,14 @@ from mlqa_domain.builders.head_training import (
     fit_layers,
     nested_evaluation,
 )
-from mlqa_domain.builders.reference import (
+from mlqa_domain.labeling.reference import (
     GUIDELINES_VERSION,
     classifier_input,
     default_reference_path,
     join_reference,
     load_reference_labels,
 )
-from mlqa_domain.builders.reference_audit import domain_metrics
-from mlqa_domain.errors import ConfigError, InputError
-from mlqa_domain.hashing import sha256_text
+from mlqa_domain.labeling.reference_audit import domain_metrics
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SQUAD_TRAIN = REPO_ROOT.parent / "shared" / "data" / "squad-v1.1-train" / "train-v1.1.json"
@@ -155,8 +155,8 @@ def test_a_file_that_is_not_a_head_is_a_clear_error(tmp_path):
 
 def test_head_for_another_embedding_model_is_a_clear_error(tmp_path, tiny_sbert, minilm_path):
     """A head trained on all-MiniLM-L6-v2 embeddings refuses to run on another model's."""
-    from mlqa_domain.builders.head_training import probe_embedding
     from mlqa_domain.embeddings import TextEncoder
+    from mlqa_domain.labeling.domain_head_training import probe_embedding
 
     minilm = TextEncoder(str(minilm_path), use_cache=False)
     head = _head(dim=384)
@@ -193,10 +193,10 @@ def test_folds_never_split_an_article():
 @pytest.mark.slow
 def test_head_trained_on_a_small_subset_beats_prototypes_on_held_out_articles(squad_train, minilm_path):
     """Train on the labelled paragraphs of some articles, test on other articles: the head wins."""
-    from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier
-    from mlqa_domain.builders.reference_audit import prototype_predictions
-    from mlqa_domain.builders.taxonomy import load_taxonomy
     from mlqa_domain.embeddings import TextEncoder
+    from mlqa_domain.labeling.classifiers.embedding import EmbeddingClassifier
+    from mlqa_domain.labeling.reference_audit import prototype_predictions
+    from mlqa_domain.labeling.taxonomy import load_taxonomy
 
     items, _ = join_reference(squad_train)
     titles = sorted({item.title for item in items})
@@ -232,7 +232,7 @@ def test_nested_evaluation_predicts_every_item_from_a_head_that_never_saw_its_ar
     gold = np.zeros((n, 4), dtype=bool)
     gold[np.arange(n), rng.integers(0, 4, n)] = True
     x = gold.astype(np.float32) @ rng.normal(size=(4, dim)).astype(np.float32) + rng.normal(0, 0.3, (n, dim))
-    from mlqa_domain.builders.head_training import EmbeddedReference
+    from mlqa_domain.labeling.domain_head_training import EmbeddedReference
 
     data = EmbeddedReference(
         items=[None] * n,

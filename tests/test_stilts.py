@@ -13,15 +13,15 @@ import yaml
 from transformers import TrainerCallback
 from typer.testing import CliRunner
 
-from mlqa_domain.benchmark.head_swap import (
+from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.example import Example
+from mlqa_domain.training.head_swap import (
     build_multitask_model,
     encoder_of,
     head_modules,
     load_with_new_head,
 )
-from mlqa_domain.benchmark.stilts import check_run_dir, make_config, run_stilts
-from mlqa_domain.errors import ConfigError, InputError
-from mlqa_domain.example import Example
+from mlqa_domain.training.stilts import check_run_dir, make_config, run_stilts
 
 TASKS = Path(__file__).resolve().parent / "fixtures" / "tasks"
 MNLI = TASKS / "mnli_tiny.jsonl"
@@ -319,8 +319,8 @@ def test_cli_multitask_intermediate_feeds_the_target(
 
 
 def _app() -> typer.Typer:
-    from mlqa_domain.benchmark.commands.baselines import baselines
-    from mlqa_domain.benchmark.commands.stilts import stilts
+    from mlqa_domain.training.commands.baselines import baselines
+    from mlqa_domain.training.commands.stilts import stilts
 
     app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
     app.command("stilts")(stilts)
@@ -329,8 +329,8 @@ def _app() -> typer.Typer:
 
 
 def test_baselines_list_and_every_baseline_resolves() -> None:
-    from mlqa_domain.benchmark.baselines import load_baselines
-    from mlqa_domain.benchmark.stilts import plan_phases
+    from mlqa_domain.training.baselines import load_baselines
+    from mlqa_domain.training.stilts import plan_phases
 
     result = CliRunner().invoke(_app(), ["baselines", "--list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
@@ -376,8 +376,8 @@ def test_cli_baseline_smoke_run_and_one_line_errors(tiny_xlmr: Path, eval_repo: 
 
 
 def test_recipes_are_named_presets_with_sources_and_cli_options_override_them() -> None:
-    from mlqa_domain.benchmark.baselines import get_recipe, load_baselines
-    from mlqa_domain.benchmark.stilts import plan_phases
+    from mlqa_domain.training.baselines import get_recipe, load_baselines
+    from mlqa_domain.training.stilts import plan_phases
 
     result = CliRunner().invoke(_app(), ["baselines", "--list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
@@ -490,7 +490,7 @@ def _run_files(run_dir: Path) -> dict[str, bytes]:
 def test_a_seeded_run_repeats_byte_for_byte(eval_repo: Path, tmp_path: Path) -> None:
     """The same command with the same seed on the same CPU: a freshly made tiny model (tokenizer trained
     on the fly), both training phases and phase 3 give identical bytes."""
-    from mlqa_domain.benchmark.tiny_model import build_tiny_xlmr
+    from mlqa_domain.training.tiny_model import build_tiny_xlmr
 
     texts = [row[3] + " " + row[4] for row in EVAL_ROWS] * 3
     runs = []

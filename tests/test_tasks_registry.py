@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from mlqa_domain.benchmark.task_data import load_task_data
-from mlqa_domain.benchmark.task_registry import (
+from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.training.task_data import load_task_data
+from mlqa_domain.training.task_registry import (
     TaskRegistry,
     load_task_file,
     parse_task_list,
     shipped_tasks_dir,
     tasks_for_domain,
 )
-from mlqa_domain.errors import ConfigError, InputError
 
 TASKS = Path(__file__).resolve().parent / "fixtures" / "tasks"
 REQUIRED = {"squad", "mnli", "hellaswag", "cuad", "covid_qa", "bioasq", "pubmedqa", "casehold", "ledgar"}
@@ -42,7 +42,7 @@ def test_every_shipped_task_loads_with_a_hub_source() -> None:
 def test_shipped_taxonomy_links_only_known_tasks() -> None:
     registry = TaskRegistry.load()
     assert tasks_for_domain("legal") == ["cuad", "casehold", "ledgar"]
-    from mlqa_domain.builders.taxonomy import load_taxonomy
+    from mlqa_domain.labeling.taxonomy import load_taxonomy
 
     for domain in load_taxonomy().domain_names:
         for task in tasks_for_domain(domain):
@@ -195,9 +195,9 @@ def test_demo_task_files_load_as_overrides(task: str, filename: str, rows: int) 
 
 
 def test_unknown_task_format_head_task_and_baseline_say_did_you_mean(tmp_path: Path) -> None:
-    from mlqa_domain.benchmark.baselines import get_baseline
-    from mlqa_domain.benchmark.formats import TASK_FORMATS, get_format
-    from mlqa_domain.benchmark.heads import HEADS, get_head
+    from mlqa_domain.training.baselines import get_baseline
+    from mlqa_domain.training.formats import TASK_FORMATS, get_format
+    from mlqa_domain.training.task_heads import TASK_HEADS, get_head
 
     task = tmp_path / "task.yaml"
     task.write_text("name: x\nformat: clasification\ndataset: a/b\n", encoding="utf-8")
@@ -220,12 +220,12 @@ def test_unknown_task_format_head_task_and_baseline_say_did_you_mean(tmp_path: P
     ):
         get_baseline("xlmr-large.mnly")
     assert TASK_FORMATS.names() == ["classification", "extractive_qa", "multiple_choice"]
-    assert set(HEADS.names()) == {"question_answering", "sequence_classification", "multiple_choice"}
+    assert set(TASK_HEADS.names()) == {"question_answering", "sequence_classification", "multiple_choice"}
 
 
 def test_every_task_format_names_a_registered_head_and_has_its_protocol() -> None:
-    from mlqa_domain.benchmark.formats import TASK_FORMATS, get_format
-    from mlqa_domain.benchmark.heads import get_head
+    from mlqa_domain.training.formats import TASK_FORMATS, get_format
+    from mlqa_domain.training.task_heads import get_head
 
     for name in TASK_FORMATS.names():
         task_format = get_format(name)
@@ -238,8 +238,8 @@ def test_every_task_format_names_a_registered_head_and_has_its_protocol() -> Non
 
 def test_a_new_task_format_is_one_registered_class(tmp_path: Path) -> None:
     """A plug-in format (here: classification under another name) is usable by name in a task file."""
-    from mlqa_domain.benchmark.formats import TASK_FORMATS
-    from mlqa_domain.benchmark.formats.classification import Classification
+    from mlqa_domain.training.formats import TASK_FORMATS
+    from mlqa_domain.training.formats.classification import Classification
 
     @TASK_FORMATS.register("pair_classification")
     class PairClassification(Classification):

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import yaml
 
-from mlqa_domain.builders.classifiers.embedding import EmbeddingClassifier
-from mlqa_domain.builders.ensemble import decide_domains
-from mlqa_domain.builders.labelers import ScoreLabeler, build_labeler
-from mlqa_domain.builders.pivot import label_examples
-from mlqa_domain.builders.taxonomy import default_taxonomy_path, load_taxonomy
 from mlqa_domain.embeddings import TextEncoder
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
+from mlqa_domain.labeling.classifiers.embedding import EmbeddingClassifier
+from mlqa_domain.labeling.ensemble import decide_domains
+from mlqa_domain.labeling.labelers import ScoreLabeler, build_labeler
+from mlqa_domain.labeling.pivot import label_examples
+from mlqa_domain.labeling.taxonomy import default_taxonomy_path, load_taxonomy
 
 THRESHOLDS = {"legal": 0.3, "biomedical": 0.3, "finance": 0.4}
 

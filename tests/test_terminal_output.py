@@ -213,7 +213,7 @@ def test_training_steps_are_one_progress_task_and_metrics_are_log_lines() -> Non
     from types import SimpleNamespace
 
     from mlqa_domain import progress
-    from mlqa_domain.benchmark.training import ReportProgress
+    from mlqa_domain.training.trainer import ReportProgress
 
     events: list[tuple] = []
 
@@ -228,7 +228,7 @@ def test_training_steps_are_one_progress_task_and_metrics_are_log_lines() -> Non
     messages: list[str] = []
     handler = logging.Handler()
     handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
-    training_logger = logging.getLogger("mlqa_domain.benchmark.training")
+    training_logger = logging.getLogger("mlqa_domain.training.trainer")
     training_logger.addHandler(handler)
     level = training_logger.level
     training_logger.setLevel(logging.INFO)

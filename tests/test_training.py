@@ -16,16 +16,16 @@ import pytest
 import torch
 from transformers import TrainerCallback
 
-from mlqa_domain.benchmark.task_data import TaskData, load_task_data
-from mlqa_domain.benchmark.task_registry import TaskRegistry, resolve_tasks
-from mlqa_domain.benchmark.training import (
+from mlqa_domain.errors import ConfigError
+from mlqa_domain.training.task_data import TaskData, load_task_data
+from mlqa_domain.training.task_registry import TaskRegistry, resolve_tasks
+from mlqa_domain.training.trainer import (
     BatchSplit,
     PhaseSettings,
     build_trainer,
     data_parallel_devices,
     split_batch,
 )
-from mlqa_domain.errors import ConfigError
 
 TASKS = Path(__file__).resolve().parent / "fixtures" / "tasks"
 DATA = {
@@ -265,7 +265,7 @@ def test_a_saved_phase_tokenizer_keeps_no_state_of_its_last_call(tiny_xlmr, tmp_
     from the datasets cache (`make demo` twice gave two tokenizer.json files)."""
     from transformers import AutoTokenizer
 
-    from mlqa_domain.benchmark.training import _reset_call_state
+    from mlqa_domain.training.trainer import _reset_call_state
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_xlmr)
     tokenizer.save_pretrained(tmp_path / "fresh")

@@ -1,1 +1,1 @@
-"""Benchmark: score QA checkpoints on the domain configs; STILTs baselines."""
+"""Benchmark: score QA checkpoints (or imported answers) on the domain configs; compare runs."""

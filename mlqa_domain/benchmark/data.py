@@ -9,8 +9,8 @@ from pathlib import Path
 
 from datasets.exceptions import DatasetsError
 
-from mlqa_domain.builders.repo_info import list_configs, load_build_info, load_config
 from mlqa_domain.configs import ALL, GENERAL, check_config_name, parse_config_name, suggest_config
+from mlqa_domain.dataset_repo import list_configs, load_build_info, load_config
 from mlqa_domain.errors import ConfigError, InputError, first_line
 
 _SHOW_AVAILABLE = 8
@@ -145,7 +145,7 @@ def check_config_files(repo: DatasetRepo, configs: Sequence[str], split: str) ->
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from mlqa_domain.builders.export import DATA_DIR
+    from mlqa_domain.dataset_repo import DATA_DIR
 
     root = Path(repo.location)
     if not root.is_dir():

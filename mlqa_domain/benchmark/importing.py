@@ -25,6 +25,7 @@ from mlqa_domain.benchmark import results as results_mod
 from mlqa_domain.benchmark.data import DatasetRepo, load_config_examples, open_repo, plan_configs
 from mlqa_domain.benchmark.scoring import load_predictions
 from mlqa_domain.configs import ALL, check_config_name, language_key, parse_config_name, suggest_config
+from mlqa_domain.dataset_repo import REJECTED_DIR
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.jsonio import iter_jsonl
@@ -146,7 +147,7 @@ def answer_sources(configs: list[str], answers: Answers, where: Path) -> dict[st
 def rejected_ids(repo: DatasetRepo, split: str) -> dict[str, set[str]]:
     """``{pair key: ids}`` the build's filters dropped from ``split`` (its ``rejected/``; local repos)."""
     out: dict[str, set[str]] = {}
-    folder = Path(repo.location) / "rejected"
+    folder = Path(repo.location) / REJECTED_DIR
     if not folder.is_dir():
         return out
     for path in sorted(folder.glob("*.jsonl")):

@@ -250,7 +250,7 @@ def export_tasks(data: str, out: str | Path, settings: ExportSettings = ExportSe
     location = dataset_location(data)
     dataset_kwargs: dict[str, Any] = {}
     if Path(location).is_dir():
-        from mlqa_domain.builders.repo_info import datasets_cache_dir
+        from mlqa_domain.dataset_repo import datasets_cache_dir
 
         # `datasets` caches a local folder by its card: a cache of this build's own (as `bench run` does)
         dataset_kwargs["cache_dir"] = datasets_cache_dir(fingerprint)

@@ -1,1 +1,1 @@
-"""Builders: read MLQA-style sources, classify contexts into domains, write the dataset repo."""
+"""Builders: read MLQA-style sources, run the labelling and the filters, write the dataset repo."""

@@ -21,16 +21,17 @@ import yaml
 from mlqa_domain import __version__
 from mlqa_domain.atomic import atomic_dir, check_writable
 from mlqa_domain.builders.card import render_card
-from mlqa_domain.builders.ensemble import Labeler
-from mlqa_domain.builders.export import BUILD_INFO, write_build_info, write_configs
-from mlqa_domain.builders.labelers import build_labeler
-from mlqa_domain.builders.pivot import ParallelCheck, check_parallel, group_by_id, label_examples
+from mlqa_domain.builders.export import write_build_info, write_configs
 from mlqa_domain.builders.sources import DEFAULT_MLQA_URL, SourceOptions, load_source
-from mlqa_domain.builders.taxonomy import Taxonomy, load_taxonomy
+from mlqa_domain.dataset_repo import BUILD_INFO, CARD, REJECTED_DIR
 from mlqa_domain.embeddings import TextEncoder
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
 from mlqa_domain.filters import Filter, build_filters, filter_report, write_rejected
+from mlqa_domain.labeling.ensemble import Labeler
+from mlqa_domain.labeling.labelers import build_labeler
+from mlqa_domain.labeling.pivot import ParallelCheck, check_parallel, group_by_id, label_examples
+from mlqa_domain.labeling.taxonomy import Taxonomy, load_taxonomy
 from mlqa_domain.languages import PIVOT_LANGUAGE
 from mlqa_domain.pipeline import Pipeline, PipelineStep, StepStats
 
@@ -210,9 +211,9 @@ class WriteRepo(PipelineStep):
             sizes: dict = {}
             counts = write_configs(tmp, examples, self.taxonomy.domain_names, self.taxonomy.general, sizes)
             self.info = write_build_info(tmp, self.build_info(examples, counts, sizes, len(rejected)))
-            (tmp / "README.md").write_text(render_card(self.info), encoding="utf-8")
+            (tmp / CARD).write_text(render_card(self.info), encoding="utf-8")
             if rejected:
-                write_rejected(rejected, tmp / "rejected")
+                write_rejected(rejected, tmp / REJECTED_DIR)
         return examples
 
     def build_info(self, kept: list[Example], counts: dict, sizes: dict, rejected: int) -> dict[str, Any]:

@@ -344,7 +344,7 @@ def add_power(repo_dir: str | Path, power: dict) -> dict:
     """Write ``power`` (per split: questions and minimum detectable F1 difference, and the reference run)
     into the repo's build_info.json and re-render its card from it; return the new build info."""
     from mlqa_domain.atomic import write_text_atomic
-    from mlqa_domain.builders.export import BUILD_INFO
+    from mlqa_domain.dataset_repo import BUILD_INFO
     from mlqa_domain.jsonio import read_json
 
     repo = Path(repo_dir)

@@ -10,14 +10,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlqa_domain.builders.pivot import provenance_json
 from mlqa_domain.configs import ALL, ConfigName
+from mlqa_domain.dataset_repo import BUILD_INFO, DATA_DIR, dataset_fingerprint
 from mlqa_domain.example import SPLITS, Example
-from mlqa_domain.hashing import sha256_bytes, sha256_file
+from mlqa_domain.labeling.pivot import provenance_json
 from mlqa_domain.naming import public_file_name
-
-DATA_DIR = "data"
-BUILD_INFO = "build_info.json"
 
 
 def configs_of(example: Example, general: str) -> list[ConfigName]:
@@ -105,15 +102,6 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     pq.write_table(
         table, path, compression="zstd", compression_level=9, use_dictionary=True, write_statistics=True
     )
-
-
-def dataset_fingerprint(repo_dir: Path) -> str:
-    """sha256 over ``<relative path>\\t<sha256>`` of every data parquet file, sorted."""
-    lines = [
-        f"{p.relative_to(repo_dir).as_posix()}\t{sha256_file(p)}\n"
-        for p in sorted((repo_dir / DATA_DIR).rglob("*.parquet"))
-    ]
-    return "sha256:" + sha256_bytes("".join(lines).encode())
 
 
 def config_sort_key(config: ConfigName) -> tuple:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlqa_domain.builders.export import BUILD_INFO
+from mlqa_domain.dataset_repo import BUILD_INFO
 from mlqa_domain.errors import InputError, first_line
 
 

@@ -17,7 +17,7 @@ from mlqa_domain.errors import InputError
 from mlqa_domain.jsonio import read_json
 from mlqa_domain.naming import public_model_name
 
-RUN_FILE = "run.json"  # mlqa_domain.benchmark.stilts.RUN_FILE
+RUN_FILE = "run.json"  # mlqa_domain.training.stilts.RUN_FILE
 RECORDED = "recorded"
 DECLARED = "declared"
 

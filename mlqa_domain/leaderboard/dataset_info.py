@@ -30,7 +30,7 @@ def is_local(location: str) -> bool:
 
 def read_build_info(data: str, revision: str | None = None) -> dict[str, Any]:
     """``build_info.json`` of a dataset repo (local dir or hub id), with a fingerprint."""
-    from mlqa_domain.builders.repo_info import load_build_info
+    from mlqa_domain.dataset_repo import load_build_info
 
     info = load_build_info(data, revision)
     if not isinstance(info, dict) or not str(info.get("dataset_fingerprint", "")).startswith("sha256:"):
@@ -84,7 +84,7 @@ def init_leaderboard(
 
 def check_dataset_unchanged(manifest: Manifest) -> None:
     """The dataset at the leaderboard's location still has the fingerprint recorded at init."""
-    from mlqa_domain.builders.export import dataset_fingerprint
+    from mlqa_domain.dataset_repo import dataset_fingerprint
 
     location = manifest.dataset_location
     if is_local(location):
@@ -103,6 +103,6 @@ def check_dataset_unchanged(manifest: Manifest) -> None:
 
 def gold_cache_dir(fingerprint: str) -> str:
     """A `datasets` cache dir that only ever holds the dataset with this fingerprint."""
-    from mlqa_domain.builders.repo_info import datasets_cache_dir
+    from mlqa_domain.dataset_repo import datasets_cache_dir
 
     return datasets_cache_dir(fingerprint)

@@ -78,7 +78,7 @@ class DatasetRef(_Strict):
             raise ValueError(exc.problem) from None
 
 
-class RunSettings(BaseModel):
+class SubmittedSettings(BaseModel):
     """Inference settings of the run (extra keys allowed for future harness versions); empty for
     predictions imported from elsewhere, whose settings this harness did not apply."""
 
@@ -165,7 +165,7 @@ class Submission(_Strict):
     model: ModelInfo
     harness: HarnessInfo
     dataset: DatasetRef
-    settings: RunSettings
+    settings: SubmittedSettings
     protocol: ProtocolInfo | None = Field(None, description="None: results of a version before protocols")
     configs: dict[str, ConfigScore] = Field(min_length=1)
     seeds: list[SeedRun] | None = Field(None, description="The seeds of a multi-seed run (None: one run)")

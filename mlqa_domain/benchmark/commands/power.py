@@ -88,7 +88,7 @@ def power_table(report: dict) -> Table:
 
 def _write_card(repo: Path, report: dict) -> None:
     from mlqa_domain.builders.card import add_power
-    from mlqa_domain.builders.export import BUILD_INFO
+    from mlqa_domain.dataset_repo import BUILD_INFO
     from mlqa_domain.errors import InputError
     from mlqa_domain.jsonio import read_json
 

@@ -1,17 +1,16 @@
-"""The leaderboard's commands, one per module: `bench submit`, `bench compare` (results dirs or entries)
-and `bench leaderboard init|submit|render|show` (`submit` there is `bench submit`)."""
+"""The leaderboard's commands, one per module: `bench submit` and `bench leaderboard
+init|submit|render|show` (`submit` there is `bench submit`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from mlqa_domain.leaderboard.commands.compare import compare
 from mlqa_domain.leaderboard.commands.init import init
 from mlqa_domain.leaderboard.commands.render import render
 from mlqa_domain.leaderboard.commands.show import show
 from mlqa_domain.leaderboard.commands.submit import submit
 
-COMMANDS: list[tuple[str, Callable]] = [("compare", compare), ("submit", submit)]
+COMMANDS: list[tuple[str, Callable]] = [("submit", submit)]
 GROUPS: list[tuple[str, str, list[tuple[str, Callable]]]] = [
     (
         "leaderboard",

@@ -1,0 +1,184 @@
+"""What a domain classifier is: the Classifier protocol, the CLASSIFIERS registry, shared defaults.
+
+A classifier type is one module in this package with one decorated class::
+
+    @CLASSIFIERS.register("my-type")
+    class MyClassifier(ClassifierBase):
+        config_keys = frozenset({"my_option"})  # its taxonomy keys besides COMMON_KEYS
+
+        @classmethod
+        def from_spec(cls, spec, taxonomy, cache_dir=None) -> MyClassifier: ...
+
+        def all_scores(self, texts, language=None, titles=None) -> np.ndarray: ...
+
+        def provenance(self) -> dict: ...
+
+The taxonomy names it with ``type: my-type``; the labeler builds it with ``from_spec`` and combines
+its scores with its own τ, δ and calibration (defaults below, overridable per classifier).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+from mlqa_domain.errors import ConfigError
+from mlqa_domain.registry import Registry
+
+if TYPE_CHECKING:
+    from mlqa_domain.embeddings import TextEncoder
+    from mlqa_domain.labeling.taxonomy import ClassifierSpec, Taxonomy
+
+# Taxonomy keys every classifier takes (see labelers.py); each type adds its own config_keys.
+COMMON_KEYS = frozenset(
+    {
+        "name",
+        "type",
+        "model",
+        "revision",
+        "weight",
+        "thresholds",
+        "delta",
+        "calibration",
+        "batch_size",
+        "device",
+        "languages",
+        "backend",
+    }
+)
+DEFAULT_PROBABILITY_THRESHOLD = 0.5
+PROBABILITY_RANGE = (0.0, 1.0)
+COSINE_RANGE = (-1.0, 1.0)  # also the range of the taxonomy's τ (taxonomy.SCORE_RANGE)
+
+
+class Classifier(Protocol):
+    """Per-domain scores of context texts, and what produced them."""
+
+    name: str
+    domain_names: list[str]  # the taxonomy domains it scores
+    output_names: list[str]  # the columns of all_scores: domain_names, plus `general` if it has one
+    encoder: TextEncoder | None  # the sentence-transformers encoder it runs, if any
+
+    def all_scores(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """(n_texts, len(output_names)) raw scores (``titles``: the article title of each text, or None)."""
+        ...
+
+    def provenance(self) -> dict[str, Any]:
+        """Model ids, revisions and files that produced the scores."""
+        ...
+
+    def held_out(self) -> dict[str, Any] | None:
+        """Held-out precision/recall measured when it was trained (for the dataset card), or None."""
+        ...
+
+    def default_thresholds(self, taxonomy: Taxonomy) -> dict[str, float]:
+        """Its τ per domain when the taxonomy gives none."""
+        ...
+
+    def default_delta(self, taxonomy: Taxonomy) -> float:
+        """Its δ when the taxonomy gives none."""
+        ...
+
+    def default_calibration(
+        self, taxonomy: Taxonomy, thresholds: Mapping[str, float]
+    ) -> tuple[str, Mapping[str, float]]:
+        """(calibration kind, centre per domain) when the taxonomy gives no ``calibration``."""
+        ...
+
+
+class ClassifierType(Protocol):
+    """What CLASSIFIERS holds: a classifier class that builds itself from its taxonomy entry."""
+
+    config_keys: frozenset[str]
+
+    def from_spec(
+        self, spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | Path | None = None
+    ) -> Classifier: ...
+
+
+CLASSIFIERS: Registry[ClassifierType] = Registry("classifier type")
+
+
+class ClassifierBase:
+    """Defaults of the Classifier protocol: probabilities with τ 0.5, the taxonomy's δ, no calibration."""
+
+    kind: ClassVar[str] = ""
+    score_range: ClassVar[tuple[float, float]] = PROBABILITY_RANGE  # where its scores, and so its τ, lie
+    config_keys: ClassVar[frozenset[str]] = frozenset()
+    encoder: TextEncoder | None = None
+    name: str
+    domain_names: list[str]
+    output_names: list[str]
+
+    def all_scores(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def scores(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """(n_texts, len(domain_names)): :meth:`all_scores` without the extra columns."""
+        return self.all_scores(texts, language, titles)[:, : len(self.domain_names)]
+
+    def held_out(self) -> dict[str, Any] | None:
+        return None
+
+    def default_thresholds(self, taxonomy: Taxonomy) -> dict[str, float]:
+        return dict.fromkeys(taxonomy.domain_names, DEFAULT_PROBABILITY_THRESHOLD)
+
+    def default_delta(self, taxonomy: Taxonomy) -> float:
+        return taxonomy.classification.delta
+
+    def default_calibration(
+        self, taxonomy: Taxonomy, thresholds: Mapping[str, float]
+    ) -> tuple[str, Mapping[str, float]]:
+        return "identity", thresholds
+
+
+def spec_options(spec: ClassifierSpec) -> dict[str, Any]:
+    """The keys of a classifier entry beyond name/type/model/revision/weight."""
+    return dict(spec.model_extra or {})
+
+
+def batch_option(spec: ClassifierSpec) -> dict[str, int]:
+    """``{"batch_size": n}`` when the entry sets one (each classifier has its own default)."""
+    options = spec_options(spec)
+    return {"batch_size": int(options["batch_size"])} if "batch_size" in options else {}
+
+
+def required_model(spec: ClassifierSpec, taxonomy: Taxonomy) -> str:
+    """The entry's ``model`` (relative to the taxonomy file when a file is there); a ConfigError if none."""
+    if not spec.model:
+        raise ConfigError(f"classifier {spec.name!r} needs a 'model'", taxonomy.source)
+    return beside_taxonomy(spec.model, taxonomy)
+
+
+def beside_taxonomy(model: str, taxonomy: Taxonomy) -> str:
+    """``model`` as given, or relative to the taxonomy file's directory when a file is there."""
+    if Path(model).expanduser().exists() or Path(model).is_absolute() or not taxonomy.source:
+        return model
+    beside = Path(taxonomy.source).parent / model
+    return str(beside) if beside.exists() else model
+
+
+def text_encoder(
+    model: str, spec: ClassifierSpec, cache_dir: str | Path | None, backend: str | None = None
+) -> TextEncoder:
+    """The sentence-transformers encoder of an embedding-based entry (its revision, device, batch size,
+    backend; ``backend`` overrides the entry's)."""
+    from mlqa_domain.embeddings import TextEncoder
+
+    return TextEncoder(
+        model,
+        cache_dir=cache_dir,
+        revision=spec.revision,
+        device=spec_options(spec).get("device"),
+        backend=backend or spec_options(spec).get("backend", "auto"),
+        **batch_option(spec),
+    )
