@@ -13,6 +13,7 @@ UTF-8 file, cache or terminal can hold).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,6 +141,41 @@ def parse_jsonl(text: str | bytes, where: str | Path | None) -> Iterator[tuple[i
     for number, line in enumerate(lines, 1):
         if line.strip():
             yield number, parse_json_line(line, where, number)
+
+
+def looks_like_json_lines(text: str | bytes) -> bool:
+    """True when the first non-blank line is a JSON object on its own (JSON lines, not one document)."""
+    for line in text.split(b"\n" if isinstance(text, bytes) else "\n"):
+        if line.strip():
+            try:
+                return isinstance(json.loads(line), dict)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return False
+    return False
+
+
+def parse_json_or_lines(text: str | bytes, where: str | Path | None) -> tuple[Any, bool]:
+    """The one sniffer of JSON against JSON lines: ``(document, False)`` for one JSON document,
+    ``(None, True)`` for JSON lines (read them with :func:`parse_jsonl`); anything else raises the
+    document's InputError (it names the line and column)."""
+    try:
+        return parse_json(text, where), False
+    except InputError:
+        if looks_like_json_lines(text):
+            return None, True
+        raise
+
+
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (an undefined metric) as None, so that it is written
+    as JSON ``null`` (``json.dumps`` would write ``NaN``, which is not JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_null(item) for item in value]
+    return value
 
 
 def read_json(path: str | Path) -> Any:

@@ -260,3 +260,27 @@ def cluster_resample_sums(
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(counts), size=(n_resamples, len(counts)))
     return counts[picks].sum(axis=1)
+
+
+def precision_recall_f1(
+    tp: np.ndarray | float, predicted: np.ndarray | float, gold: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 of counts (numbers or equal-shape arrays, element by element).
+
+    precision = tp / predicted, recall = tp / gold, F1 = their harmonic mean (= 2 tp / (predicted +
+    gold)). The one convention for what is undefined: precision is NaN when nothing was predicted,
+    recall is NaN when there is no gold; F1 is 0 without a true positive. Reports write NaN as JSON
+    ``null`` (:func:`mlqa_domain.jsonio.finite_or_null`) and tables show it as "—".
+    """
+    tp, predicted, gold = (np.asarray(value, dtype=np.float64) for value in (tp, predicted, gold))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, np.nan)
+        recall = np.where(gold > 0, tp / gold, np.nan)
+        f1 = np.where(tp > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return precision, recall, f1
+
+
+def prf_scores(tp: int, predicted: int, gold: int) -> dict[str, float]:
+    """``{"precision", "recall", "f1"}`` of one set of counts as floats (:func:`precision_recall_f1`)."""
+    precision, recall, f1 = precision_recall_f1(tp, predicted, gold)
+    return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlqa_domain.errors import InputError, first_line
-from mlqa_domain.jsonio import iter_jsonl, read_json
+from mlqa_domain.jsonio import iter_jsonl, parse_json_or_lines, read_json
+from mlqa_domain.squad_format import SquadQuestion, is_squad_document, iter_paragraphs, iter_questions
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -62,47 +63,42 @@ def check_file(path: Path) -> None:
         )
 
 
-def is_squad(document: Any) -> bool:
-    """Whether a JSON document is in SQuAD form (a top-level ``data`` list of articles)."""
-    return isinstance(document, dict) and isinstance(document.get("data"), list)
-
-
 def squad_paragraphs(document: dict, path: Path) -> Iterator[dict]:
     """The paragraphs of a SQuAD document, each with its article's ``title``."""
-    for article in document["data"]:
-        if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
-            raise InputError("SQuAD json: every article needs a 'paragraphs' list", path)
-        for paragraph in article["paragraphs"]:
-            if not isinstance(paragraph, dict):
-                raise InputError("SQuAD json: every paragraph must be an object", path)
-            yield {**paragraph, "title": article.get("title")}
+    for paragraph in iter_paragraphs(document, path):
+        yield {**paragraph.record, "title": paragraph.title}
 
 
 def squad_questions(document: dict, path: Path) -> Iterator[dict]:
     """One row per question of a SQuAD document, in the HF ``squad`` schema (no answer if impossible)."""
     count = 0
-    for paragraph in squad_paragraphs(document, path):
-        context = paragraph.get("context")
-        if not isinstance(context, str):
+    for paragraph in iter_paragraphs(document, path):
+        if not isinstance(paragraph.context, str):
             raise InputError("a paragraph has no 'context' string", path)
-        for qa in paragraph.get("qas", []):
-            answers = [] if qa.get("is_impossible") else qa.get("answers") or []
-            yield {
-                "id": str(qa.get("id", f"q{count}")),
-                "title": paragraph["title"],
-                "context": context,
-                "question": qa.get("question", ""),
-                "answers": {
-                    "text": [a["text"] for a in answers],
-                    "answer_start": [int(a["answer_start"]) for a in answers],
-                },
-            }
+        for question in iter_questions(paragraph, path, qas_required=False):
+            yield _question_row(question, f"q{count}")
             count += 1
+
+
+def _question_row(question: SquadQuestion, default_id: str) -> dict:
+    """A question in the HF ``squad`` schema: id, title, context, question, answers."""
+    qa = question.qa
+    answers = [] if qa.get("is_impossible") else qa.get("answers") or []
+    return {
+        "id": str(qa.get("id", default_id)),
+        "title": question.title,
+        "context": question.context,
+        "question": qa.get("question", ""),
+        "answers": {
+            "text": [a["text"] for a in answers],
+            "answer_start": [int(a["answer_start"]) for a in answers],
+        },
+    }
 
 
 def _json_records(path: Path, columns: Sequence[str] | None) -> Iterator[Any]:
     document = read_json(path)
-    if is_squad(document):
+    if is_squad_document(document):
         yield from squad_paragraphs(document, path)
     elif isinstance(document, list):
         yield from document
@@ -167,16 +163,10 @@ def _squad_document(path: Path) -> dict | None:
     if path.suffix.lower() != ".json":
         return None
     try:
-        with path.open(encoding="utf-8") as handle:
-            if not handle.read(4096).lstrip().startswith("{"):
-                return None
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", path) from None
-    try:
-        document = read_json(path)
+        document, _ = parse_json_or_lines(path.read_bytes(), path)
     except InputError:
-        return None  # JSON lines in a .json file
-    return document if is_squad(document) else None
+        return None  # not one JSON document: the json loader of read_dataset says what is wrong
+    return document if is_squad_document(document) else None
 
 
 def read_dataset(paths: Sequence[Path]) -> Dataset:

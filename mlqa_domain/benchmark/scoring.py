@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from mlqa_domain.errors import InputError
-from mlqa_domain.jsonio import parse_json, parse_jsonl
+from mlqa_domain.jsonio import parse_json, parse_json_or_lines, parse_jsonl
+from mlqa_domain.squad_format import is_squad_document, iter_squad
 
 EXPECTED_VERSION = "1.0"
 _GOLD_SHAPE = (
@@ -26,23 +27,10 @@ def _read_bytes(path: Path) -> bytes:
         raise InputError(f"cannot read ({exc.strerror})", path) from None
 
 
-def _parses(line: bytes, path: Path) -> bool:
-    try:
-        parse_json(line, path)
-    except InputError:
-        return False
-    return True
-
-
 def _json_or_jsonl(data: bytes, path: Path) -> Any:
     """One JSON document, or the list of the rows of a JSON Lines file (bad JSON: mlqa_domain.jsonio)."""
-    try:
-        return parse_json(data, path)
-    except InputError:
-        lines = [line for line in data.splitlines() if line.strip()]
-        if len(lines) < 2 or not _parses(lines[0], path):
-            raise
-    return [value for _, value in parse_jsonl(data, path)]
+    document, is_json_lines = parse_json_or_lines(data, path)
+    return [value for _, value in parse_jsonl(data, path)] if is_json_lines else document
 
 
 def _answer_texts_squad(answers: Any, where: str, path: Path) -> list[str]:
@@ -54,23 +42,19 @@ def _answer_texts_squad(answers: Any, where: str, path: Path) -> list[str]:
 
 
 def _squad_pairs(document: dict, path: Path) -> list[tuple[str, list[str]]]:
-    articles = document.get("data")
-    if not isinstance(articles, list):
+    if not is_squad_document(document):
         raise InputError(f"no 'data' list; {_GOLD_SHAPE}", path)
+    try:
+        questions = list(iter_squad(document, path))
+    except InputError as exc:
+        raise InputError(f"{exc.problem}; {_GOLD_SHAPE}", path) from None
     pairs = []
-    for a, article in enumerate(articles):
-        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
-        if not isinstance(paragraphs, list):
-            raise InputError(f"data[{a}]: no 'paragraphs' list; {_GOLD_SHAPE}", path)
-        for p, paragraph in enumerate(paragraphs):
-            qas = paragraph.get("qas") if isinstance(paragraph, dict) else None
-            if not isinstance(qas, list):
-                raise InputError(f"data[{a}].paragraphs[{p}]: no 'qas' list; {_GOLD_SHAPE}", path)
-            for q, qa in enumerate(qas):
-                where = f"data[{a}].paragraphs[{p}].qas[{q}]"
-                if not isinstance(qa, dict) or not isinstance(qa.get("id"), str):
-                    raise InputError(f"{where}: no string 'id'", path)
-                pairs.append((qa["id"], _answer_texts_squad(qa.get("answers"), where, path)))
+    for question in questions:
+        if not isinstance(question.qa.get("id"), str):
+            raise InputError(f"{question.label}: no string 'id'", path)
+        pairs.append(
+            (question.qa["id"], _answer_texts_squad(question.qa.get("answers"), question.label, path))
+        )
     return pairs
 
 

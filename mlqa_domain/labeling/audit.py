@@ -9,14 +9,16 @@ from the stored per-classifier scores alone (no model is run):
 * the ensemble (the stored combination rule), when there are several classifiers.
 
 Metrics treat the taxonomy domains plus ``general`` as labels of a multi-label task: per label
-precision = TP / predicted, recall = TP / gold, F1 (0 when undefined); micro sums the counts over
-labels, macro averages the labels that occur in the gold or the predictions. The confusion matrix
-crosses the primary (first) gold domain with the primary predicted one. The threshold sweep moves
-one domain's τ at a time (the others fixed) and reports that domain's precision/recall/F1.
+precision = TP / predicted, recall = TP / gold, F1 (:func:`mlqa_domain.stats.precision_recall_f1`: NaN
+precision without predictions, NaN recall without gold, JSON ``null``); micro sums the counts over
+labels, macro averages the defined values of the labels that occur in the gold or the predictions. The
+confusion matrix crosses the primary (first) gold domain with the primary predicted one. The threshold
+sweep moves one domain's τ at a time (the others fixed) and reports that domain's precision/recall/F1.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -32,6 +34,7 @@ from mlqa_domain.jsonio import iter_jsonl, parse_json
 from mlqa_domain.labeling.classifiers.calibration import fit_logistic
 from mlqa_domain.labeling.ensemble import SCORE_DIGITS, EnsembleRule, decide_domains
 from mlqa_domain.languages import PIVOT_LANGUAGE
+from mlqa_domain.stats import prf_scores
 
 ENSEMBLE = "ensemble"
 DEFAULT_DATA = "./mlqa-domain"
@@ -216,18 +219,16 @@ def threshold_of(rule: EnsembleRule, scorer: str, domain: str) -> float:
     return rule.member(scorer).thresholds[domain]
 
 
-def _prf(tp: int, predicted: int, gold: int) -> dict[str, float]:
-    precision = tp / predicted if predicted else 0.0
-    recall = tp / gold if gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "support": gold,
-        "predicted": predicted,
-        "tp": tp,
-    }
+def _counted_prf(tp: int, predicted: int, gold: int) -> dict[str, float]:
+    """Precision, recall and F1 (NaN where undefined: :func:`mlqa_domain.stats.precision_recall_f1`)
+    with the counts they come from."""
+    return {**prf_scores(tp, predicted, gold), "support": gold, "predicted": predicted, "tp": tp}
+
+
+def _mean_defined(values: Sequence[float]) -> float:
+    """The mean of the defined (non-NaN) values; NaN when there is none."""
+    defined = [value for value in values if not math.isnan(value)]
+    return float(np.mean(defined)) if defined else math.nan
 
 
 def multilabel_metrics(
@@ -241,11 +242,11 @@ def multilabel_metrics(
         n_gold.update(set(g))
         n_pred.update(set(p))
         tp.update(set(g) & set(p))
-    per_label = {label: _prf(tp[label], n_pred[label], n_gold[label]) for label in labels}
-    micro = _prf(sum(tp.values()), sum(n_pred.values()), sum(n_gold.values()))
+    per_label = {label: _counted_prf(tp[label], n_pred[label], n_gold[label]) for label in labels}
+    micro = _counted_prf(sum(tp.values()), sum(n_pred.values()), sum(n_gold.values()))
     present = [label for label in labels if n_gold[label] or n_pred[label]]
     macro = {
-        key: float(np.mean([per_label[label][key] for label in present])) if present else 0.0
+        key: _mean_defined([per_label[label][key] for label in present])
         for key in ("precision", "recall", "f1")
     }
     exact = sum(set(g) == set(p) for g, p in zip(gold, pred, strict=True))

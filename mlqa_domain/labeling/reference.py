@@ -16,6 +16,7 @@ from pathlib import Path
 from mlqa_domain.errors import InputError
 from mlqa_domain.hashing import sha256_text
 from mlqa_domain.jsonio import iter_jsonl, read_json
+from mlqa_domain.squad_format import is_squad_document, iter_paragraphs
 
 REFERENCE_FILE = "squad-train-domains.jsonl"
 GUIDELINES_VERSION = "1.1"
@@ -118,17 +119,14 @@ def squad_paragraphs(path: str | Path) -> dict[tuple[str, str], str]:
         document = read_json(path)
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", path) from None
-    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+    if not is_squad_document(document):
         raise InputError('not a SQuAD-format file (no top-level "data" list)', path)
     paragraphs: dict[tuple[str, str], str] = {}
-    for article in document["data"]:
-        try:
-            title = str(article["title"])
-            for paragraph in article["paragraphs"]:
-                context = paragraph["context"]
-                paragraphs[(title, sha256_text(context))] = context
-        except (KeyError, TypeError):
-            raise InputError("an article lacks title/paragraphs/context", path) from None
+    for paragraph in iter_paragraphs(document, path):
+        context = paragraph.context
+        if paragraph.title is None or not isinstance(context, str):
+            raise InputError("an article lacks title/paragraphs/context", path)
+        paragraphs[(str(paragraph.title), sha256_text(context))] = context
     return paragraphs
 
 

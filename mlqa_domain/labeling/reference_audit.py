@@ -37,18 +37,10 @@ from mlqa_domain.labeling.reference import (
     load_reference_labels,
 )
 from mlqa_domain.labeling.taxonomy import default_taxonomy_path, load_taxonomy
-from mlqa_domain.stats import cluster_resample_sums, percentile_ci, seed_for
+from mlqa_domain.stats import cluster_resample_sums, percentile_ci, precision_recall_f1, seed_for
 
 logger = logging.getLogger(__name__)
 SHIPPED_HEAD = "heads/minilm-l6-v2-domains.safetensors"  # beside the shipped taxonomy
-
-
-def _prf(tp: np.ndarray, predicted: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, ...]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, tp / predicted, np.nan)
-        recall = np.where(gold > 0, tp / gold, np.nan)
-        f1 = np.where(tp > 0, 2 * tp / (predicted + gold), 0.0)
-    return precision, recall, f1
 
 
 def domain_metrics(
@@ -70,9 +62,9 @@ def domain_metrics(
         g, p = gold[mask, k], predicted[mask, k]
         counts = np.zeros((len(articles), 3))
         np.add.at(counts, article_index[mask], np.stack([g & p, p, g], axis=1).astype(float))
-        precision, recall, f1 = (float(v) for v in _prf(*counts.sum(axis=0)))
+        precision, recall, f1 = (float(v) for v in precision_recall_f1(*counts.sum(axis=0)))
         draws = cluster_resample_sums(counts, n_resamples, seed_for(domain))
-        ci_p, ci_r, ci_f = _prf(draws[:, 0], draws[:, 1], draws[:, 2])
+        ci_p, ci_r, ci_f = precision_recall_f1(draws[:, 0], draws[:, 1], draws[:, 2])
         out[domain] = {
             "precision": precision,
             "recall": recall,
@@ -125,7 +117,7 @@ def sweep(
             predicted = scores[mask, k] >= tau
             tp = int((predicted & gold[mask, k]).sum())
             precision, recall, f1 = (
-                float(v) for v in _prf(np.array(tp), np.array(predicted.sum()), np.array(gold[mask, k].sum()))
+                float(v) for v in precision_recall_f1(tp, predicted.sum(), gold[mask, k].sum())
             )
             rows.append(
                 {

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlqa_domain.errors import InputError
 from mlqa_domain.hashing import sha256_bytes, sha256_file
-from mlqa_domain.jsonio import parse_json
+from mlqa_domain.jsonio import parse_json, parse_json_or_lines
 
 SPLIT_NAMES: dict[str, str] = {"validation": "validation", "dev": "validation", "test": "test"}
 SPLIT_ORDER: dict[str, int] = {"validation": 0, "test": 1}
@@ -48,24 +47,11 @@ def decode_json(data: bytes, where: str | Path) -> Any:
 
 
 def decode_json_or_lines(data: bytes, where: str | Path) -> tuple[Any, bool]:
-    """``(document, False)`` for one JSON document, ``(None, True)`` for JSON lines; bad JSON raises."""
-    try:
-        return decode_json(data, where), False
-    except InputError:
-        if looks_like_json_lines(data):
-            return None, True
-        raise  # names the line and column
-
-
-def looks_like_json_lines(data: bytes) -> bool:
-    """True when the first non-blank line is a JSON object on its own (JSON lines, not one document)."""
-    for line in data.split(b"\n"):
-        if line.strip():
-            try:
-                return isinstance(json.loads(line), dict)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                return False
-    return False
+    """``(document, False)`` for one JSON document, ``(None, True)`` for JSON lines (the sniffing is
+    :func:`mlqa_domain.jsonio.parse_json_or_lines`); an empty file or bad JSON raises."""
+    if not data.strip():
+        raise InputError("empty file", where=where)
+    return parse_json_or_lines(data, where)
 
 
 def normalize_split(name: str, where: str | Path | None) -> str:

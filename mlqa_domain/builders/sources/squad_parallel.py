@@ -11,6 +11,7 @@ from typing import Any
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
 from mlqa_domain.languages import KNOWN_LANGUAGES, check_language
+from mlqa_domain.squad_format import is_squad_document, iter_paragraphs, iter_questions
 
 from ._common import (
     decode_json,
@@ -30,11 +31,6 @@ KIND = "squad-parallel"
 DEFAULT_SPLIT = "test"
 
 
-def is_squad_document(data: Any) -> bool:
-    """True for a SQuAD-format document: an object with a ``data`` list."""
-    return isinstance(data, dict) and isinstance(data.get("data"), list)
-
-
 def parse_squad(
     data: Any,
     *,
@@ -45,41 +41,35 @@ def parse_squad(
     source: str,
 ) -> list[Example]:
     """Examples of one SQuAD-v1 document (``data[].paragraphs[].qas[]``), in file order."""
-    if not is_squad_document(data):
-        raise InputError("not SQuAD format: expected a JSON object with a 'data' list", where=where)
     examples: list[Example] = []
-    for article_index, article in enumerate(data["data"]):
-        article_label = f"data[{article_index}]"
-        paragraphs = require(article, "paragraphs", article_label, where, list)
-        title = article.get("title")
-        title = title if isinstance(title, str) else None
-        for paragraph_index, paragraph in enumerate(paragraphs):
-            paragraph_label = f"{article_label}.paragraphs[{paragraph_index}]"
-            qas = require(paragraph, "qas", paragraph_label, where, list)
-            context = require(paragraph, "context", paragraph_label, where)
-            for qa_index, qa in enumerate(qas):
-                label = f"{paragraph_label}.qas[{qa_index}]"
-                if not isinstance(qa, dict):
-                    raise InputError(f"{label}: expected an object", where=where)
-                qid = require_id(qa, label, where)
-                label = f"{label} (id {qid!r})"
-                question = require(qa, "question", label, where)
-                if "answers" not in qa:
-                    raise InputError(f"{label}: missing key 'answers'", where=where)
-                examples.append(
-                    Example(
-                        id=qid,
-                        split=split,
-                        context_language=context_language,
-                        question_language=question_language,
-                        context=context,
-                        question=question,
-                        answers=make_answers(qa["answers"], label, where),
-                        title=title,
-                        source=source,
-                    )
+    for paragraph in iter_paragraphs(data, where):
+        questions = list(iter_questions(paragraph, where))
+        context = require(paragraph.record, "context", paragraph.label, where)
+        title = paragraph.title if isinstance(paragraph.title, str) else None
+        for question in questions:
+            qid = require_id(question.qa, question.label, where)
+            label = f"{question.label} (id {qid!r})"
+            examples.append(
+                Example(
+                    id=qid,
+                    split=split,
+                    context_language=context_language,
+                    question_language=question_language,
+                    context=context,
+                    question=require(question.qa, "question", label, where),
+                    answers=_answers(question.qa, label, where),
+                    title=title,
+                    source=source,
                 )
+            )
     return examples
+
+
+def _answers(qa: dict[str, Any], label: str, where: str | Path) -> dict[str, list]:
+    """The HF-style answers of one question object (a missing ``answers`` key is an InputError)."""
+    if "answers" not in qa:
+        raise InputError(f"{label}: missing key 'answers'", where=where)
+    return make_answers(qa["answers"], label, where)
 
 
 def language_from_name(path: Path, fallback: str | None) -> str:

@@ -23,10 +23,11 @@ from mlqa_domain.atomic import atomic_file
 from mlqa_domain.configs import GENERAL
 from mlqa_domain.errors import ConfigError, InputError, first_line
 from mlqa_domain.hashing import sha256_file
-from mlqa_domain.jsonio import iter_jsonl
+from mlqa_domain.jsonio import finite_or_null, iter_jsonl
 from mlqa_domain.labeling.classifiers import base
 from mlqa_domain.labeling.classifiers.calibration import LabelMap
 from mlqa_domain.naming import public_model_name, public_model_revision
+from mlqa_domain.stats import prf_scores
 
 if TYPE_CHECKING:
     from mlqa_domain.labeling.taxonomy import ClassifierSpec, Taxonomy
@@ -239,20 +240,14 @@ def evaluate_model(model, items: Sequence[LabelledText]) -> dict[str, Any]:
             tp[pred] += 1
     per_label = {}
     for label in labels:
-        per_label[label] = _prf(tp[label], n_pred[label], n_gold[label])
+        counts = {"support": n_gold[label], "predicted": n_pred[label]}
+        per_label[label] = {**prf_scores(tp[label], n_pred[label], n_gold[label]), **counts}
     correct = sum(tp.values())
     return {
         "per_label": per_label,
         "accuracy": correct / len(items) if items else 0.0,
         "count": len(items),
     }
-
-
-def _prf(tp: int, predicted: int, gold: int) -> dict[str, float]:
-    precision = tp / predicted if predicted else 0.0
-    recall = tp / gold if gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1, "support": gold, "predicted": predicted}
 
 
 def save_model(model, out: str | Path) -> Path:
@@ -298,7 +293,7 @@ def train_classifier(data: str | Path, out: str | Path, settings: TrainSettings)
         Path(out), settings, len(train), len(valid), dict(sorted(label_counts.items())), metrics
     )
     with atomic_file(Path(out).with_suffix(Path(out).suffix + ".json")) as handle:
-        json.dump(report.to_dict(), handle, indent=2, sort_keys=True)
+        json.dump(finite_or_null(report.to_dict()), handle, indent=2, sort_keys=True)
     return report
 
 

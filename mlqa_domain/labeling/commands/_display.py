@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,12 +21,17 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
     return out
 
 
+def _score(value: float | None, digits: int = 3) -> str:
+    """A precision/recall/F1 value; an undefined one (NaN or null) as "—"."""
+    return "—" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
 def _prf_row(label: str, m: dict[str, Any]) -> list[object]:
     return [
         label,
-        f"{m['precision']:.3f}",
-        f"{m['recall']:.3f}",
-        f"{m['f1']:.3f}",
+        _score(m["precision"]),
+        _score(m["recall"]),
+        _score(m["f1"]),
         m.get("support", ""),
         m.get("predicted", ""),
     ]
@@ -50,7 +56,7 @@ def confusion_table(title: str, confusion: dict[str, Any]) -> Table:
 
 def _ci(m: dict[str, Any], key: str) -> str:
     low, high = m["ci95"][key]
-    return f"{m[key]:.3f} [{low:.2f}, {high:.2f}]"
+    return f"{_score(m[key])} [{_score(low, 2)}, {_score(high, 2)}]"
 
 
 def held_out_table(title: str, block: dict[str, dict[str, Any]]) -> Table:
@@ -73,9 +79,9 @@ def sweep_table(scorer: str, entry: dict[str, Any]) -> Table:
                 [
                     domain,
                     f"{point['tau']:.6g}{mark}",
-                    f"{point['precision']:.3f}",
-                    f"{point['recall']:.3f}",
-                    f"{point['f1']:.3f}",
+                    _score(point["precision"]),
+                    _score(point["recall"]),
+                    _score(point["f1"]),
                     point["predicted"],
                 ]
             )

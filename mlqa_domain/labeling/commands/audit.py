@@ -17,8 +17,9 @@ DEFAULTS = AuditSettings()
 
 def _write_json(path: Path, report: dict) -> None:
     from mlqa_domain.atomic import write_text_atomic
+    from mlqa_domain.jsonio import finite_or_null
 
-    write_text_atomic(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(path, json.dumps(finite_or_null(report), indent=2, ensure_ascii=False) + "\n")
     out_console.print(f"wrote {path}")
 
 

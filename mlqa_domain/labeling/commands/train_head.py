@@ -80,6 +80,7 @@ def train_head(
 ) -> None:
     """Train a domain head on the hand-labelled reference set; print its held-out precision/recall."""
     from mlqa_domain.atomic import write_text_atomic
+    from mlqa_domain.jsonio import finite_or_null
     from mlqa_domain.labeling.reference_audit import train_reference_head
 
     settings = HeadSettings(
@@ -91,5 +92,5 @@ def train_head(
     shown = ", ".join(f"{d} {t:.3f}" for d, t in head.thresholds.items())
     out_console.print(f"wrote {out} ({out.stat().st_size} bytes); thresholds: {shown}")
     if report_out:
-        write_text_atomic(report_out, json.dumps(report, indent=2) + "\n")
+        write_text_atomic(report_out, json.dumps(finite_or_null(report), indent=2) + "\n")
         out_console.print(f"wrote {report_out}")
