@@ -1,21 +1,18 @@
-"""The `bench` app: its commands, option defaults taken from the library's settings, the package layers."""
+"""The `bench` app: its commands and option defaults taken from the library's settings (the package
+layers: tests/test_architecture.py)."""
 
 from __future__ import annotations
 
-import ast
 import inspect
 import logging
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from mlqa_domain.benchmark import settings as bench_settings
 from mlqa_domain.benchmark.settings import RUN, STILTS, RunSettings, StiltsConfig
-
-BENCHMARK = Path(__file__).resolve().parents[1] / "mlqa_domain" / "benchmark"
 
 
 def option_defaults(command) -> dict[str, object]:
@@ -117,25 +114,6 @@ def test_the_shipped_squad_target_trains_with_the_run_feature_lengths() -> None:
         RUN.doc_stride,
     )
     assert (target.settings.seed, target.settings.save_steps) == (STILTS.seed, STILTS.save_steps)
-
-
-def _imports(path: Path) -> set[str]:
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            modules.add(node.module)
-        elif isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-    return modules
-
-
-def test_benchmark_imports_no_leaderboard_and_library_code_owns_no_console() -> None:
-    for path in sorted(BENCHMARK.rglob("*.py")):
-        imports = _imports(path)
-        if "commands" not in path.parts:  # commands are the CLI layer (`bench compare` takes entries too)
-            assert not any(module.startswith("mlqa_domain.leaderboard") for module in imports), path
-            assert "rich.console" not in imports and "mlqa_domain.cli_utils" not in imports, path
-            assert "Console(" not in path.read_text(encoding="utf-8"), path
 
 
 def test_library_warnings_go_through_logging(caplog: pytest.LogCaptureFixture) -> None:

@@ -220,14 +220,9 @@ def _ci(draws: np.ndarray) -> list[float | None]:
     return [_r(v) for v in stats.percentile_ci(draws)]
 
 
-def compare_runs(
-    a: Run, b: Run, configs: Sequence[str] | None = None, allow_protocol_mismatch: bool = False
-) -> dict[str, Any]:
-    """The comparison of A with B (differences A - B, points): per config and per aggregate, each side's
-    F1/EM, the difference, its paired 95% CI, p-value and the minimum detectable F1 difference.
-
-    Runs scored under different evaluation protocols are refused unless ``allow_protocol_mismatch``; then
-    the report lists the differences (``protocol_mismatch``)."""
+def check_comparable(a: Run, b: Run, allow_protocol_mismatch: bool = False) -> list[str]:
+    """The protocol differences of A and B (``[]``: none); runs on different data, or under different
+    protocols unless ``allow_protocol_mismatch``, are refused."""
     if a.fingerprint != b.fingerprint or a.split != b.split:
         raise InputError(
             f"the runs were scored on different data: {a.source} on {a.fingerprint} ({a.split}), "
@@ -239,6 +234,14 @@ def compare_runs(
             f"the runs were scored under different evaluation protocols ({'; '.join(mismatch[:4])}); "
             "their scores do not compare: rescore one, or pass --allow-protocol-mismatch"
         )
+    return mismatch
+
+
+def paired_config_differences(
+    a: Run, b: Run, configs: Sequence[str] | None = None
+) -> dict[str, QuestionScores]:
+    """``{config: per-question differences A - B}`` of the configs both runs scored (of ``configs``, when
+    given), configs without questions left out."""
     names = [c for c in a.scores if c in b.scores and (configs is None or c in configs)]
     if not names:
         raise InputError(f"{a.source} and {b.source} have no config in common")
@@ -248,51 +251,77 @@ def compare_runs(
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    differences = {c: d for c, d in differences.items() if d.count}
-    rows: dict[str, dict[str, Any]] = {}
-    for name, diff in differences.items():
-        sa, sb = a.scores[name], b.scores[name]
-        draws = 100.0 * stats.bootstrap_means(diff.columns(), name)
-        sd = 100.0 * stats.sample_sd(diff.f1)
-        point = {"exact_match": 100.0 * float(diff.em.mean()), "f1": 100.0 * float(diff.f1.mean())}
-        rows[name] = {
-            "count": sa.count,
-            "a": {"f1": _r(100 * sa.f1.mean()), "exact_match": _r(100 * sa.em.mean())},
-            "b": {"f1": _r(100 * sb.f1.mean()), "exact_match": _r(100 * sb.em.mean())},
-            "difference": {k: _r(v) for k, v in point.items()},
-            "f1_ci95": _ci(draws[1]),
-            "em_ci95": _ci(draws[0]),
-            "p_value": _r(stats.bootstrap_p_value(point["f1"], draws[1])),
-            "em_p_value": _r(stats.bootstrap_p_value(point["exact_match"], draws[0])),
-            "min_detectable_f1": _r(stats.min_detectable_difference({name: sd}, {name: sa.count})),
-        }
-    aggregate_rows: dict[str, dict[str, Any]] = {}
-    for spec in aggregates.aggregate_specs(list(rows), a.general):
-        combined = aggregates.joint_draws(differences, spec)
-        point = {
-            key: sum(w * rows[c]["difference"][key] for c, w in spec.weights.items())
+    return {c: d for c, d in differences.items() if d.count}
+
+
+def config_row(name: str, diff: QuestionScores, sa: QuestionScores, sb: QuestionScores) -> dict[str, Any]:
+    """One config's row: each side's F1/EM, the difference, its paired 95% CIs, p-values and MDE."""
+    draws = 100.0 * stats.bootstrap_means(diff.columns(), name)
+    sd = 100.0 * stats.sample_sd(diff.f1)
+    point = {"exact_match": 100.0 * float(diff.em.mean()), "f1": 100.0 * float(diff.f1.mean())}
+    return {
+        "count": sa.count,
+        "a": {"f1": _r(100 * sa.f1.mean()), "exact_match": _r(100 * sa.em.mean())},
+        "b": {"f1": _r(100 * sb.f1.mean()), "exact_match": _r(100 * sb.em.mean())},
+        "difference": {k: _r(v) for k, v in point.items()},
+        "f1_ci95": _ci(draws[1]),
+        "em_ci95": _ci(draws[0]),
+        "p_value": _r(stats.bootstrap_p_value(point["f1"], draws[1])),
+        "em_p_value": _r(stats.bootstrap_p_value(point["exact_match"], draws[0])),
+        "min_detectable_f1": _r(stats.min_detectable_difference({name: sd}, {name: sa.count})),
+    }
+
+
+def aggregate_row(
+    spec: aggregates.Aggregate,
+    differences: Mapping[str, QuestionScores],
+    rows: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
+    """One aggregate's row: its configs' rows weighted, with CIs and p-values from their joint draws."""
+    combined = aggregates.joint_draws(differences, spec)
+    point = {
+        key: sum(w * rows[c]["difference"][key] for c, w in spec.weights.items())
+        for key in ("f1", "exact_match")
+    }
+    side = {
+        s: {
+            key: _r(sum(w * rows[c][s][key] for c, w in spec.weights.items()))
             for key in ("f1", "exact_match")
         }
-        side = {
-            s: {
-                key: _r(sum(w * rows[c][s][key] for c, w in spec.weights.items()))
-                for key in ("f1", "exact_match")
-            }
-            for s in ("a", "b")
-        }
-        counts = {c: rows[c]["count"] for c in spec.weights}
-        aggregate_rows[spec.name] = {
-            "count": int(sum(counts.values())),
-            "languages": spec.languages,
-            "configs": spec.configs,
-            **side,
-            "difference": {k: _r(v) for k, v in point.items()},
-            "f1_ci95": _ci(combined[1]),
-            "em_ci95": _ci(combined[0]),
-            "p_value": _r(stats.bootstrap_p_value(point["f1"], combined[1])),
-            "em_p_value": _r(stats.bootstrap_p_value(point["exact_match"], combined[0])),
-            "min_detectable_f1": aggregates.clustered_power(differences, spec, correlation=None),
-        }
+        for s in ("a", "b")
+    }
+    counts = {c: rows[c]["count"] for c in spec.weights}
+    return {
+        "count": int(sum(counts.values())),
+        "languages": spec.languages,
+        "configs": spec.configs,
+        **side,
+        "difference": {k: _r(v) for k, v in point.items()},
+        "f1_ci95": _ci(combined[1]),
+        "em_ci95": _ci(combined[0]),
+        "p_value": _r(stats.bootstrap_p_value(point["f1"], combined[1])),
+        "em_p_value": _r(stats.bootstrap_p_value(point["exact_match"], combined[0])),
+        "min_detectable_f1": aggregates.clustered_power(differences, spec, correlation=None),
+    }
+
+
+def compare_runs(
+    a: Run, b: Run, configs: Sequence[str] | None = None, allow_protocol_mismatch: bool = False
+) -> dict[str, Any]:
+    """The comparison of A with B (differences A - B, points): per config and per aggregate, each side's
+    F1/EM, the difference, its paired 95% CI, p-value and the minimum detectable F1 difference.
+
+    Runs scored under different evaluation protocols are refused unless ``allow_protocol_mismatch``; then
+    the report lists the differences (``protocol_mismatch``)."""
+    mismatch = check_comparable(a, b, allow_protocol_mismatch)
+    differences = paired_config_differences(a, b, configs)
+    rows = {
+        name: config_row(name, diff, a.scores[name], b.scores[name]) for name, diff in differences.items()
+    }
+    aggregate_rows = {
+        spec.name: aggregate_row(spec, differences, rows)
+        for spec in aggregates.aggregate_specs(list(rows), a.general)
+    }
     return {
         "a": a.describe(),
         "b": b.describe(),

@@ -192,6 +192,110 @@ def _protocol(settings: ImportSettings, answers: Answers) -> protocols.Protocol:
     return protocols.external(IMPORTED)
 
 
+@dataclass
+class ImportPlan:
+    """What `bench import` scores: the dataset, the answers, the answer file each config takes its answers
+    from and the protocol they are recorded under."""
+
+    data: str
+    repo: DatasetRepo
+    source: Path
+    answers: Answers
+    sources: dict[str, str]  # config -> answer file key
+    protocol: protocols.Protocol
+
+    def identity(self, model_id: str, split: str) -> dict[str, Any]:
+        """The results.json fields that say whether an output dir holds this same import."""
+        return {
+            "model": {"id": model_id},
+            "dataset": {"fingerprint": self.repo.fingerprint, "split": split},
+            "settings": {},
+            "configs": dict.fromkeys(self.sources),
+        }
+
+
+@dataclass
+class ScoredAnswers:
+    """Per config: its scores, its predictions file and how many of its questions went unanswered; per
+    answer file: the ids of the split its configs hold."""
+
+    configs: dict[str, results_mod.ConfigResult] = field(default_factory=dict)
+    predictions_files: dict[str, bytes] = field(default_factory=dict)
+    unanswered: dict[str, int] = field(default_factory=dict)
+    known: dict[str, set[str]] = field(default_factory=dict)
+
+
+def plan_import(predictions: str | Path, data: str, settings: ImportSettings) -> ImportPlan:
+    """Open the dataset, read the answers and match their files to the configs of the split."""
+    repo = open_repo(data)
+    configs, _ = plan_configs(repo, None, settings.split)
+    source = Path(predictions).expanduser()
+    answers = read_answers(source, repo, settings.split)
+    sources = answer_sources(configs, answers, source)
+    if not sources:
+        raise InputError("no answers for any config of the dataset", source)
+    return ImportPlan(data, repo, source, answers, sources, _protocol(settings, answers))
+
+
+def score_answers(plan: ImportPlan, split: str) -> ScoredAnswers:
+    """Score each config on the answers its file gives for the config's questions."""
+    out = ScoredAnswers()
+    for name in track(list(plan.sources), description="scoring", total=len(plan.sources)):
+        examples = load_config_examples(plan.data, name, split, fingerprint=plan.repo.fingerprint)
+        key = plan.sources[name]
+        out.known.setdefault(key, set()).update(examples.ids)
+        given = plan.answers.by_key[key]
+        chosen = {qid: given[qid] for qid in examples.ids if qid in given}
+        out.unanswered[name] = len(examples) - len(chosen)
+        out.configs[name] = results_mod.score_config(examples, chosen)
+        out.predictions_files[name] = results_mod.predictions_bytes(chosen)
+    return out
+
+
+def import_results(
+    plan: ImportPlan,
+    model_id: str,
+    split: str,
+    scored: ScoredAnswers,
+    ignored: dict[str, int],
+    scores: bytes,
+    started: float,
+) -> dict[str, Any]:
+    """The results.json of an import (``started``: its ``time.perf_counter()`` at the start)."""
+    answers, repo = plan.answers, plan.repo
+    return {
+        "schema_version": results_mod.SCHEMA_VERSION,
+        "harness": {"name": "mlqa-domain", "version": __version__},
+        "model": {
+            "id": model_id,
+            "revision": None,
+            "commit_hash": None,
+            "base_model": None,
+            "intermediate_tasks": [],
+            "source": answers.source,
+        },
+        "dataset": {
+            "path": public_dataset_name(plan.data),
+            "fingerprint": repo.fingerprint,
+            "split": split,
+            "general": repo.general_domain,
+        },
+        "settings": {},
+        "protocol": plan.protocol.to_json(),
+        "import": {
+            "files": {answers.files[k]: len(v) for k, v in sorted(answers.by_key.items())},
+            "unanswered": {k: v for k, v in scored.unanswered.items() if v},
+            "ignored_ids": ignored,
+            "details": answers.details or None,
+        },
+        "timings": {"total_seconds": time.perf_counter() - started},
+        "configs": results_mod.config_entries(scored.configs, scored.predictions_files),
+        "scores": {"file": results_mod.SCORES_FILE, "sha256": sha256_bytes(scores)},
+        **results_mod.summary(scored.configs, general=repo.general_domain),
+        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
 def import_predictions(
     predictions: str | Path,
     data: str,
@@ -205,69 +309,14 @@ def import_predictions(
     if not model_id or not model_id.strip():
         raise ConfigError("a public model name is needed", "--model-id")
     out_dir = Path(out).expanduser().resolve()
-    results_mod.check_output_dir(out_dir)
-    repo = open_repo(data)
-    configs, _ = plan_configs(repo, None, settings.split)
-    source = Path(predictions).expanduser()
-    answers = read_answers(source, repo, settings.split)
-    sources = answer_sources(configs, answers, source)
-    if not sources:
-        raise InputError("no answers for any config of the dataset", source)
-    protocol = _protocol(settings, answers)
-    planned = {
-        "model": {"id": model_id},
-        "dataset": {"fingerprint": repo.fingerprint, "split": settings.split},
-        "settings": {},
-        "configs": dict.fromkeys(sources),
-    }
-    results_mod.check_output_dir(out_dir, results_mod.run_identity(planned), force=settings.force)
-
-    scored: dict[str, results_mod.ConfigResult] = {}
-    predictions_files: dict[str, bytes] = {}
-    unanswered: dict[str, int] = {}
-    known: dict[str, set[str]] = {}
-    for name in track(list(sources), description="scoring", total=len(sources)):
-        examples = load_config_examples(data, name, settings.split, fingerprint=repo.fingerprint)
-        key = sources[name]
-        known.setdefault(key, set()).update(examples.ids)
-        given = answers.by_key[key]
-        chosen = {qid: given[qid] for qid in examples.ids if qid in given}
-        unanswered[name] = len(examples) - len(chosen)
-        scored[name] = results_mod.score_config(examples, chosen)
-        predictions_files[name] = results_mod.predictions_bytes(chosen)
-    ignored = check_known_ids(answers, known, rejected_ids(repo, settings.split), settings, source)
-
-    scores = results_mod.scores_bytes(scored)
-    results = {
-        "schema_version": results_mod.SCHEMA_VERSION,
-        "harness": {"name": "mlqa-domain", "version": __version__},
-        "model": {
-            "id": model_id,
-            "revision": None,
-            "commit_hash": None,
-            "base_model": None,
-            "intermediate_tasks": [],
-            "source": answers.source,
-        },
-        "dataset": {
-            "path": public_dataset_name(data),
-            "fingerprint": repo.fingerprint,
-            "split": settings.split,
-            "general": repo.general_domain,
-        },
-        "settings": {},
-        "protocol": protocol.to_json(),
-        "import": {
-            "files": {answers.files[k]: len(v) for k, v in sorted(answers.by_key.items())},
-            "unanswered": {k: v for k, v in unanswered.items() if v},
-            "ignored_ids": ignored,
-            "details": answers.details or None,
-        },
-        "timings": {"total_seconds": time.perf_counter() - started},
-        "configs": results_mod.config_entries(scored, predictions_files),
-        "scores": {"file": results_mod.SCORES_FILE, "sha256": sha256_bytes(scores)},
-        **results_mod.summary(scored, general=repo.general_domain),
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    results_mod.write_results_dir(out_dir, results, predictions_files, scores)
+    results_mod.check_results_dir(out_dir)
+    plan = plan_import(predictions, data, settings)
+    identity = results_mod.run_identity(plan.identity(model_id, settings.split))
+    results_mod.check_results_dir(out_dir, identity, force=settings.force)
+    scored = score_answers(plan, settings.split)
+    dropped = rejected_ids(plan.repo, settings.split)
+    ignored = check_known_ids(plan.answers, scored.known, dropped, settings, plan.source)
+    scores = results_mod.scores_bytes(scored.configs)
+    results = import_results(plan, model_id, settings.split, scored, ignored, scores, started)
+    results_mod.write_results_dir(out_dir, results, scored.predictions_files, scores)
     return results
