@@ -1,7 +1,7 @@
 """The leaderboard's columns, in one list: it drives leaderboard.json, leaderboard.csv, the page and `show`.
 
 To add a column, add one :class:`Column` to :data:`COLUMNS` (its place in the list is its place in
-every output). Its value is the :class:`~mlqa_domain.leaderboard.table.Row` attribute named like the
+every output). Its value is the :class:`~mlqa_domain.leaderboard.row.Row` attribute named like the
 column, or what ``value(row)`` returns; ``row.entry`` is the whole stored entry (submission and
 verification) for values the row does not aggregate::
 
@@ -16,10 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
-if TYPE_CHECKING:
-    from mlqa_domain.leaderboard.table import Row, Table
+from mlqa_domain.leaderboard.row import Row
+
+
+class KeyLists(Protocol):
+    """What the column families read from a table (:class:`~mlqa_domain.leaderboard.table.Table`): its
+    domains, languages and gap domains, in column order."""
+
+    domains: list[str]
+    languages: list[str]
+    gap_domains: list[str]
+
 
 Kind = Literal["int", "text", "entry", "tasks", "number", "gap"]
 """How a value is shown: ``int`` a count; ``text``; ``entry`` text linking to the entry's page;
@@ -106,7 +115,7 @@ class PerKey:
     show_label: str | None = None  # with ``{}`` for the table key
     detail: bool = False
 
-    def columns(self, table: Table) -> list[Column]:
+    def columns(self, table: KeyLists) -> list[Column]:
         """The family's columns in ``table``."""
         return [
             Column(
@@ -191,7 +200,7 @@ COLUMNS: list[Column | PerKey] = [
 View = Literal["all", "page", "show"]
 
 
-def table_columns(table: Table, view: View = "all") -> list[Column]:
+def table_columns(table: KeyLists, view: View = "all") -> list[Column]:
     """The columns of ``table`` in order, families expanded; ``page``/``show`` keep that view's columns."""
     expanded: list[Column] = []
     for spec in COLUMNS:

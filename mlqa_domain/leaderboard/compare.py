@@ -16,6 +16,7 @@ from mlqa_domain.benchmark.compare import Run, mean_over_seeds
 from mlqa_domain.benchmark.results import SCORES_FILE
 from mlqa_domain.errors import InputError
 from mlqa_domain.jsonio import parse_json
+from mlqa_domain.leaderboard.dataset_info import load_gold
 from mlqa_domain.leaderboard.schema import Entry
 from mlqa_domain.leaderboard.store import ENTRIES, LeaderboardStore, Manifest
 from mlqa_domain.registry import did_you_mean
@@ -42,7 +43,6 @@ def find_entry(entries: Sequence[Entry], text: str, where: str) -> Entry:
 def _rescore(store: LeaderboardStore, entry: Entry, manifest: Manifest) -> dict[str, QuestionScores]:
     """Per-question scores of an entry stored without scores.json, from its stored predictions."""
     from mlqa_domain.benchmark.metric import per_question_scores
-    from mlqa_domain.leaderboard.verify import load_gold
 
     runs = [(s.dir + "/", s.configs) for s in entry.submission.seeds or []] or [
         ("", entry.submission.configs)

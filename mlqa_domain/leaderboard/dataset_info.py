@@ -1,4 +1,5 @@
-"""The leaderboard's dataset: where it is, its fingerprint and configs, and that it is still the same one.
+"""The leaderboard's dataset: where it is, its fingerprint and configs, that it is still the same one, and its
+gold answers.
 
 `datasets` caches a local dataset dir by its name and card, not its content: a repo rebuilt in place
 (or another repo with the same dir name) would be read back from the stale cache. So gold answers
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlqa_domain.configs import GENERAL
+from mlqa_domain.configs import GENERAL, parse_config_name
 from mlqa_domain.errors import InputError, first_line
 from mlqa_domain.leaderboard.store import LeaderboardStore, Manifest
 
@@ -106,3 +107,34 @@ def gold_cache_dir(fingerprint: str) -> str:
     from mlqa_domain.dataset_repo import datasets_cache_dir
 
     return datasets_cache_dir(fingerprint)
+
+
+@dataclass
+class Gold:
+    """Gold answers of one config and the language the metric normalises in."""
+
+    answers: dict[str, list[str]]
+    language: str
+
+
+def load_gold(manifest: Manifest, config: str) -> Gold:
+    """Gold answers of ``config`` in the leaderboard's dataset and split, via ``datasets.load_dataset``."""
+    from datasets import load_dataset
+
+    data, split = manifest.dataset_location, manifest.split
+    try:
+        ds = load_dataset(
+            data,
+            config,
+            split=split,
+            revision=manifest.revision,
+            cache_dir=gold_cache_dir(manifest.dataset_fingerprint),
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        raise InputError(f"cannot load gold answers of config {config} ({split}): {exc}", data) from exc
+    answers = {row_id: list(ans["text"]) for row_id, ans in zip(ds["id"], ds["answers"], strict=True)}
+    languages = set(ds["context_language"]) if "context_language" in ds.column_names else set()
+    if len(languages) > 1:
+        raise InputError(f"config {config} mixes context languages {sorted(languages)}", data)
+    language = languages.pop() if languages else parse_config_name(config).context_language
+    return Gold(answers, language)

@@ -33,7 +33,8 @@ from mlqa_domain.errors import InputError
 from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.jsonio import parse_json
 from mlqa_domain.leaderboard.claims import check_training_claims
-from mlqa_domain.leaderboard.dataset_info import check_dataset_unchanged, gold_cache_dir
+from mlqa_domain.leaderboard.compare import entry_scores
+from mlqa_domain.leaderboard.dataset_info import Gold, check_dataset_unchanged, load_gold
 from mlqa_domain.leaderboard.schema import (
     AggregateScore,
     ConfigPower,
@@ -53,37 +54,6 @@ from mlqa_domain.progress import track
 
 SCORE_TOLERANCE = 1e-6
 PREDICTION_KEYS = ("predictions_file", "predictions_sha256")
-
-
-@dataclass
-class Gold:
-    """Gold answers of one config and the language the metric normalises in."""
-
-    answers: dict[str, list[str]]
-    language: str
-
-
-def load_gold(manifest: Manifest, config: str) -> Gold:
-    """Gold answers of ``config`` in the leaderboard's dataset and split, via ``datasets.load_dataset``."""
-    from datasets import load_dataset
-
-    data, split = manifest.dataset_location, manifest.split
-    try:
-        ds = load_dataset(
-            data,
-            config,
-            split=split,
-            revision=manifest.revision,
-            cache_dir=gold_cache_dir(manifest.dataset_fingerprint),
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        raise InputError(f"cannot load gold answers of config {config} ({split}): {exc}", data) from exc
-    answers = {row_id: list(ans["text"]) for row_id, ans in zip(ds["id"], ds["answers"], strict=True)}
-    languages = set(ds["context_language"]) if "context_language" in ds.column_names else set()
-    if len(languages) > 1:
-        raise InputError(f"config {config} mixes context languages {sorted(languages)}", data)
-    language = languages.pop() if languages else parse_config_name(config).context_language
-    return Gold(answers, language)
 
 
 def read_results(results_dir: Path) -> dict[str, Any]:
@@ -322,8 +292,6 @@ def check_not_a_copy(
     """Refuse predictions that score exactly as an entry already on the leaderboard on every question of
     every config (the same predictions under another name, revision or settings that change nothing):
     entries with the same verified config scores are compared question by question."""
-    from mlqa_domain.leaderboard.compare import entry_scores
-
     for entry in entries:
         if entry.verification.configs != rescored.configs:
             continue
