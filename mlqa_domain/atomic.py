@@ -23,7 +23,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from mlqa_domain.errors import InputError, os_error_line
@@ -99,6 +99,37 @@ def check_writable(target: str | Path) -> Path:
     os.close(fd)
     os.unlink(probe)
     return path
+
+
+def check_output_dir(
+    out: Path,
+    not_ours: str,
+    *,
+    markers: Sequence[str] = (),
+    known: Callable[[str], bool] | None = None,
+) -> bool:
+    """The one guard of an output directory: ``out`` must be new, empty, or ours. True when it holds an
+    earlier output of ours (the caller replaces, resumes or compares it: an identity check and
+    ``--force`` are the caller's), False when it is new or empty.
+
+    Ours: it holds every file in ``markers``, or (with ``known``) every entry's name is ``known``.
+    Anything else is an InputError ``output directory is not empty and <not_ours>``; with ``known`` it
+    names up to three of the other entries.
+    """
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise InputError("output exists and is not a directory", out)
+    names = sorted(entry.name for entry in out.iterdir())
+    if not names:
+        return False
+    if markers and all((out / marker).is_file() for marker in markers):
+        return True
+    strangers = [name for name in names if known is None or not known(name)]
+    if not strangers:
+        return True
+    shown = f" ({', '.join(strangers[:3])})" if known is not None else ""
+    raise InputError(f"output directory is not empty and {not_ours}{shown}", out)
 
 
 def _alive(pid: int) -> bool:

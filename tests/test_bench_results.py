@@ -14,7 +14,7 @@ from mlqa_domain.benchmark import aggregates
 from mlqa_domain.benchmark.aggregates import QuestionScores
 from mlqa_domain.benchmark.data import ConfigExamples
 from mlqa_domain.benchmark.results import (
-    check_output_dir,
+    check_results_dir,
     predictions_bytes,
     run_identity,
     score_config,
@@ -171,7 +171,7 @@ def test_results_dir_is_written_whole_and_refuses_foreign_dirs(tmp_path: Path) -
     with pytest.raises(InputError, match="not overwriting"):
         write_results_dir(foreign, {}, {})
     with pytest.raises(InputError, match="not overwriting"):
-        check_output_dir(foreign, {}, force=True)  # --force replaces runs, never other directories
+        check_results_dir(foreign, {}, force=True)  # --force replaces runs, never other directories
     assert (foreign / "notes.txt").read_text("utf-8") == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign", "results"]  # no temp dirs left
 
@@ -189,11 +189,11 @@ def test_an_earlier_run_is_replaced_only_when_it_is_the_same_run_or_with_force(t
     out = tmp_path / "results"
     write_results_dir(out, _results([f"c{i}.de" for i in range(96)]), {})
     same = run_identity(_results([f"c{i}.de" for i in range(96)], device="cuda", batch_size=8))
-    check_output_dir(out, same)  # the same run on another device: replaced
+    check_results_dir(out, same)  # the same run on another device: replaced
     one = run_identity(_results(["c0.de"]))
-    with pytest.raises(InputError, match=re.escape("configs: 96 there, 1 now")) as caught:
-        check_output_dir(out, one)
+    with pytest.raises(InputError, match=re.escape("configs: 96 items -> ['c0.de']")) as caught:
+        check_results_dir(out, one)
     assert "--force" in str(caught.value)
-    with pytest.raises(InputError, match="settings: max_seq_length"):
-        check_output_dir(out, run_identity(_results([f"c{i}.de" for i in range(96)], max_seq_length=256)))
-    check_output_dir(out, one, force=True)
+    with pytest.raises(InputError, match="settings.max_seq_length: 384 -> 256"):
+        check_results_dir(out, run_identity(_results([f"c{i}.de" for i in range(96)], max_seq_length=256)))
+    check_results_dir(out, one, force=True)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from mlqa_domain import __version__
-from mlqa_domain.atomic import atomic_dir
+from mlqa_domain.atomic import atomic_dir, check_output_dir
 from mlqa_domain.configs import parse_config_name
 from mlqa_domain.errors import ConfigError, InputError
 
@@ -115,20 +115,6 @@ def dataset_location(data: str) -> str:
     """What ``dataset_path`` names: a local repo as an absolute path, a hub id as given."""
     path = Path(data).expanduser()
     return str(path.resolve()) if path.is_dir() else data
-
-
-def check_output(out: Path) -> None:
-    """``out`` may be new, empty, or an earlier export (it holds :data:`MANIFEST`); nothing else is
-    replaced."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise InputError("output exists and is not a directory", out)
-    if any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise InputError(
-            f"output directory is not empty and holds no {MANIFEST}; not overwriting (choose another --out)",
-            out,
-        )
 
 
 def _fewshot_plan(
@@ -237,7 +223,8 @@ def export_tasks(data: str, out: str | Path, settings: ExportSettings = ExportSe
     from mlqa_domain.benchmark.data import open_repo, plan_configs
 
     out = Path(out).expanduser().resolve()
-    check_output(out)
+    # new, empty, or an earlier export (it holds MANIFEST): nothing else is replaced
+    check_output_dir(out, f"holds no {MANIFEST}; not overwriting (choose another --out)", markers=(MANIFEST,))
     if settings.num_fewshot < 0:
         raise ConfigError(f"must be 0 or more, got {settings.num_fewshot}", "--num-fewshot")
     repo = open_repo(data, settings.revision)

@@ -16,7 +16,7 @@ import numpy as np
 from rich.table import Table
 
 from mlqa_domain import stats
-from mlqa_domain.atomic import atomic_dir
+from mlqa_domain.atomic import atomic_dir, check_output_dir
 from mlqa_domain.benchmark import aggregates, metric
 from mlqa_domain.benchmark.data import ConfigExamples
 from mlqa_domain.configs import language_key, parse_config_name
@@ -148,47 +148,35 @@ def run_identity(results: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    out = []
-    for key in new:
-        if old.get(key) == new[key]:
-            continue
-        if key == "configs":
-            out.append(f"configs: {len(old.get(key) or [])} there, {len(new[key])} now")
-        elif key == "settings":
-            changed = sorted(
-                k
-                for k in set(old.get(key) or {}) | set(new[key])
-                if (old.get(key) or {}).get(k) != new[key].get(k)
-            )
-            out.append("settings: " + ", ".join(changed))
-        else:
-            out.append(f"{key}: {old.get(key)!r} there, {new[key]!r} now")
-    return out
+def identity_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """What differs between two run identities (results dirs', STILTs runs'): one ``key.path: old ->
+    new`` line per differing value, keys of both sides in sorted order; a long list or mapping is shown
+    by its length."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += identity_differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [f"{prefix.rstrip('.')}: {_shown(old)} -> {_shown(new)}"]
 
 
-def check_output_dir(out: Path, identity: Mapping[str, Any] | None = None, force: bool = False) -> None:
+def _shown(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return f"{len(value)} items" if len(text) > limit and isinstance(value, (list, tuple, dict)) else text
+
+
+def check_results_dir(out: Path, identity: Mapping[str, Any] | None = None, force: bool = False) -> None:
     """``out`` may be new, empty, or a finished results dir of the same run (``identity``); an earlier
-    results dir of another run only with ``force``; a directory that is not a results dir never."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise InputError("output exists and is not a directory", out)
-    if not any(out.iterdir()):
-        return
-    if not (out / RESULTS_FILE).is_file():
-        raise InputError(
-            f"output directory is not empty and holds no {RESULTS_FILE}; not overwriting "
-            "(choose another --out)",
-            out,
-        )
-    if identity is None or force:
+    results dir of another run only with ``force``; a directory that is not a results dir never
+    (:func:`mlqa_domain.atomic.check_output_dir`)."""
+    not_ours = f"holds no {RESULTS_FILE}; not overwriting (choose another --out)"
+    if not check_output_dir(out, not_ours, markers=(RESULTS_FILE,)) or identity is None or force:
         return
     try:
         existing = run_identity(read_results_json(out))
     except InputError:
         existing = {}
-    differences = _differences(existing, dict(identity))
+    differences = identity_differences(existing, dict(identity))
     if differences:
         raise InputError(
             "holds the results of a different run (" + "; ".join(differences[:3]) + "); "
@@ -201,9 +189,9 @@ def write_results_dir(
     out: str | Path, results: dict, predictions: Mapping[str, bytes], scores: bytes | None = None
 ) -> None:
     """Write ``predictions/<config>.json``, ``scores.json`` and ``results.json`` into a temp dir, then move
-    it onto ``out`` (which :func:`check_output_dir` allows)."""
+    it onto ``out`` (which :func:`check_results_dir` allows)."""
     out = Path(out).resolve()
-    check_output_dir(out)
+    check_results_dir(out)
     with atomic_dir(out) as tmp:
         (tmp / PREDICTIONS_DIR).mkdir()
         for config, data in predictions.items():

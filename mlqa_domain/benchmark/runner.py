@@ -130,7 +130,7 @@ def run_benchmark(
     torch_device = resolve_device(settings.device)
     settings.check()
     out_dir = Path(out).expanduser().resolve()
-    results_mod.check_output_dir(out_dir)
+    results_mod.check_results_dir(out_dir)
     repo = open_repo(data)
     to_run, skipped = plan_configs(repo, settings.configs, settings.split)
     if skipped:
@@ -145,7 +145,7 @@ def run_benchmark(
         "settings": settings.recorded(torch_device.type),
         "configs": dict.fromkeys(to_run),
     }
-    results_mod.check_output_dir(out_dir, results_mod.run_identity(planned), force=force)
+    results_mod.check_results_dir(out_dir, results_mod.run_identity(planned), force=force)
     qa_model = prepare_model(qa_model, torch_device, settings.precision)
 
     scored: dict[str, results_mod.ConfigResult] = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlqa_domain
-from mlqa_domain.atomic import atomic_dir, check_writable
+from mlqa_domain.atomic import atomic_dir, check_output_dir, check_writable
 from mlqa_domain.benchmark import aggregates
 from mlqa_domain.errors import InputError, first_line
 from mlqa_domain.leaderboard.columns import produced_by
@@ -63,12 +63,12 @@ def render_site(
     store: LeaderboardStore, out: str | Path = DEFAULTS.out, baseline: str | None = DEFAULTS.baseline
 ) -> Table:
     """Write index.html, one page per entry, PNG plots and leaderboard.json/.csv to ``out`` atomically
-    (``out`` may be new, empty or an earlier rendered site; see :func:`check_site_dir`).
+    (``out`` may be new, empty or an earlier rendered site, which holds :data:`SITE_MARKERS`).
 
     An entry that cannot be drawn is reported (a warning naming it) and left out of the site: one entry
     never stops the leaderboard from rendering. A write that fails (disk full, read-only) stops the render
     and leaves the earlier site as it was. Returns the table of the rows on the site."""
-    check_site_dir(Path(out))
+    check_output_dir(Path(out), _NOT_A_SITE, markers=SITE_MARKERS)
     check_writable(out)
     manifest = store.manifest()
     table = store_table(store, manifest)
@@ -78,20 +78,10 @@ def render_site(
 
 
 SITE_MARKERS = ("index.html", "leaderboard.json")
-
-
-def check_site_dir(out: Path) -> None:
-    """``out`` may be new, empty or a site rendered earlier (it is replaced); anything else is refused."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise InputError("output exists and is not a directory", out)
-    if any(out.iterdir()) and not all((out / name).is_file() for name in SITE_MARKERS):
-        raise InputError(
-            "output directory is not empty and is not a rendered leaderboard (no index.html and "
-            "leaderboard.json); not overwriting (choose another --out)",
-            out,
-        )
+_NOT_A_SITE = (
+    "is not a rendered leaderboard (no index.html and leaderboard.json); not overwriting "
+    "(choose another --out)"
+)
 
 
 class Comparisons:

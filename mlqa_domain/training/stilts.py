@@ -31,11 +31,12 @@ from typing import Any
 from transformers import TrainerCallback
 
 from mlqa_domain import __version__
-from mlqa_domain.atomic import write_text_atomic
+from mlqa_domain.atomic import check_output_dir, write_text_atomic
 from mlqa_domain.benchmark import protocol as protocols
+from mlqa_domain.benchmark.results import identity_differences
 from mlqa_domain.benchmark.seeds import seed_dir_name, seed_of_dir_name, write_seed_results
 from mlqa_domain.benchmark.settings import STILTS, RunSettings, StiltsConfig
-from mlqa_domain.errors import ConfigError, InputError
+from mlqa_domain.errors import ConfigError
 from mlqa_domain.jsonio import read_json
 from mlqa_domain.training.formats import get_format
 from mlqa_domain.training.formats.extractive_qa import EXTRACTIVE_QA
@@ -234,15 +235,6 @@ def _dump(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in sorted(set(old) | set(new)):
-            out += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
-        return out
-    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
-
-
 # Options that only change how phase 3 (and training-time validation) is run, not the trained weights:
 # changing them re-runs the evaluation instead of refusing the run directory.
 EVAL_ONLY_OPTIONS = (
@@ -263,8 +255,9 @@ def comparable_phase_config(phase_config: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-def run_identity(config: StiltsConfig, phases: Sequence[Phase]) -> dict[str, Any]:
-    """What must match for a run directory to be resumed: training options and phase configs."""
+def training_identity(config: StiltsConfig, phases: Sequence[Phase]) -> dict[str, Any]:
+    """What must match for a run directory to be resumed: training options and phase configs (compared
+    with :func:`mlqa_domain.benchmark.results.identity_differences`)."""
     options = {k: v for k, v in config.to_dict().items() if k not in EVAL_ONLY_OPTIONS}
     return {"config": options, "phases": {p.name: comparable_phase_config(p.describe()) for p in phases}}
 
@@ -272,11 +265,11 @@ def run_identity(config: StiltsConfig, phases: Sequence[Phase]) -> dict[str, Any
 def check_run_dir(run_dir: Path, identity: dict[str, Any], force: bool) -> None:
     """Refuse a run dir that holds a different run (unless ``force``: then its phases are removed)."""
     run_file = run_dir / RUN_FILE
-    if run_dir.exists() and not run_dir.is_dir():
-        raise InputError("output exists and is not a directory", run_dir)
+    known = {*PHASES, RUN_FILE}
+    check_output_dir(run_dir, f"holds no {RUN_FILE}", markers=(RUN_FILE,), known=known.__contains__)
     if run_file.is_file():
         old = read_json(run_file)
-        diffs = _differences(old.get("identity"), identity)
+        diffs = identity_differences(old.get("identity"), identity)
         _wait_for_everyone()  # every rank has read run.json before the main one may remove it
         # a run that never finished a phase nor saved a checkpoint holds no work: replace it freely
         has_work = any((run_dir / name / DONE_FILE).is_file() for name in PHASES) or any(
@@ -293,13 +286,6 @@ def check_run_dir(run_dir: Path, identity: dict[str, Any], force: bool) -> None:
             for name in PHASES:
                 shutil.rmtree(run_dir / name, ignore_errors=True)
             run_file.unlink()
-    elif run_dir.is_dir() and any(run_dir.iterdir()):
-        known = {*PHASES, RUN_FILE}
-        strangers = sorted(p.name for p in run_dir.iterdir() if p.name not in known)
-        if strangers:
-            raise InputError(
-                f"directory is not empty and holds no {RUN_FILE} ({', '.join(strangers[:3])})", run_dir
-            )
 
 
 class PhaseRunner:
@@ -470,7 +456,7 @@ def run_stilts(
         phase.settings.batch_split(devices)
     if config.eval_data is None:
         logger.info("no --eval-data: phase 3 (bench run) is skipped")
-    identity = run_identity(config, phases)
+    identity = training_identity(config, phases)
     check_run_dir(run_dir, identity, force)
     _record_run(run_dir, identity, command)
     runner = PhaseRunner(run_dir, keep_checkpoints)
@@ -494,20 +480,14 @@ SEEDS_RESULTS_DIR = "results"
 
 def _check_multi_seed_dir(run_dir: Path) -> None:
     """A multi-seed run dir holds ``seed-<s>`` runs and ``results`` only (not a single-seed run)."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise InputError("output exists and is not a directory", run_dir)
     if (run_dir / RUN_FILE).is_file():
         raise ConfigError("this directory holds a single-seed run; use another --out for --seeds", run_dir)
-    if run_dir.is_dir():
-        strangers = sorted(
-            p.name
-            for p in run_dir.iterdir()
-            if p.name != SEEDS_RESULTS_DIR and seed_of_dir_name(p.name) is None
-        )
-        if strangers:
-            raise InputError(
-                f"directory holds other files than seed runs ({', '.join(strangers[:3])})", run_dir
-            )
+    check_output_dir(run_dir, "holds other files than seed runs", known=_is_seed_run_entry)
+
+
+def _is_seed_run_entry(name: str) -> bool:
+    """Whether a multi-seed run dir may hold an entry of this name: ``seed-<s>`` or ``results``."""
+    return name == SEEDS_RESULTS_DIR or seed_of_dir_name(name) is not None
 
 
 def run_seeds(
