@@ -13,7 +13,7 @@ from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
 from mlqa_domain.labeling.classifiers.embedding import EmbeddingClassifier
 from mlqa_domain.labeling.ensemble import decide_domains
-from mlqa_domain.labeling.labelers import ScoreLabeler, build_labeler
+from mlqa_domain.labeling.labelers import SingleClassifierLabeler, build_labeler
 from mlqa_domain.labeling.pivot import label_examples
 from mlqa_domain.labeling.taxonomy import default_taxonomy_path, load_taxonomy
 
@@ -98,7 +98,7 @@ def prototype_taxonomy(tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def minilm_labeler(minilm_path: Path, tmp_path_factory: pytest.TempPathFactory) -> ScoreLabeler:
+def minilm_labeler(minilm_path: Path, tmp_path_factory: pytest.TempPathFactory) -> SingleClassifierLabeler:
     tax = load_taxonomy(prototype_taxonomy(tmp_path_factory.mktemp("tax")))
     return build_labeler(tax, embedding_model=str(minilm_path), cache_dir=tmp_path_factory.mktemp("cache"))
 
@@ -132,7 +132,9 @@ def test_languages_claimed_twice_are_a_config_error(tmp_path: Path) -> None:
         build_labeler(load_taxonomy(path), cache_dir=tmp_path)
 
 
-def test_embedding_classifier_scores_are_cosines_to_prototypes(minilm_labeler: ScoreLabeler) -> None:
+def test_embedding_classifier_scores_are_cosines_to_prototypes(
+    minilm_labeler: SingleClassifierLabeler,
+) -> None:
     classifier: EmbeddingClassifier = minilm_labeler.classifier
     protos = classifier.prototypes
     assert protos.shape[0] == 4
@@ -144,7 +146,7 @@ def test_embedding_classifier_scores_are_cosines_to_prototypes(minilm_labeler: S
     assert np.all(scores <= 1.0 + 1e-5) and np.all(scores >= -1.0 - 1e-5)
 
 
-def test_real_model_labels_clear_paragraphs(minilm_labeler: ScoreLabeler) -> None:
+def test_real_model_labels_clear_paragraphs(minilm_labeler: SingleClassifierLabeler) -> None:
     legal, medical, general = minilm_labeler.label([LEGAL_EN, MEDICAL_EN, GENERAL_EN], "en")
     assert legal.domains[0] == "legal"
     assert medical.domains[0] == "biomedical"
@@ -153,7 +155,7 @@ def test_real_model_labels_clear_paragraphs(minilm_labeler: ScoreLabeler) -> Non
     assert legal.classifier_scores == {"embedding": legal.domain_scores}
 
 
-def test_pivot_propagates_english_labels(minilm_labeler: ScoreLabeler) -> None:
+def test_pivot_propagates_english_labels(minilm_labeler: SingleClassifierLabeler) -> None:
     encoder: TextEncoder = minilm_labeler.classifier.encoder
     examples = [
         _example("q1", "en", LEGAL_EN),

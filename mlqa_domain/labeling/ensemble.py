@@ -326,8 +326,9 @@ def labeling_of(rule: EnsembleRule, raw: Mapping[str, Mapping[str, float]]) -> L
     return Labeling(decision.domains, decision.combined, classifier_scores)
 
 
-class EnsembleLabeler:
-    """Runs every classifier once over the texts and combines their scores by the rule."""
+class RuleLabeler:
+    """Runs its classifiers once over the texts and labels each text by a rule: what a one-classifier
+    labeler and an ensemble share (their rules differ)."""
 
     def __init__(
         self, classifiers: Sequence[Classifier], rule: EnsembleRule, taxonomy_fingerprint: str = ""
@@ -356,12 +357,16 @@ class EnsembleLabeler:
     def label(
         self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None
     ) -> list[Labeling]:
-        """Score ``texts`` with every classifier and combine."""
+        """Score ``texts`` with every classifier and label them by the rule."""
         return [labeling_of(self.rule, raw) for raw in self.raw_scores(texts, language, titles)]
 
     def provenance(self, language: str | None = None) -> dict[str, Any]:
         """The rule (model ids/revisions, weights, calibration, thresholds, δ) and the taxonomy."""
         return {**self.rule.to_provenance(), "taxonomy": self.taxonomy_fingerprint}
+
+
+class EnsembleLabeler(RuleLabeler):
+    """Several classifiers: their calibrated probabilities combined by the rule (weighted mean or vote)."""
 
 
 def relabel(rows: Iterable[Mapping[str, Any]], **overrides: Any) -> list[dict[str, Any]]:

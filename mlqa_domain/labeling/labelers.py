@@ -5,7 +5,7 @@ The taxonomy's ``classification.classifiers`` lists what runs. Every entry takes
 ``model``, ``revision``, ``weight`` (ensemble weight, default 1), ``thresholds`` (its own τ: a number
 or domain -> number), ``delta`` (its own δ), ``calibration`` (``identity`` | ``logistic`` |
 ``{type: logistic, slope, center}``), ``batch_size``, ``device`` and ``languages`` (a route), plus
-the keys of its type (``config_keys`` of each class in builders/classifiers/). τ, δ and calibration
+the keys of its type (``config_keys`` of each class in labeling/classifiers/). τ, δ and calibration
 default to the type's: the domain ``threshold``, ``classification.delta`` and a logistic curve
 centred at τ for embedding; a head's stored thresholds and no δ rule for embedding-head; 0.5,
 ``classification.delta`` and identity for the others.
@@ -25,7 +25,7 @@ from mlqa_domain.errors import ConfigError
 from mlqa_domain.labeling.classifiers import CLASSIFIERS, Classifier
 from mlqa_domain.labeling.classifiers.base import COMMON_KEYS, DEFAULT_PROBABILITY_THRESHOLD, spec_options
 from mlqa_domain.labeling.classifiers.calibration import Calibration, per_domain
-from mlqa_domain.labeling.ensemble import EnsembleLabeler, EnsembleRule, MemberRule
+from mlqa_domain.labeling.ensemble import EnsembleLabeler, EnsembleRule, MemberRule, RuleLabeler
 from mlqa_domain.labeling.routing import Route, RoutedLabeler
 from mlqa_domain.labeling.taxonomy import SCORE_RANGE, ClassifierSpec, Taxonomy, check_delta, check_thresholds
 from mlqa_domain.languages import check_language
@@ -33,8 +33,8 @@ from mlqa_domain.languages import check_language
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-class ScoreLabeler(EnsembleLabeler):
-    """Labels from one classifier's raw scores with its τ per domain and δ."""
+class SingleClassifierLabeler(RuleLabeler):
+    """Labels from one classifier's raw scores with its τ per domain and δ (the ``single`` rule)."""
 
     def __init__(
         self,
@@ -81,7 +81,7 @@ def build_classifier(
 def classifier_thresholds(
     spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier
 ) -> dict[str, float]:
-    """The classifier's own τ per domain (default: its type's, e.g. the thresholds stored with a head),
+    """The classifier's own τ per domain (default: its type's, e.g. the thresholds stored with a domain head),
     each finite and in the classifier's ``score_range`` ([0, 1] for probabilities, [-1, 1] for cosines)."""
     what = f"classifier {spec.name!r} thresholds"
     thresholds = per_domain(
@@ -97,7 +97,7 @@ def classifier_thresholds(
 
 
 def classifier_delta(spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier) -> float:
-    """The classifier's own δ (default: its type's; a head's independent probabilities have none, 1)."""
+    """The classifier's own δ (default: its type's; a domain head's independent probabilities have none, 1)."""
     value = spec_options(spec).get("delta", classifier.default_delta(taxonomy))
     return check_delta(value, f"classifier {spec.name!r} delta", taxonomy.source)
 
@@ -173,13 +173,13 @@ def ensemble_rule(taxonomy: Taxonomy, members: list[MemberRule]) -> EnsembleRule
     )
 
 
-def _labeler_for(specs: list[ClassifierSpec], taxonomy: Taxonomy, cache_dir) -> EnsembleLabeler:
+def _labeler_for(specs: list[ClassifierSpec], taxonomy: Taxonomy, cache_dir) -> RuleLabeler:
     classifiers = [build_classifier(spec, taxonomy, cache_dir) for spec in specs]
     if len(specs) == 1:
         spec = specs[0]
         thresholds = classifier_thresholds(spec, taxonomy, classifiers[0])
         delta = classifier_delta(spec, taxonomy, classifiers[0])
-        return ScoreLabeler(classifiers[0], taxonomy, thresholds, delta)
+        return SingleClassifierLabeler(classifiers[0], taxonomy, thresholds, delta)
     members = [member_rule(s, taxonomy, c) for s, c in zip(specs, classifiers, strict=True)]
     return EnsembleLabeler(classifiers, ensemble_rule(taxonomy, members), taxonomy.fingerprint())
 
@@ -199,7 +199,7 @@ def build_labeler(
     embedding_model: str | None = None,
     cache_dir: str | Path | None = None,
     embedding_backend: str | None = None,
-) -> EnsembleLabeler | RoutedLabeler:
+) -> RuleLabeler | RoutedLabeler:
     """The labeler for ``taxonomy``; ``embedding_model`` overrides every embedding classifier's model.
 
     One classifier: its raw scores are the domain scores, thresholded with its own τ and δ

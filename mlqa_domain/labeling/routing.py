@@ -1,4 +1,5 @@
-"""Route each context language to its own labeler (e.g. a trained English head, prototypes elsewhere)."""
+"""Route each context language to its own labeler (e.g. a trained English domain head, prototypes
+elsewhere)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlqa_domain.errors import ConfigError
-from mlqa_domain.labeling.ensemble import EnsembleLabeler, Labeling
+from mlqa_domain.labeling.ensemble import Labeling, RuleLabeler
 
 DEFAULT_ROUTE = "other"
 
@@ -17,7 +18,7 @@ class Route:
     """The labeler of some languages (``languages`` None: every language no other route claims)."""
 
     languages: tuple[str, ...] | None
-    labeler: EnsembleLabeler
+    labeler: RuleLabeler
 
     @property
     def key(self) -> str:
