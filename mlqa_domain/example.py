@@ -1,4 +1,4 @@
-"""The one record that flows through source -> filters -> classifiers -> splits."""
+"""The one record that flows through a build: source -> labels (classifiers) -> filters -> splits."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ class Example:
     """One extractive-QA instance of MLQA (or a parallel SQuAD-format set) and what we learn about it.
 
     ``answers`` follows the Hugging Face schema: ``{"text": [...], "answer_start": [...]}``.
-    The classification fields are filled by the builders; ``source`` names the file it came from.
+    The classification fields (``domains``, ``domain_scores``, ``classifier_scores``, ``provenance``) are
+    filled by the labelling step, before the filters run, which may set ``flags``; ``source`` names the
+    file the example came from.
     """
 
     id: str

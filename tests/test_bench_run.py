@@ -63,7 +63,7 @@ def make_examples(rows=ROWS, splits=("validation", "test")) -> list[Example]:
 
 
 def write_repo(out: Path, examples: list[Example]) -> Path:
-    """A dataset repo per contract A, written with the builder's own export and card helpers."""
+    """A dataset repo in the built layout, written with the builder's own export and card helpers."""
     out.mkdir(parents=True, exist_ok=True)
     counts = write_configs(out, examples, ["legal", "biomedical"], "general")
     languages = sorted({e.context_language for e in examples} | {e.question_language for e in examples})

@@ -54,7 +54,7 @@ EVAL_ROWS = [  # (context language, question language, domains, context, questio
 
 @pytest.fixture(scope="module")
 def eval_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A dataset repo per contract A, written with the builder's own export and card helpers."""
+    """A dataset repo in the built layout, written with the builder's own export and card helpers."""
     from mlqa_domain.builders.card import front_matter
     from mlqa_domain.builders.export import write_build_info, write_configs
 

@@ -150,7 +150,7 @@ def labeler_section(info: dict) -> str:
 
 
 def label_quality_section(info: dict) -> str:
-    """Held-out precision/recall of the trained heads that labelled the data (empty when none)."""
+    """Held-out precision/recall of the trained domain heads that labelled the data (empty when none)."""
     figures = info.get("label_evaluation") or {}
     parts = []
     for name, held_out in figures.items():

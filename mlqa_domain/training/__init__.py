@@ -1,2 +1,2 @@
 """Training: STILTs (intermediate task, then SQuAD) with the Trainer, the task registry and formats,
-the heads, the baseline recipes and the tiny test model."""
+the task heads, the baseline recipes and the tiny test model."""

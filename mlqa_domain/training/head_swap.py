@@ -1,10 +1,10 @@
-"""The STILTs head swap (keep the encoder, start a fresh head) and the multi-task model.
+"""The STILTs task-head swap (keep the encoder, start a fresh task head) and the multi-task model.
 
-Each task format trains one head (``benchmark/heads``, named by ``TaskFormat.head``).
+Each task format trains one task head (``training/task_heads``, named by ``TaskFormat.head``).
 
-A phase's model is saved with ``save_pretrained``; the next phase loads its own head class
+A phase's model is saved with ``save_pretrained``; the next phase loads its own task head's class
 ``from_pretrained(previous_dir)`` (so every encoder weight carries over), then re-initialises every module
-outside the encoder (``base_model_prefix``) — the old head is dropped even when its shapes would fit
+outside the encoder (``base_model_prefix``) — the old task head is dropped even when its shapes would fit
 (e.g. SQuAD -> SQuAD, or a classifier with the same number of labels).
 """
 
@@ -25,13 +25,13 @@ from mlqa_domain.training.task_heads import Head, get_head
 
 
 def head_for(fmt: str) -> Head:
-    """The head task format ``fmt`` trains."""
+    """The task head that task format ``fmt`` trains."""
     task_format = get_format(fmt)
     return get_head(task_format.head, where=f"task format {fmt!r}")
 
 
 def head_config(source: str | Path, fmt: str, label_names: Sequence[str] | None = None):
-    """The config of ``source`` with the label fields the new head needs (old labels dropped)."""
+    """The config of ``source`` with the label fields the new task head needs (old labels dropped)."""
     try:
         config = AutoConfig.from_pretrained(str(source))
     except (OSError, ValueError) as exc:
@@ -52,7 +52,7 @@ def encoder_of(model: PreTrainedModel) -> nn.Module:
 
 
 def reinit_head(model: PreTrainedModel) -> None:
-    """Draw fresh head weights with the model's own initialiser (loaded weights are marked as done)."""
+    """Draw fresh task-head weights with the model's own initialiser (loaded weights are marked as done)."""
     for module in head_modules(model).values():
         for sub in module.modules():
             for tensor in [*sub.parameters(recurse=False), *sub.buffers(recurse=False)]:
@@ -66,10 +66,10 @@ def reinit_head(model: PreTrainedModel) -> None:
 def load_with_new_head(
     source: str | Path, fmt: str, label_names: Sequence[str] | None = None
 ) -> PreTrainedModel:
-    """``source``'s encoder under a freshly initialised head for ``fmt`` (STILTs phase transition)."""
+    """``source``'s encoder under a freshly initialised task head for ``fmt`` (STILTs phase transition)."""
     config = head_config(source, fmt, label_names)
     try:
-        with quiet_loading():  # the old head's keys are unexpected and the new head's missing, by design
+        with quiet_loading():  # the old task head's keys are unexpected and the new one's missing, by design
             model = head_for(fmt).model_class.from_pretrained(
                 str(source), config=config, ignore_mismatched_sizes=True
             )
@@ -91,10 +91,10 @@ def quiet_loading() -> Iterator[None]:
 
 
 class MultiTaskModel(nn.Module):
-    """One shared encoder, one head model per task; each batch comes from one task (``task_id``).
+    """One shared encoder, one task-head model per task; each batch comes from one task (``task_id``).
 
     Each task model keeps its own forward (and loss); its encoder attribute points at the shared encoder
-    without registering it again, so the state dict holds the encoder once plus the heads.
+    without registering it again, so the state dict holds the encoder once plus the task heads.
     """
 
     def __init__(self, encoder: PreTrainedModel, task_models: Mapping[str, PreTrainedModel]) -> None:
@@ -105,11 +105,11 @@ class MultiTaskModel(nn.Module):
         for name, model in task_models.items():
             prefix = model.base_model_prefix
             del model._modules[prefix]
-            object.__setattr__(model, prefix, encoder)  # shared; not a registered submodule of the head
+            object.__setattr__(model, prefix, encoder)  # shared; not a registered submodule here
             self.heads[name] = model
 
     def forward(self, task_id: torch.Tensor, return_loss: bool = True, **inputs):
-        """Run the head of the batch's task (every row of a batch shares one task)."""
+        """Run the task head of the batch's task (every row of a batch shares one task)."""
         index = int(task_id.reshape(-1)[0])
         return self.heads[self.task_names[index]](**inputs)
 
@@ -121,7 +121,7 @@ class MultiTaskModel(nn.Module):
 def build_multitask_model(
     source: str | Path, task_formats: Mapping[str, str], label_names: Mapping[str, Sequence[str] | None]
 ) -> MultiTaskModel:
-    """A shared encoder from ``source`` plus a fresh head per task."""
+    """A shared encoder from ``source`` plus a fresh task head per task."""
     try:
         with quiet_loading():
             encoder = AutoModel.from_pretrained(str(source))

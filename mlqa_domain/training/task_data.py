@@ -1,6 +1,6 @@
 """Load a task's data (hub or local files) into the canonical schema of its format.
 
-The format (``benchmark/formats``) defines the canonical columns, e.g. for ``extractive_qa`` the HF
+The format (``training/formats``) defines the canonical columns, e.g. for ``extractive_qa`` the HF
 ``squad`` schema ``id, title, question, context, answers{text, answer_start}``; local files are read by
 :mod:`mlqa_domain.task_files` (SQuAD-format json is flattened to one row per question).
 """

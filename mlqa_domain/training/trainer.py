@@ -1,6 +1,6 @@
 """One training phase with the transformers ``Trainer`` (CPU, one GPU, or many via accelerate / torchrun).
 
-Each task format (``benchmark/formats``) makes its features as transformers' examples do: ``run_qa.py``'s
+Each task format (``training/formats``) makes its features as transformers' examples do: ``run_qa.py``'s
 ``prepare_train_features`` for extractive QA (overflowing windows with ``doc_stride``; windows without the
 answer point at the CLS token), ``run_glue.py`` for classification and ``run_swag.py`` for multiple choice.
 Batches are padded per batch.
@@ -11,7 +11,7 @@ unfinished phase resumes from its last checkpoint.
 Batch size: ``batch_size`` is the recipe's batch, the examples of one optimizer step over all processes.
 The run splits it into per-device batch x accumulation steps x processes (:func:`split_batch`) and refuses a
 split that does not multiply back to it. Every loss is a per-row mean that does not depend on how rows are
-batched or padded (``benchmark/heads``) and the Trainer divides it by the accumulation steps, so 4 x 1 and
+batched or padded (``training/task_heads``) and the Trainer divides it by the accumulation steps, so 4 x 1 and
 2 x 2 give the same update, with any number of processes (DDP averages the gradients).
 
 Learning rate: linear decay after a linear warmup; ``warmup`` < 1 is a fraction of the phase's optimizer
@@ -23,7 +23,7 @@ the format reports it) is computed on it; ``score`` is its mean over the phase's
 ``early_stopping_patience`` > 0 the phase stops after that many evaluations without a better ``score`` and
 the best checkpoint is restored; 0 (the default, as in XTREME's and jiant's recipes) trains the full schedule.
 
-Multi-task phases (several intermediate tasks): one shared encoder, one head per task; every batch holds
+Multi-task phases (several intermediate tasks): one shared encoder, one task head per task; every batch holds
 examples of one task. Batches are formed once per task (examples shuffled with the seed) and the Trainer
 shuffles the pooled batches every epoch, so tasks are sampled in proportion to their number of batches
 ("proportional" sampling) and every example is seen once per epoch.
@@ -326,13 +326,13 @@ class TaskEval:
 
 
 class PhaseTrainer(Trainer):
-    """The Trainer of a phase, with the loss scaling every head and the multi-task model need.
+    """The Trainer of a phase, with the loss scaling every task head and the multi-task model need.
 
-    - Loss: each head's loss is a per-row mean (:meth:`compute_loss`); the Trainer divides it by the
+    - Loss: each task head's loss is a per-row mean (:meth:`compute_loss`); the Trainer divides it by the
       accumulation steps. The Trainer would otherwise take models whose ``forward`` accepts ``**kwargs``
-      (the transformers heads, :class:`MultiTaskModel`) for models that scale their own loss by the number
-      of labelled items: it then skipped that division (classification and multiple-choice updates 2x too
-      large at 2 x 2 instead of 4 x 1), multiplied the loss by the number of processes under DDP, and
+      (the transformers task heads, :class:`MultiTaskModel`) for models that scale their own loss by the
+      number of labelled items: it then skipped that division (classification and multiple-choice updates
+      2x too large at 2 x 2 instead of 4 x 1), multiplied the loss by the number of processes under DDP, and
       counted ``labels`` in every batch (a KeyError for multi-task batches without them, and a collective
       call only some ranks make). So nothing is counted (:meth:`get_batch_samples`) and no model is asked
       to scale its loss.
@@ -365,7 +365,7 @@ class PhaseTrainer(Trainer):
         return batches, None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """The loss of the batch's head (its own, or the model's): a mean over the batch's rows."""
+        """The loss of the batch's task head (its own, or the model's): a mean over the batch's rows."""
         head = self.heads[int(inputs["task_id"].reshape(-1)[0])] if "task_id" in inputs else self.heads[0]
         outputs = model(**inputs)
         labels = {name: inputs[name] for name in head.label_fields if name in inputs}
@@ -541,7 +541,7 @@ def build_trainer(
     settings: PhaseSettings,
     callbacks: Sequence[TrainerCallback] = (),
 ) -> PhaseTraining:
-    """The Trainer of one phase: features, model (fresh heads), batch split, arguments."""
+    """The Trainer of one phase: features, model (fresh task heads), batch split, arguments."""
     settings.check()
     tokenizer = _load_tokenizer(source_model)
     multitask = len(tasks) > 1
@@ -608,7 +608,7 @@ def train_phase(
 ) -> PhaseResult:
     """Train ``source_model``'s encoder on ``tasks``; save it to ``phase_dir/model``; resumable.
 
-    One task: the encoder under a fresh head for it. Several: one shared encoder, one head per task,
+    One task: the encoder under a fresh task head for it. Several: one shared encoder, one task head per task,
     single-task batches (see the module docstring); the saved model is the encoder alone.
     """
     phase = build_trainer(tasks, source_model, phase_dir, settings, callbacks)
@@ -638,11 +638,11 @@ def _tf32_off() -> None:
 
 
 def _single_task(phase: _Phase) -> _Setup:
-    """The task's model: the source encoder under a fresh head."""
+    """The task's model: the source encoder under a fresh task head."""
     (task,) = phase.tasks
     spec, settings = task.spec, phase.settings
     inputs = phase.features[spec.name]
-    torch.manual_seed(settings.seed)  # the fresh head's initial weights
+    torch.manual_seed(settings.seed)  # the fresh task head's initial weights
     counts = {
         "train_examples": len(task.train),
         "train_features": len(inputs.train),
@@ -664,7 +664,7 @@ def _single_task(phase: _Phase) -> _Setup:
 
 
 def _multi_task(phase: _Phase) -> _Setup:
-    """One shared encoder with a fresh head per task, trained on pooled single-task batches."""
+    """One shared encoder with a fresh task head per task, trained on pooled single-task batches."""
     tasks, features, tokenizer, settings = phase.tasks, phase.features, phase.tokenizer, phase.settings
     collators = {t.spec.name: collator_for(t.spec.format, tokenizer, settings.precision) for t in tasks}
     torch.manual_seed(settings.seed)
@@ -729,7 +729,7 @@ def _multi_task(phase: _Phase) -> _Setup:
 class TaskBatches(torch.utils.data.Dataset):
     """Pre-formed single-task batches from several tasks; item ``i`` is one collated batch.
 
-    ``task_ids`` maps each task to the index of its head in the model (the ``task_id`` of its batches).
+    ``task_ids`` maps each task to the index of its task head in the model (the ``task_id`` of its batches).
     ``shuffle``: each task's rows are shuffled with ``seed`` before batching (training); validation keeps
     the rows' order (extractive-QA metrics map predictions to windows by position).
     """

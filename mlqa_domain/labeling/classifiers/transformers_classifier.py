@@ -138,24 +138,24 @@ def candidate_labels_for(
 ) -> dict[str, str]:
     """One zero-shot candidate label per domain.
 
-    ``names``: the domain name; ``descriptions`` (default): the head of the domain description
-    before its first ':' (``Law and legal text``), lower-cased; a mapping sets labels per domain
-    (domains it leaves out use their description head).
+    ``names``: the domain name; ``descriptions`` (default): the start of the domain description,
+    up to its first ':' (``Law and legal text``), lower-cased; a mapping sets labels per domain
+    (domains it leaves out use the start of their description).
     """
 
-    def head(domain: str) -> str:
+    def description_start(domain: str) -> str:
         description = taxonomy.domains[domain].description
         return description.split(":", 1)[0].strip().rstrip(".").lower() or domain
 
     if candidate_labels in (None, "descriptions"):
-        return {d: head(d) for d in taxonomy.domain_names}
+        return {d: description_start(d) for d in taxonomy.domain_names}
     if candidate_labels == "names":
         return {d: d for d in taxonomy.domain_names}
     if isinstance(candidate_labels, Mapping):
         unknown = sorted(set(candidate_labels) - set(taxonomy.domain_names))
         if unknown:
             raise ConfigError(f"candidate_labels for unknown domain(s) {', '.join(unknown)}", taxonomy.source)
-        return {d: str(candidate_labels.get(d) or head(d)) for d in taxonomy.domain_names}
+        return {d: str(candidate_labels.get(d) or description_start(d)) for d in taxonomy.domain_names}
     raise ConfigError(
         "candidate_labels must be 'names', 'descriptions' or a mapping domain -> label", taxonomy.source
     )

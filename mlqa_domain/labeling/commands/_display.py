@@ -108,7 +108,7 @@ def print_audit(report: dict[str, Any], show_sweep: bool) -> None:
 
 
 def print_held_out(report: dict[str, Any], baseline: dict[str, Any] | None = None) -> None:
-    """A head's nested held-out figures on the reference set (and the prototypes' as a baseline)."""
+    """A domain head's nested held-out figures on the reference set (and the prototypes' as a baseline)."""
     settings = report["settings"]
     out_console.print(
         f"held-out evaluation: {report['paragraphs']} paragraphs, {report['articles']} articles, "

@@ -62,7 +62,7 @@ def _audit_reference(
     plot: Path | None,
     json_out: Path | None,
 ) -> None:
-    """The head's recipe and the prototypes on held-out reference articles: print, plot, write."""
+    """The domain head's recipe and the prototypes on held-out reference articles: print, plot, write."""
     from mlqa_domain.labeling.reference_audit import audit_reference, plot_reference_sweep
 
     report, domain_head = audit_reference(squad, head, reference, taxonomy, cache_dir, embedding_backend)
