@@ -1,11 +1,14 @@
-"""The plug-in registry: registration, did-you-mean errors, module discovery."""
+"""The plug-in registry: registration, contracts, names, did-you-mean errors, module discovery."""
 
 from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Protocol
 
 import pytest
 
 from mlqa_domain.errors import ConfigError
-from mlqa_domain.registry import Registry
+from mlqa_domain.registry import Registry, contract_problem, protocol_members
 
 
 def test_register_and_get():
@@ -26,8 +29,63 @@ def test_register_and_get():
 def test_registering_two_plugins_under_one_name_is_refused():
     things: Registry[object] = Registry("filter")
     things.register("length")(object())
-    with pytest.raises(ValueError, match="registered twice"):
+    with pytest.raises(ConfigError, match="filter 'length' is registered twice"):
         things.register("length")(object())
+
+
+class Reader(Protocol):
+    priority: int
+
+    def read(self, spec: str) -> list[str]: ...
+
+
+class Step(ABC):
+    name = "step"
+
+    @abstractmethod
+    def run(self) -> None: ...
+
+
+def test_a_protocol_contract_names_each_missing_member():
+    assert protocol_members(Reader) == ["priority", "read"]
+    readers: Registry[type] = Registry("source kind", contract=Reader)
+
+    @readers.register("good")
+    class Good:
+        priority = 10
+
+        def read(self, spec: str) -> list[str]:
+            return [spec]
+
+    assert readers.get("good") is Good
+    with pytest.raises(ConfigError, match=r"source kind 'bad' \(.*Bad\) misses priority, read$"):
+        readers.register("bad")(type("Bad", (), {}))
+    with pytest.raises(ConfigError, match=r"source kind 'f' \(.*\) is not a class \(its type is function\)"):
+        readers.register("f")(lambda spec: [spec])
+    assert readers.names() == ["good"]  # a refused entry is not registered
+
+
+def test_a_base_class_contract_wants_a_subclass_with_no_abstract_method_left():
+    steps: Registry[type[Step]] = Registry("step", contract=Step)
+    with pytest.raises(ConfigError, match=r"step 'half' \(.*Half\) misses run$"):
+        steps.register("half")(type("Half", (Step,), {}))
+    with pytest.raises(
+        ConfigError, match=r"step 'other' \(.*Other\) is not a subclass of .*test_registry\.Step"
+    ):
+        steps.register("other")(type("Other", (), {"run": lambda self: None}))
+    assert contract_problem(type("Whole", (Step,), {"run": lambda self: None}), Step) is None
+
+
+def test_the_registry_writes_the_name_once():
+    steps: Registry[type[Step]] = Registry("step", contract=Step, name_attribute="name")
+
+    @steps.register("shout")
+    class Shout(Step):
+        def run(self) -> None: ...
+
+    assert Shout.name == "shout" and Step.name == "step"  # the base keeps its own
+    with pytest.raises(ConfigError, match=r"step 'quiet' \(.*Loud\) sets name = 'loud': leave it"):
+        steps.register("quiet")(type("Loud", (Step,), {"name": "loud", "run": lambda self: None}))
 
 
 def test_every_name_a_command_takes_gets_a_did_you_mean(tmp_path):

@@ -11,7 +11,9 @@
     contamination: {paths: [cuad.json], ngram: 13}   # `embedding: true` or `model: <id>` adds cosine
 
 They always run in their fixed ``order`` (the order above); a missing key turns that filter off.
-A new filter is one module in this package with one ``@FILTERS.register(name)`` class (see base.py).
+A new filter is one module in this package with one ``@FILTERS.register(name)`` class (see base.py), or
+an entry point in the group ``mlqa_domain.filters`` of another distribution; FILTERS imports both the
+first time it is looked up.
 """
 
 from __future__ import annotations
@@ -21,11 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlqa_domain.errors import ConfigError
-from mlqa_domain.filters.base import FILTERS, Drop, Filter, Flag
+from mlqa_domain.filters.base import FILTERS, Drop, Filter, Flag, Verdict
 from mlqa_domain.filters.report import filter_report, write_rejected
-from mlqa_domain.registry import import_submodules
-
-import_submodules(__name__)
 
 # Options build_filters turns into an encoder instead of passing them on.
 ENCODER_OPTIONS = ("model", "cache_dir", "embedding")
@@ -35,6 +34,7 @@ __all__ = [
     "Drop",
     "Filter",
     "Flag",
+    "Verdict",
     "build_filters",
     "filter_order",
     "filter_report",

@@ -17,7 +17,6 @@ def _short(text: str, limit: int = 40) -> str:
 class AnswerSpanFilter(Filter):
     """Drop examples with no answer or any answer that is empty or not found at its offset."""
 
-    name = "answer_span"
     order = 10
 
     def filter(self, example: Example) -> Drop | None:

@@ -12,7 +12,7 @@ import numpy as np
 from mlqa_domain import progress
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
-from mlqa_domain.filters.base import FILTERS, Drop, Filter, check_action, verdict
+from mlqa_domain.filters.base import FILTERS, Filter, Verdict, check_action, verdict
 from mlqa_domain.filters.task_data import read_passages
 from mlqa_domain.filters.textnorm import word_tokens
 from mlqa_domain.task_files import list_files
@@ -107,7 +107,6 @@ class ContaminationFilter(Filter):
     n-grams hashed once per context language, on first use.
     """
 
-    name = "contamination"
     order = 60
     encoder_use = "optional"
 
@@ -147,8 +146,8 @@ class ContaminationFilter(Filter):
         self.block_size = block_size
         self._hasher = NgramHasher(ngram)
         self._index: list[TaskIndex] | None = None
-        self._verdicts: dict[tuple[str, str], Drop] = {}
-        self._by_id: dict[str, Drop] = {}
+        self._verdicts: dict[tuple[str, str], Verdict] = {}
+        self._by_id: dict[str, Verdict] = {}
 
     @property
     def index(self) -> list[TaskIndex]:
@@ -194,12 +193,12 @@ class ContaminationFilter(Filter):
                 best_cosine[better], best_file[better] = top[better], f
         return best_cosine, best_file
 
-    def _ngram_verdicts(self, contexts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Drop]:
+    def _ngram_verdicts(self, contexts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Verdict]:
         """Verdicts of the (context, language) pairs that share enough n-grams with a task file."""
         by_language: dict[str, list[str]] = defaultdict(list)
         for context, language in contexts:
             by_language[language].append(context)
-        found: dict[tuple[str, str], Drop] = {}
+        found: dict[tuple[str, str], Verdict] = {}
         for language, texts in by_language.items():
             totals, best_file, shared = self.ngram_overlap(texts, language)
             for c, context in enumerate(texts):
@@ -214,10 +213,10 @@ class ContaminationFilter(Filter):
                     )
         return found
 
-    def _embedding_verdicts(self, contexts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Drop]:
+    def _embedding_verdicts(self, contexts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Verdict]:
         """Verdicts of the (context, language) pairs close to a task passage in embedding cosine."""
         cosine, cosine_file = self.embedding_overlap([context for context, _ in contexts])
-        found: dict[tuple[str, str], Drop] = {}
+        found: dict[tuple[str, str], Verdict] = {}
         for c, key in enumerate(contexts):
             if cosine[c] >= self.cosine_threshold:
                 source = self.index[cosine_file[c]].path
@@ -243,7 +242,7 @@ class ContaminationFilter(Filter):
             if found is not None:
                 self._by_id.setdefault(example.id, found)
 
-    def filter(self, example: Example) -> Drop | None:
+    def filter(self, example: Example) -> Verdict | None:
         found = self._verdicts.get((example.context, example.context_language))
         if found is None and example.id in self._by_id:
             leaked = self._by_id[example.id]

@@ -9,7 +9,7 @@ import numpy as np
 
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
-from mlqa_domain.filters.base import FILTERS, Drop, Filter, check_action, verdict
+from mlqa_domain.filters.base import FILTERS, Drop, Filter, Verdict, check_action, verdict
 from mlqa_domain.filters.textnorm import normalize_text
 
 
@@ -28,7 +28,6 @@ class ExactDuplicateFilter(Filter):
     split, so an id in both validation and test is caught too).
     """
 
-    name = "exact_dedup"
     order = 40
 
     def __init__(self) -> None:
@@ -113,7 +112,6 @@ class NearDuplicateFilter(Filter):
     context here (their questions are different questions); exact repeats are ExactDuplicateFilter's.
     """
 
-    name = "near_dedup"
     order = 50
     encoder_use = "required"
 
@@ -129,7 +127,7 @@ class NearDuplicateFilter(Filter):
         self.threshold = float(threshold)
         self.action = check_action(action, self.name)
         self.block_size = block_size
-        self._verdicts: dict[tuple, Drop] = {}
+        self._verdicts: dict[tuple, Verdict] = {}
 
     @staticmethod
     def _group(example: Example) -> tuple[str, str, str]:
@@ -157,5 +155,5 @@ class NearDuplicateFilter(Filter):
                 key = f"near-duplicate context (cosine >= {self.threshold:g})"
                 self._verdicts[(*group, texts[c])] = verdict(self.action, reason, key)
 
-    def filter(self, example: Example) -> Drop | None:
+    def filter(self, example: Example) -> Verdict | None:
         return self._verdicts.get((*self._group(example), example.context))

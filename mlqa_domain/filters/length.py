@@ -37,7 +37,6 @@ class LengthFilter(Filter):
     punctuation left out (a Chinese character is a word, a Vietnamese word may be two syllables).
     """
 
-    name = "length"
     order = 20
 
     def __init__(

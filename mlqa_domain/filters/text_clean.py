@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from mlqa_domain.example import Example
-from mlqa_domain.filters.base import FILTERS, Drop, Filter, Flag
+from mlqa_domain.filters.base import FILTERS, Drop, Filter, Flag, Verdict
 
 # Cc minus \t \n \r, and the bidi embeddings (LRE RLE PDF LRO RLO) and isolates (LRI RLI FSI PDI).
 UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -43,10 +43,9 @@ def _new_offsets(text: str) -> list[int]:
 class TextCleanFilter(Filter):
     """Remove control and bidi-override characters (offsets kept valid); drop what is left blank."""
 
-    name = "text_clean"
     order = 5  # before answer_span, which checks the moved offsets
 
-    def filter(self, example: Example) -> Drop | None:
+    def filter(self, example: Example) -> Verdict | None:
         """Clean ``example`` in place; a Flag when something was removed, a Drop when a text is blank."""
         removed: dict[str, int] = {}
         for field in ("question", "context", "title"):

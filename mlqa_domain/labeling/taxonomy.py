@@ -15,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mlqa_domain.configs import GENERAL, check_names
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.hashing import sha256_bytes
-from mlqa_domain.labeling.classifiers import CLASSIFIERS
-from mlqa_domain.labeling.classifiers.base import COSINE_RANGE
+from mlqa_domain.labeling.classifier_registry import CLASSIFIERS, COSINE_RANGE
 
 logger = logging.getLogger(__name__)
 

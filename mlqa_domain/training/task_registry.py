@@ -20,6 +20,7 @@ from mlqa_domain.benchmark.settings import DOC_STRIDE
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.registry import Registry
 from mlqa_domain.task_files import SUFFIXES
+from mlqa_domain.training.format_registry import TASK_FORMATS
 
 M = TypeVar("M", bound=BaseModel)
 NO_TASK = "none"  # the task list without any task (`--intermediate none`)
@@ -83,10 +84,8 @@ class TaskSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> TaskSpec:
-        from mlqa_domain.training.formats import get_format
-
         try:
-            task_format = get_format(self.format)
+            task_format = TASK_FORMATS.get(self.format)()
         except ConfigError as exc:  # pydantic reports a ValueError with the field's location
             raise ValueError(f"format: {exc.problem}") from None
         if not self.name or not all(c.isalnum() or c in "_-" for c in self.name):

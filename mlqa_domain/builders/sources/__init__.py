@@ -9,7 +9,8 @@
   Face ``mlqa`` schema, or a directory of them.
 
 A new kind of input is one module in this package with one ``@SOURCES.register(name)`` class
-(see base.py).
+(see base.py), or an entry point in the group ``mlqa_domain.sources`` of another distribution; SOURCES
+imports both the first time it is looked up.
 """
 
 from __future__ import annotations
@@ -17,13 +18,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlqa_domain.errors import InputError
-from mlqa_domain.registry import import_submodules
 
 from .base import SOURCES, LoadedSource, Source, SourceInfo, SourceOptions
 from .download import DEFAULT_MLQA_URL, MLQA_V1_ZIP_BYTES, MLQA_V1_ZIP_SHA256, default_cache_dir, fetch
 from .squad_parallel import parse_squad
-
-import_submodules(__name__)
 
 __all__ = [
     "DEFAULT_MLQA_URL",

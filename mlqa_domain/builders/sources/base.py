@@ -9,6 +9,9 @@ A source is one module in this package with one decorated class::
 
         def detect(self, spec: str) -> bool: ...
         def read(self, spec: str, options: SourceOptions) -> LoadedSource: ...
+
+Registering checks the class has every member of :class:`Source`. A source of another distribution is an
+entry point in the group ``mlqa_domain.sources`` (see registry.py).
 """
 
 from __future__ import annotations
@@ -101,7 +104,7 @@ class SourceOptions:
 
 
 class Source(Protocol):
-    """A reader of one kind of input into Examples."""
+    """A reader of one kind of input into Examples (what every SOURCES entry must have)."""
 
     priority: int
     inputs: str
@@ -115,4 +118,6 @@ class Source(Protocol):
         ...
 
 
-SOURCES: Registry[type[Source]] = Registry("source kind")
+SOURCES: Registry[type[Source]] = Registry(
+    "source kind", contract=Source, builtins="mlqa_domain.builders.sources", group="mlqa_domain.sources"
+)

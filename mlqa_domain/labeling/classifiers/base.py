@@ -2,7 +2,7 @@
 
 A classifier type is one module in this package with one decorated class::
 
-    @CLASSIFIERS.register("my-type")
+    @CLASSIFIERS.register("my-type")  # also its ``kind``
     class MyClassifier(ClassifierBase):
         config_keys = frozenset({"my_option"})  # its taxonomy keys besides COMMON_KEYS
 
@@ -14,11 +14,14 @@ A classifier type is one module in this package with one decorated class::
         def provenance(self) -> dict: ...
 
 The taxonomy names it with ``type: my-type``; the labeler builds it with ``from_spec`` and combines
-its scores with its own τ, δ and calibration (defaults below, overridable per classifier).
+its scores with its own τ, δ and calibration (defaults below, overridable per classifier). Registering
+checks the class subclasses :class:`ClassifierBase` and implements its abstract methods. A classifier
+type of another distribution is an entry point in the group ``mlqa_domain.classifiers`` (see registry.py).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -26,7 +29,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 
 from mlqa_domain.errors import ConfigError
-from mlqa_domain.registry import Registry
+from mlqa_domain.labeling.classifier_registry import CLASSIFIERS as CLASSIFIERS  # re-exported
+from mlqa_domain.labeling.classifier_registry import COSINE_RANGE as COSINE_RANGE  # re-exported
+from mlqa_domain.labeling.classifier_registry import PROBABILITY_RANGE
 
 if TYPE_CHECKING:
     from mlqa_domain.embeddings import TextEncoder
@@ -50,8 +55,6 @@ COMMON_KEYS = frozenset(
     }
 )
 DEFAULT_PROBABILITY_THRESHOLD = 0.5
-PROBABILITY_RANGE = (0.0, 1.0)
-COSINE_RANGE = (-1.0, 1.0)  # also the range of the taxonomy's τ (taxonomy.SCORE_RANGE)
 
 
 class Classifier(Protocol):
@@ -101,11 +104,10 @@ class ClassifierType(Protocol):
     ) -> Classifier: ...
 
 
-CLASSIFIERS: Registry[ClassifierType] = Registry("classifier type")
+class ClassifierBase(ABC):
+    """Defaults of the Classifier protocol: probabilities with τ 0.5, the taxonomy's δ, no calibration.
 
-
-class ClassifierBase:
-    """Defaults of the Classifier protocol: probabilities with τ 0.5, the taxonomy's δ, no calibration."""
+    What every CLASSIFIERS entry subclasses; ``kind`` is set by the registry (the registered name)."""
 
     kind: ClassVar[str] = ""
     score_range: ClassVar[tuple[float, float]] = PROBABILITY_RANGE  # where its scores, and so its τ, lie
@@ -115,10 +117,22 @@ class ClassifierBase:
     domain_names: list[str]
     output_names: list[str]
 
+    @classmethod
+    @abstractmethod
+    def from_spec(
+        cls, spec: ClassifierSpec, taxonomy: Taxonomy, cache_dir: str | Path | None = None
+    ) -> ClassifierBase:
+        """The classifier a taxonomy entry describes."""
+
+    @abstractmethod
     def all_scores(
         self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
     ) -> np.ndarray:
-        raise NotImplementedError
+        """(n_texts, len(output_names)) raw scores."""
+
+    @abstractmethod
+    def provenance(self) -> dict[str, Any]:
+        """Model ids, revisions and files that produced the scores."""
 
     def scores(
         self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None

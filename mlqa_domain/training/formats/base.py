@@ -1,4 +1,9 @@
-"""What a task format is (:class:`TaskFormat`) and the registry of formats (:data:`TASK_FORMATS`)."""
+"""What a task format is (:class:`TaskFormat`) and the registry of formats (:data:`TASK_FORMATS`).
+
+Registering a format checks its class has every member of :class:`TaskFormat` (the registry sets its
+``name``). A format of another distribution is an entry point in the group ``mlqa_domain.task_formats``
+(see registry.py).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mlqa_domain.registry import Registry
+from mlqa_domain.training.format_registry import TASK_FORMATS
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -43,7 +48,7 @@ class TaskFormat(Protocol):
     ``@TASK_FORMATS.register(name)``; task YAML files name it in ``format:``.
     """
 
-    name: str
+    name: str  # set by the registry: the name the format is registered under
     head: str  # the TASK_HEADS entry (training.task_heads) the format trains
     columns: Mapping[str, bool]  # canonical column -> required (a task's `columns:` maps source columns)
     windowed: bool  # features are overlapping windows of a long context (doc_stride matters)
@@ -79,9 +84,6 @@ def selection_metric(task_format: TaskFormat, wanted: str | None) -> str:
     """The metric a task is judged on during training: the task's own ``metric`` when the format reports
     it (LEDGAR: ``macro_f1``), else the format's default (accuracy; F1 for extractive QA)."""
     return wanted if wanted in task_format.metrics else task_format.selection_metric
-
-
-TASK_FORMATS: Registry[type[TaskFormat]] = Registry("task format")
 
 
 def get_format(name: str, where: str | None = None) -> TaskFormat:

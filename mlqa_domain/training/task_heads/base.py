@@ -11,8 +11,9 @@ from mlqa_domain.registry import Registry
 class Head(Protocol):
     """A task head on a shared encoder: the transformers class that builds it, its label fields, its loss.
 
-    A head is one module in this package holding one class decorated with ``@TASK_HEADS.register(name)``;
-    a task format names its head (``TaskFormat.head``).
+    A head is one module in this package holding one class decorated with ``@TASK_HEADS.register(name)``
+    (registering checks it has every member below), or an entry point in the group
+    ``mlqa_domain.task_heads`` of another distribution; a task format names its head (``TaskFormat.head``).
 
     The training loss of a batch must be a mean over the batch's rows that does not depend on how rows are
     grouped into batches or padded: the Trainer divides it by the number of accumulation steps, so one
@@ -31,7 +32,9 @@ class Head(Protocol):
         ...
 
 
-TASK_HEADS: Registry[type[Head]] = Registry("head")
+TASK_HEADS: Registry[type[Head]] = Registry(
+    "head", contract=Head, builtins="mlqa_domain.training.task_heads", group="mlqa_domain.task_heads"
+)
 
 
 def get_head(name: str, where: str | None = None) -> Head:
