@@ -4,8 +4,9 @@
     python scripts/compare_outputs.py --baseline A --candidate B    # two commits
     python scripts/compare_outputs.py --baseline A --keep /tmp/out  # keep both output trees
 
-Each revision is checked out into a temporary git worktree and run with ``PYTHONPATH`` pointing at it
-(the same virtual environment for both). The commands:
+Each revision is checked out into one temporary path (a git worktree; the work tree is copied) and run
+with ``PYTHONPATH`` pointing at it, writing into one output path, so that both revisions record the same
+paths (the same virtual environment for both). The commands:
 
 1. ``python -m mlqa_domain.demo`` (build with the mlqa-official source, train-classifier, audit, two
    tiny ``bench stilts`` runs that end in ``bench run``, leaderboard init/submit/render);
@@ -15,7 +16,9 @@ Each revision is checked out into a temporary git worktree and run with ``PYTHON
 
 Every output file is compared byte for byte, except JSON files whose differences are only in fields
 that hold wall-clock time (``created``, ``timings``, ``train_runtime`` and the like), which are
-compared with those fields removed. A difference prints the file and exits 1.
+compared with those fields removed, pages and text files, compared with ISO-8601 times masked, and
+``DONE`` markers, which hold only a time. A difference prints the
+file and exits 1.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,20 +49,46 @@ CLOCK_FIELDS = {
     "generated",
     "date",
     "total_flos",
+    "run_created",
+    "verified_at",
 }
+# a wall-clock time written into a page or a text file (ISO 8601, to the minute or finer)
+TIMESTAMP = re.compile(rb"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}| UTC)?")
+# files that hold nothing but a wall-clock time (a phase's DONE marker)
+CLOCK_FILES = {"DONE"}
 FILTERS = "text_clean: {}\nanswer_span: {}\nlength: {}\nexact_dedup: {}\n"
 
 
-def checkout(revision: str, where: Path) -> Path:
-    """A worktree of ``revision`` at ``where`` (the work tree itself for ``WORKTREE``)."""
-    if revision == "WORKTREE":
-        return REPO_ROOT
-    subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(where), revision],
+def checkout(revision: str, where: Path) -> None:
+    """The files of ``revision`` at ``where``: a git worktree, or for ``WORKTREE`` a copy of the work tree
+    (tracked and untracked files that git does not ignore)."""
+    if revision != "WORKTREE":
+        subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(where), revision],
+            check=True,
+            capture_output=True,
+        )
+        return
+    listed = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         check=True,
         capture_output=True,
+    ).stdout.decode()
+    for rel in filter(None, listed.split("\0")):
+        source = REPO_ROOT / rel
+        if source.is_file():
+            (where / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, where / rel)
+
+
+def remove_checkout(where: Path) -> None:
+    """Undo :func:`checkout`."""
+    subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(where)],
+        check=False,
+        capture_output=True,
     )
-    return where
+    shutil.rmtree(where, ignore_errors=True)
 
 
 def squad_subset(out: Path, paragraphs: int) -> Path:
@@ -150,8 +180,10 @@ def without_clock(value: object) -> object:
 def same_file(a: Path, b: Path) -> bool:
     """Byte-equal, or JSON equal once wall-clock fields are removed."""
     left, right = a.read_bytes(), b.read_bytes()
-    if left == right:
+    if left == right or a.name in CLOCK_FILES:
         return True
+    if a.suffix in (".html", ".md", ".csv", ".txt"):
+        return TIMESTAMP.sub(b"<time>", left) == TIMESTAMP.sub(b"<time>", right)
     if a.suffix not in (".json", ".jsonl"):
         return False
     try:
@@ -196,37 +228,27 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="compare-outputs-"))
     root = args.keep or tmp
+    # both revisions run from the same code path into the same output path, since outputs record paths
+    code, run_dir = tmp / "code", root / "run"
     try:
         prepare_inputs(root / "inputs")
-        outs = {}
         for label, revision in (("baseline", args.baseline), ("candidate", args.candidate)):
-            code = checkout(revision, tmp / f"code-{label}")
-            outs[label] = root / label
-            outs[label].mkdir(parents=True, exist_ok=True)
+            checkout(revision, code)
+            shutil.rmtree(run_dir, ignore_errors=True)
+            run_dir.mkdir(parents=True)
             print(f"== {label}: {revision}", flush=True)
-            run_revision(code, outs[label], root / "inputs")
-        problems = compare_trees(outs["baseline"], outs["candidate"])
-        count = len(output_files(outs["baseline"]))
+            run_revision(code, run_dir, root / "inputs")
+            remove_checkout(code)
+            shutil.rmtree(root / label, ignore_errors=True)
+            run_dir.rename(root / label)
+        problems = compare_trees(root / "baseline", root / "candidate")
+        count = len(output_files(root / "baseline"))
         for line in problems:
             print(line)
         print(f"{count} output files compared: {'identical' if not problems else f'{len(problems)} differ'}")
         sys.exit(1 if problems else 0)
     finally:
-        for label in ("baseline", "candidate"):
-            if (tmp / f"code-{label}").exists():
-                subprocess.run(
-                    [
-                        "git",
-                        "-C",
-                        str(REPO_ROOT),
-                        "worktree",
-                        "remove",
-                        "--force",
-                        str(tmp / f"code-{label}"),
-                    ],
-                    check=False,
-                    capture_output=True,
-                )
+        remove_checkout(code)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
