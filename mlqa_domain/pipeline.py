@@ -1,24 +1,33 @@
-"""A build is a list of steps over `Example`s, each keeping its own stats (datatrove's PipelineStep).
+"""A build is a list of steps over a stream of `Example`s, each counting its own stats (datatrove's
+PipelineStep).
 
-A step takes the examples so far and returns the ones that go on: a reader adds examples, the
-labeller changes them, a filter drops some (each drop recorded with its reason), the writer writes
-them. ``Pipeline(steps).run()`` passes the examples through every step in order; each step's
-:class:`StepStats` say what it saw, kept and dropped, why, and how long it took.
+A step is a generator over an iterator of examples (:meth:`PipelineStep.run`): a reader adds examples,
+the labeller changes them, a filter drops some (each drop recorded with its reason), the writer writes
+them. ``Pipeline(steps).stream()`` chains the steps lazily, so an example can reach the writer before the
+next one is read; each step's :class:`StepStats` (seen, kept, dropped, flagged, reasons, seconds) are
+counted as the examples flow through it and are final once the stream is drained. A step that must see
+every example before it can let the first one go (the English-pivot labeller) is a barrier: it says so
+in its docstring and keeps no more than it needs.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from mlqa_domain.example import Example
 
 
 @dataclass
 class StepStats:
-    """What one step saw, kept, dropped and flagged, why, and how long it took."""
+    """What one step saw, kept, dropped and flagged, why, and how long it took.
+
+    ``kind`` says what the step is (``filter`` for the filters); ``details`` hold what a step reports
+    besides its counts (the sources it read, how it labelled), for the build's record.
+    """
 
     name: str
     seen: int = 0
@@ -27,9 +36,11 @@ class StepStats:
     flagged: int = 0
     reasons: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    kind: str = "step"
+    details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-friendly view."""
+        """JSON-friendly view of the counts."""
         return {
             "name": self.name,
             "seen": self.seen,
@@ -51,26 +62,50 @@ class Rejected:
 
 
 class PipelineStep:
-    """One stage of a build. Subclasses set ``name`` and implement :meth:`run`."""
+    """One stage of a build. Subclasses set ``name`` and implement :meth:`run` as a generator."""
 
     name: str = "step"
+    kind: str = "step"
 
     def __init__(self) -> None:
-        self.stats = StepStats(self.name)
+        self.stats = StepStats(self.name, kind=self.kind)
         self.rejected: list[Rejected] = []
+        self._waited = 0.0  # seconds spent waiting on the step before this one
 
-    def run(self, examples: list[Example]) -> list[Example]:
-        """The examples that go on (possibly changed, fewer or more)."""
+    def run(self, data: Iterator[Example]) -> Iterable[Example]:
+        """Yield the examples that go on (possibly changed, fewer or more), pulling ``data`` as needed."""
         raise NotImplementedError
 
+    def stream(self, data: Iterable[Example]) -> Iterator[Example]:
+        """:meth:`run` over ``data``, lazily, counting what goes in (seen) and out (kept) and the seconds
+        spent in this step (the time spent in the steps before it not included)."""
+        out = iter(self.run(self._counted(iter(data))))
+        while True:
+            start, waited = time.perf_counter(), self._waited
+            example = next(out, None)
+            self.stats.seconds += time.perf_counter() - start - (self._waited - waited)
+            if example is None:
+                return
+            self.stats.kept += 1
+            yield example
+
+    def _counted(self, data: Iterator[Example]) -> Iterator[Example]:
+        while True:
+            start = time.perf_counter()
+            example = next(data, None)
+            self._waited += time.perf_counter() - start
+            if example is None:
+                return
+            self.stats.seen += 1
+            yield example
+
     def __call__(self, examples: Iterable[Example]) -> list[Example]:
-        start = time.perf_counter()
-        examples = list(examples)
-        self.stats.seen += len(examples)
-        out = self.run(examples)
-        self.stats.kept += len(out)
-        self.stats.seconds += time.perf_counter() - start
-        return out
+        """Run the step over ``examples`` on its own; the examples it keeps, as a list."""
+        return list(self.stream(examples))
+
+    def attach(self, pipeline: Pipeline) -> None:
+        """Told which pipeline the step runs in (default: nothing to do). A sink that reports on the
+        whole run (the build's writer) keeps it, to read the pipeline's stats once its input is drained."""
 
     def reject(self, example: Example, reason: str, key: str | None = None) -> None:
         """Record that ``example`` is dropped for ``reason`` (counted under ``key``: the reason without
@@ -87,24 +122,49 @@ class PipelineStep:
 
 
 class Pipeline:
-    """Run steps in order; collect their stats and every example they rejected."""
+    """Chain steps over one stream of examples; it holds their stats and every example they rejected."""
 
     def __init__(self, steps: Sequence[PipelineStep]) -> None:
         self.steps = list(steps)
+        for step in self.steps:
+            step.attach(self)
+
+    def stream(self, examples: Iterable[Example] = ()) -> Iterator[Example]:
+        """``examples`` (none: the first step reads them) through every step, lazily."""
+        current: Iterable[Example] = examples
+        for step in self.steps:
+            current = step.stream(current)
+        return iter(current)
 
     def run(self, examples: Iterable[Example] = ()) -> list[Example]:
-        """Pass ``examples`` (none: the first step reads them) through every step."""
-        current = list(examples)
-        for step in self.steps:
-            current = step(current)
-        return current
+        """Drain :meth:`stream`; the examples that come out of the last step."""
+        return list(self.stream(examples))
 
     @property
     def stats(self) -> list[StepStats]:
-        """Per-step stats, in order."""
+        """Per-step stats, in order (final once the stream is drained)."""
         return [step.stats for step in self.steps]
+
+    def stats_of(self, name: str) -> StepStats:
+        """The stats of the step called ``name``."""
+        return next(stats for stats in self.stats if stats.name == name)
 
     @property
     def rejected(self) -> list[Rejected]:
         """Every example any step rejected."""
         return [r for step in self.steps for r in step.rejected]
+
+
+def batched(data: Iterable[Example], size: int | None) -> Iterator[list[Example]]:
+    """``data`` in lists of ``size`` examples (the last one shorter); one list of them all when None."""
+    if size is None:
+        yield list(data)
+        return
+    batch: list[Example] = []
+    for example in data:
+        batch.append(example)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

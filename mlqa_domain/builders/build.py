@@ -10,7 +10,8 @@ reasons, seconds); the filters' stats, without the seconds, go into build_info.j
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,18 +20,18 @@ from typing import Any, cast
 import yaml
 
 from mlqa_domain import __version__
-from mlqa_domain.atomic import atomic_dir, check_writable
+from mlqa_domain.atomic import atomic_dir, check_output_dir, check_writable
 from mlqa_domain.builders.card import render_card
-from mlqa_domain.builders.export import write_build_info, write_configs
+from mlqa_domain.builders.export import ConfigTables, write_build_info
 from mlqa_domain.builders.sources import DEFAULT_MLQA_URL, SourceOptions, load_source
 from mlqa_domain.dataset_repo import BUILD_INFO, CARD, REJECTED_DIR
 from mlqa_domain.embeddings import TextEncoder
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
-from mlqa_domain.filters import Filter, build_filters, filter_report, write_rejected
+from mlqa_domain.filters import build_filters, filter_report, write_rejected
 from mlqa_domain.labeling.ensemble import Labeler
 from mlqa_domain.labeling.labelers import build_labeler
-from mlqa_domain.labeling.pivot import ParallelCheck, check_parallel, group_by_id, label_examples
+from mlqa_domain.labeling.pivot import PivotLabels, check_parallel, group_by_id
 from mlqa_domain.labeling.taxonomy import Taxonomy, load_taxonomy
 from mlqa_domain.languages import PIVOT_LANGUAGE
 from mlqa_domain.pipeline import Pipeline, PipelineStep, StepStats
@@ -105,18 +106,12 @@ def load_filters_config(path: str | Path | None, contamination: Sequence[str] = 
     return config
 
 
-def check_output_dir(out: Path) -> None:
-    """Refuse to replace anything but an earlier build: ``--out`` must be new, empty, or a build."""
-    if out.exists() and not out.is_dir():
-        raise InputError("output exists and is not a directory", out)
-    if out.is_dir() and any(out.iterdir()) and not (out / BUILD_INFO).is_file():
-        raise InputError(
-            "output directory is not empty and is not an mlqa-domain build; choose another --out", out
-        )
-
-
 class ReadSources(PipelineStep):
-    """Read every source, in the order given; their SourceInfo go into build_info.json."""
+    """Read every source, in the order given, after the examples it is given; their SourceInfo go into
+    its stats' details (``sources``), for build_info.json.
+
+    A source is parsed whole (its reader returns a list); its examples go on one at a time.
+    """
 
     name = "read"
 
@@ -124,17 +119,17 @@ class ReadSources(PipelineStep):
         super().__init__()
         self.specs = list(specs)
         self.options = options
-        self.infos: list[dict[str, Any]] = []
 
-    def run(self, examples: list[Example]) -> list[Example]:
-        out = list(examples)
+    def run(self, data: Iterator[Example]) -> Iterator[Example]:
+        yield from data
+        infos = self.stats.details.setdefault("sources", [])
         for spec in self.specs:
             loaded = load_source(spec, self.options)
-            out.extend(loaded.examples)
-            self.infos.append(loaded.info.to_dict())
-            self.stats.seen += len(loaded.examples)
-        logger.info("read %d examples from %d source(s)", len(out), len(self.specs))
-        return out
+            infos.append(loaded.info.to_dict())
+            examples, loaded = loaded.examples, None
+            self.stats.seen += len(examples)
+            yield from examples
+        logger.info("read %d examples from %d source(s)", self.stats.seen, len(self.specs))
 
 
 class LabelExamples(PipelineStep):
@@ -143,6 +138,11 @@ class LabelExamples(PipelineStep):
     It runs before the filters, over every example read, so that an id keeps its English labels in
     every language even when a filter drops its English instance (or English is not kept). Ids whose
     instances do not look parallel are counted as flagged and named in a warning (:func:`check_parallel`).
+
+    A barrier: an id's English instance may come after its other ones, so it holds every example (as
+    read, unlabelled) until the stream is drained, then labels each unique representative context once,
+    in the labeler's batches, and lets the examples go in input order, setting their labels as each
+    leaves. Its details (``labeling`` counts, ``parallel_check``) go into build_info.json.
     """
 
     name = "label"
@@ -150,14 +150,17 @@ class LabelExamples(PipelineStep):
     def __init__(self, labeler: Labeler) -> None:
         super().__init__()
         self.labeler = labeler
-        self.counts: dict[str, int] = {}
-        self.parallel = ParallelCheck()
 
-    def run(self, examples: list[Example]) -> list[Example]:
-        self.parallel = check_parallel(group_by_id(examples))
-        self.stats.flagged = len(self.parallel.suspects)
-        self.counts = label_examples(examples, self.labeler)
-        return examples
+    def run(self, data: Iterator[Example]) -> Iterator[Example]:
+        held = deque(data)
+        groups = group_by_id(held)
+        parallel = check_parallel(groups)
+        self.stats.flagged = len(parallel.suspects)
+        labels = PivotLabels.of(groups, self.labeler)
+        del groups
+        self.stats.details.update(labeling=labels.counts, parallel_check=parallel.to_dict())
+        while held:
+            yield labels.apply(held.popleft())
 
 
 class KeepLanguages(PipelineStep):
@@ -170,73 +173,82 @@ class KeepLanguages(PipelineStep):
         super().__init__()
         self.languages = frozenset(languages)
 
-    def run(self, examples: list[Example]) -> list[Example]:
-        kept = [e for e in examples if {e.context_language, e.question_language} <= self.languages]
-        if len(kept) < len(examples):
-            self.stats.dropped += len(examples) - len(kept)
-            self.stats.reasons["language not asked for"] += len(examples) - len(kept)
-        return kept
+    def run(self, data: Iterator[Example]) -> Iterator[Example]:
+        for example in data:
+            if {example.context_language, example.question_language} <= self.languages:
+                yield example
+            else:
+                self.stats.dropped += 1
+                self.stats.reasons["language not asked for"] += 1
 
 
 class WriteRepo(PipelineStep):
     """Write the dataset repo (parquet per config and split, build_info.json, card, rejected/) at
-    ``out``: into a temp dir, moved into place at the end."""
+    ``out``: into a temp dir, moved into place at the end.
+
+    A sink: it takes each example into compact Arrow chunks as it comes (:class:`ConfigTables`), yields
+    none (its ``kept`` counts the examples written), and once its input is drained reads what the build
+    reports from the pipeline's stats (the sources read, the labelling, the filters) and rejected examples.
+    """
 
     name = "write"
 
-    def __init__(
-        self,
-        out: Path,
-        taxonomy: Taxonomy,
-        taxonomy_source: str,
-        labeler: Labeler,
-        read: ReadSources,
-        label: LabelExamples,
-        filters: Sequence[Filter],
-    ) -> None:
+    def __init__(self, out: Path, taxonomy: Taxonomy, taxonomy_source: str, labeler: Labeler) -> None:
         super().__init__()
         self.out = out
         self.taxonomy = taxonomy
         self.taxonomy_source = taxonomy_source
         self.labeler = labeler
-        self.read, self.label, self.filters = read, label, list(filters)
+        self.pipeline: Pipeline | None = None
         self.info: dict[str, Any] = {}
 
-    def run(self, examples: list[Example]) -> list[Example]:
-        if not examples:
+    def attach(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def run(self, data: Iterator[Example]) -> Iterator[Example]:
+        if self.pipeline is None:
+            raise RuntimeError("WriteRepo runs in a Pipeline (it reports the pipeline's stats)")
+        tables = ConfigTables(self.taxonomy.domain_names, self.taxonomy.general)
+        languages: set[str] = set()
+        for example in data:
+            tables.add(example)
+            languages.update((example.context_language, example.question_language))
+        if not self.stats.seen:
             raise InputError("no example is left after the filters; nothing was written", self.out)
-        rejected = [r for step in self.filters for r in step.rejected]
-        logger.info("filters kept %d of %d", len(examples), len(examples) + len(rejected))
+        rejected = self.pipeline.rejected
+        logger.info("filters kept %d of %d", self.stats.seen, self.stats.seen + len(rejected))
         with atomic_dir(self.out) as tmp:
             sizes: dict = {}
-            counts = write_configs(tmp, examples, self.taxonomy.domain_names, self.taxonomy.general, sizes)
-            self.info = write_build_info(tmp, self.build_info(examples, counts, sizes, len(rejected)))
+            counts = tables.write(tmp, sizes)
+            info = self.build_info(sorted(languages), counts, sizes, len(rejected))
+            self.info = write_build_info(tmp, info)
             (tmp / CARD).write_text(render_card(self.info), encoding="utf-8")
             if rejected:
                 write_rejected(rejected, tmp / REJECTED_DIR)
-        return examples
+        self.stats.kept = self.stats.seen
+        yield from ()
 
-    def build_info(self, kept: list[Example], counts: dict, sizes: dict, rejected: int) -> dict[str, Any]:
+    def build_info(self, languages: list[str], counts: dict, sizes: dict, rejected: int) -> dict[str, Any]:
         """build_info.json without its fingerprint: no timings, so identical inputs give identical bytes."""
-        tax = self.taxonomy
+        assert self.pipeline is not None
+        tax, kept = self.taxonomy, self.stats.seen
+        label = self.pipeline.stats_of(LabelExamples.name).details
+        filters = [stats for stats in self.pipeline.stats if stats.kind == "filter"]
         return {
             "harness_version": __version__,
             "domains": tax.domain_names,
             "general": tax.general,
-            "languages": sorted({e.context_language for e in kept} | {e.question_language for e in kept}),
+            "languages": languages,
             "configs": counts,
             "sizes": sizes,
-            "sources": self.read.infos,
+            "sources": self.pipeline.stats_of(ReadSources.name).details["sources"],
             "taxonomy": {"source": self.taxonomy_source, "fingerprint": tax.fingerprint()},
             "labeler": self.labeler.provenance(),
-            "labeling": self.label.counts,
-            "parallel_check": self.label.parallel.to_dict(),
+            "labeling": label["labeling"],
+            "parallel_check": label["parallel_check"],
             "label_evaluation": held_out_figures(self.labeler),
-            "filters": [
-                {k: v for k, v in f.items() if k != "seconds"}
-                for f in filter_report(step.stats for step in self.filters)
-            ],
-            "examples": {"read": len(kept) + rejected, "kept": len(kept), "rejected": rejected},
+            "filters": [{k: v for k, v in f.items() if k != "seconds"} for f in filter_report(filters)],
+            "examples": {"read": kept + rejected, "kept": kept, "rejected": rejected},
         }
 
 
@@ -264,7 +276,7 @@ def build_steps(settings: BuildSettings) -> list[PipelineStep]:
     if not settings.sources:
         raise ConfigError("no --source given")
     out = Path(settings.out)
-    check_output_dir(out)
+    check_output_dir(out, "is not an mlqa-domain build; choose another --out", markers=(BUILD_INFO,))
     check_writable(out)
     tax = load_taxonomy(settings.taxonomy)
     model = str(settings.embedding_model) if settings.embedding_model else None
@@ -278,16 +290,16 @@ def build_steps(settings: BuildSettings) -> list[PipelineStep]:
     read = ReadSources(settings.sources, settings.source_options())
     label = LabelExamples(labeler)
     keep = [KeepLanguages(settings.languages)] if settings.languages else []
-    write = WriteRepo(out, tax, str(settings.taxonomy or "default"), labeler, read, label, filters)
+    write = WriteRepo(out, tax, str(settings.taxonomy or "default"), labeler)
     return [read, label, *keep, *filters, write]
 
 
 def run_build(settings: BuildSettings) -> BuildReport:
     """Build the dataset repo ``settings.out``; the report holds its build info and every step's stats."""
-    steps = build_steps(settings)
-    Pipeline(steps).run()
-    write = cast(WriteRepo, steps[-1])
-    return BuildReport(out=write.out, info=write.info, steps=[step.stats for step in steps])
+    pipeline = Pipeline(build_steps(settings))
+    pipeline.run()
+    write = cast(WriteRepo, pipeline.steps[-1])
+    return BuildReport(out=write.out, info=write.info, steps=pipeline.stats)
 
 
 def build_dataset(sources: Sequence[str], out: str | Path, **options: Any) -> BuildReport:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -115,35 +115,78 @@ def config_sort_key(config: ConfigName) -> tuple:
     )
 
 
-def write_configs(
-    repo_dir: Path,
-    examples: Sequence[Example],
-    domain_names: Sequence[str],
-    general: str,
-    sizes: dict[str, dict[str, dict[str, int]]] | None = None,
-) -> dict[str, dict[str, int]]:
-    """Write ``data/<config>/<split>.parquet`` for every config; return row counts per config and split.
+class ConfigTables:
+    """The rows of every config and split, gathered from a stream of examples as compact Arrow chunks.
 
-    When ``sizes`` is given it is filled with ``{config: {split: {num_bytes, parquet_bytes}}}``.
+    Examples are held only until ``flush_every`` of them have come (then each goes into the chunks of its
+    configs, as Arrow columns, and is let go); :meth:`write` writes one parquet file per config and split,
+    each from its chunks joined into one table, so the bytes are those of a table made in one go.
     """
-    schema = arrow_schema(domain_names, classifier_scores_type(examples))
-    grouped = group_into_configs(examples, general)
-    counts: dict[str, dict[str, int]] = {}
-    for config in sorted(grouped, key=config_sort_key):
-        counts[config.name] = {}
-        for split in SPLITS:
-            rows = grouped[config].get(split)
-            if rows:
-                table = to_table(rows, schema)
+
+    def __init__(self, domain_names: Sequence[str], general: str, flush_every: int = 8192) -> None:
+        self.domain_names = list(domain_names)
+        self.general = general
+        self.flush_every = flush_every
+        self._pending: list[Example] = []
+        self._chunks: dict[ConfigName, dict[str, list[pa.Table]]] = defaultdict(lambda: defaultdict(list))
+        self._schema: pa.Schema | None = None
+
+    def add(self, example: Example) -> None:
+        """Take one example (in output order)."""
+        self._pending.append(example)
+        if len(self._pending) >= self.flush_every:
+            self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        """Turn the pending examples into Arrow chunks, once the schema is known: the classifier scores'
+        type comes from the first example that has them (all examples of a build have the same keys)."""
+        if self._schema is None:
+            if not final and not any(e.classifier_scores for e in self._pending):
+                return
+            self._schema = arrow_schema(self.domain_names, classifier_scores_type(self._pending))
+        for config, splits in group_into_configs(self._pending, self.general).items():
+            for split, rows in splits.items():
+                self._chunks[config][split].append(to_table(rows, self._schema))
+        self._pending = []
+
+    def write(self, repo_dir: Path, sizes: dict | None = None) -> dict[str, dict[str, int]]:
+        """Write ``data/<config>/<split>.parquet`` for every config; return row counts per config and split.
+
+        When ``sizes`` is given it is filled with ``{config: {split: {num_bytes, parquet_bytes}}}``.
+        """
+        self._flush(final=True)
+        counts: dict[str, dict[str, int]] = {}
+        for config in sorted(self._chunks, key=config_sort_key):
+            counts[config.name] = {}
+            chunks = self._chunks.pop(config)
+            for split in SPLITS:
+                if not chunks.get(split):
+                    continue
+                table = pa.concat_tables(chunks.pop(split)).combine_chunks()
                 path = repo_dir / DATA_DIR / config.name / f"{split}.parquet"
                 write_parquet(table, path)
-                counts[config.name][split] = len(rows)
+                counts[config.name][split] = table.num_rows
                 if sizes is not None:
                     sizes.setdefault(config.name, {})[split] = {
                         "num_bytes": table.nbytes,
                         "parquet_bytes": path.stat().st_size,
                     }
-    return counts
+        return counts
+
+
+def write_configs(
+    repo_dir: Path,
+    examples: Iterable[Example],
+    domain_names: Sequence[str],
+    general: str,
+    sizes: dict[str, dict[str, dict[str, int]]] | None = None,
+) -> dict[str, dict[str, int]]:
+    """Write ``data/<config>/<split>.parquet`` for every config (see :class:`ConfigTables`); return row
+    counts per config and split, and fill ``sizes`` when given."""
+    tables = ConfigTables(domain_names, general)
+    for example in examples:
+        tables.add(example)
+    return tables.write(repo_dir, sizes)
 
 
 def public_info(info: dict) -> dict:

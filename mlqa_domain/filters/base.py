@@ -1,37 +1,35 @@
 """The filter hook, the drop-or-flag verdicts, and the FILTERS registry.
 
-A filter is one module with one decorated class; the registry gives it its name (``self.name``, the name
-in the build's stats and ``rejected/``)::
+A filter is one module with one decorated class::
 
     @FILTERS.register("length")
     class LengthFilter(Filter):
         order = 20  # where it runs among the filters
 
-        def filter(self, example: Example) -> Verdict | None:
+        def filter(self, example: Example) -> Drop | None:
             ...  # None keeps the example, Drop(reason, key) drops it, Flag(reason, key) keeps and marks it
 
 A filter that must see every example first (near-duplicates, contamination) also overrides
-:meth:`Filter.prepare`. The filters run in ``order``; ``build_filters`` makes them from a config. A filter
-of another distribution is an entry point in the group ``mlqa_domain.filters`` (see registry.py).
+:meth:`Filter.prepare`. The filters run in ``order``; ``build_filters`` makes them from a config.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
-from mlqa_domain.pipeline import PipelineStep
+from mlqa_domain.pipeline import PipelineStep, batched
 from mlqa_domain.registry import Registry
 
 ACTIONS = ("drop", "flag")
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """What a filter says about an example it does not simply keep: ``reason``, counted under ``key``.
+class Drop:
+    """A filter's verdict: drop the example for ``reason``, counted under ``key`` in the stats.
 
     ``key`` is the reason without per-example numbers (the dataset card shows e.g.
     ``context predicted en, declared de: 3``); by default the part of ``reason`` before its first ':'.
@@ -41,13 +39,7 @@ class Verdict:
     key: str | None = None
 
 
-@dataclass(frozen=True)
-class Drop(Verdict):
-    """A filter's verdict: drop the example for ``reason``."""
-
-
-@dataclass(frozen=True)
-class Flag(Verdict):
+class Flag(Drop):
     """A filter's verdict: keep the example but add ``reason`` to its flags."""
 
 
@@ -58,41 +50,47 @@ def check_action(action: str, filter_name: str) -> str:
     return action
 
 
-def verdict(action: str, reason: str, key: str) -> Verdict:
+def verdict(action: str, reason: str, key: str) -> Drop:
     """:class:`Flag` when ``action`` is ``flag``, else :class:`Drop`."""
     return Flag(reason, key) if action == "flag" else Drop(reason, key)
 
 
-class Filter(PipelineStep, ABC):
-    """A step that keeps, drops or flags each example by :meth:`filter` (after :meth:`prepare`).
-
-    ``name`` is set by the registry to the name the class is registered under."""
+class Filter(PipelineStep):
+    """A step that keeps, drops or flags each example by :meth:`filter` (after :meth:`prepare`)."""
 
     name = "filter"
+    kind = "filter"
     order: ClassVar[int] = 0
     # "required": the filter takes an `encoder` (sentence embeddings) it cannot run without;
     # "optional": it takes one when its options ask for embeddings; "none": it takes none.
     encoder_use: ClassVar[str] = "none"
+    # How many examples prepare() sees at once: None, every example (a barrier that holds them all, e.g.
+    # near-duplicates, whose verdicts compare each context with every earlier one); a number, batches of
+    # that many (for a prepare that judges each example on its own, e.g. language id).
+    prepare_batch: ClassVar[int | None] = None
 
     def prepare(self, examples: list[Example]) -> None:
         """Look at every example before :meth:`filter` is asked about any (default: nothing)."""
 
-    @abstractmethod
-    def filter(self, example: Example) -> Verdict | None:
+    def filter(self, example: Example) -> Drop | None:
         """None keeps ``example``; a :class:`Drop` drops it, a :class:`Flag` keeps it with a flag."""
+        raise NotImplementedError
 
-    def run(self, examples: list[Example]) -> list[Example]:
-        self.prepare(examples)
-        kept = []
-        for example in examples:
-            found = self.filter(example)
-            if isinstance(found, Flag):
-                self.flag(example, found.reason, found.key)
-            elif found is not None:
-                self.reject(example, found.reason, found.key)
-                continue
-            kept.append(example)
-        return kept
+    def run(self, data: Iterator[Example]) -> Iterator[Example]:
+        """Yield the examples :meth:`filter` keeps (flagged ones too), one at a time; a filter with a
+        :meth:`prepare` holds ``prepare_batch`` examples at once (every example when None: a barrier)."""
+        prepares = type(self).prepare is not Filter.prepare
+        for batch in batched(data, self.prepare_batch if prepares else 1):
+            if prepares:
+                self.prepare(batch)
+            for example in batch:
+                found = self.filter(example)
+                if isinstance(found, Flag):
+                    self.flag(example, found.reason, found.key)
+                elif found is not None:
+                    self.reject(example, found.reason, found.key)
+                    continue
+                yield example
 
 
 class FilterFactory(Protocol):
@@ -105,10 +103,4 @@ class FilterFactory(Protocol):
     def __call__(self, **options: Any) -> Filter: ...
 
 
-FILTERS: Registry[FilterFactory] = Registry(
-    "filter",
-    contract=Filter,
-    builtins="mlqa_domain.filters",
-    group="mlqa_domain.filters",
-    name_attribute="name",
-)
+FILTERS: Registry[FilterFactory] = Registry("filter")

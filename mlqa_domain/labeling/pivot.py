@@ -145,6 +145,65 @@ def representative(instances: Sequence[Example], pivot: str = PIVOT_LANGUAGE) ->
     return min(instances, key=lambda e: (e.context_language, e.question_language))
 
 
+@dataclass(frozen=True)
+class GroupLabel:
+    """The labels every instance of one parallel group gets, and where they came from."""
+
+    labeling: Labeling
+    provenance: dict[str, Any]  # the labeler's provenance for the labelling language, + label_source
+
+
+@dataclass
+class PivotLabels:
+    """Labels per parallel group (same ``id``), each unique representative context labelled once.
+
+    It keeps one :class:`GroupLabel` per id (the per-id label map: it grows with the number of ids)
+    and no example; :meth:`apply` sets them on an example of a group.
+    """
+
+    by_id: dict[str, GroupLabel]
+    counts: dict[str, int]
+
+    @classmethod
+    def of(
+        cls, groups: dict[str, list[Example]], labeler: Labeler, pivot: str = PIVOT_LANGUAGE
+    ) -> PivotLabels:
+        """Label ``groups`` (from :func:`group_by_id`): each representative context once, per language,
+        in the labeler's batches."""
+        chosen = {gid: representative(insts, pivot) for gid, insts in groups.items()}
+        keys_by_language: dict[str, list[Key]] = defaultdict(list)
+        for rep in chosen.values():
+            keys_by_language[rep.context_language].append(_key(rep))
+        labels = {lang: _label_unique(labeler, keys, lang) for lang, keys in sorted(keys_by_language.items())}
+        provenance = {lang: labeler.provenance(lang) for lang in labels}
+        counts = {
+            "pivot": 0,
+            "own_language": 0,
+            "pivot_contexts": len(labels.get(pivot, {})),
+            "own_language_contexts": sum(len(v) for lang, v in labels.items() if lang != pivot),
+        }
+        by_id = {}
+        for gid, insts in groups.items():
+            rep = chosen[gid]
+            is_pivot = rep.context_language == pivot
+            source = f"pivot:{pivot}" if is_pivot else f"own:{rep.context_language}"
+            counts["pivot" if is_pivot else "own_language"] += len(insts)
+            by_id[gid] = GroupLabel(
+                labels[rep.context_language][_key(rep)],
+                {**provenance[rep.context_language], "label_source": source},
+            )
+        return cls(by_id, counts)
+
+    def apply(self, example: Example) -> Example:
+        """Set the labels of ``example``'s group on it (copies, so no two examples share a dict)."""
+        found = self.by_id[example.id]
+        example.domains = list(found.labeling.domains)
+        example.domain_scores = dict(found.labeling.domain_scores)
+        example.classifier_scores = {k: dict(v) for k, v in found.labeling.classifier_scores.items()}
+        example.provenance = dict(found.provenance)
+        return example
+
+
 def label_examples(examples: Sequence[Example], labeler: Labeler, pivot: str = PIVOT_LANGUAGE) -> dict:
     """Set domains/scores/provenance on every example, in place; return counts of how they were labelled.
 
@@ -153,32 +212,10 @@ def label_examples(examples: Sequence[Example], labeler: Labeler, pivot: str = P
     same questions. A group with no pivot instance is labelled from one of its own contexts (the first
     by language), in that language.
     """
-    groups = group_by_id(examples)
-    chosen = {gid: representative(insts, pivot) for gid, insts in groups.items()}
-    keys_by_language: dict[str, list[Key]] = defaultdict(list)
-    for rep in chosen.values():
-        keys_by_language[rep.context_language].append(_key(rep))
-    labels = {lang: _label_unique(labeler, keys, lang) for lang, keys in sorted(keys_by_language.items())}
-
-    provenance = {lang: labeler.provenance(lang) for lang in labels}
-    counts = {
-        "pivot": 0,
-        "own_language": 0,
-        "pivot_contexts": len(labels.get(pivot, {})),
-        "own_language_contexts": sum(len(v) for lang, v in labels.items() if lang != pivot),
-    }
-    for gid, insts in groups.items():
-        rep = chosen[gid]
-        labeling = labels[rep.context_language][_key(rep)]
-        is_pivot = rep.context_language == pivot
-        source = f"pivot:{pivot}" if is_pivot else f"own:{rep.context_language}"
-        counts["pivot" if is_pivot else "own_language"] += len(insts)
-        for example in insts:
-            example.domains = list(labeling.domains)
-            example.domain_scores = dict(labeling.domain_scores)
-            example.classifier_scores = {k: dict(v) for k, v in labeling.classifier_scores.items()}
-            example.provenance = {**provenance[rep.context_language], "label_source": source}
-    return counts
+    labels = PivotLabels.of(group_by_id(examples), labeler, pivot)
+    for example in examples:
+        labels.apply(example)
+    return labels.counts
 
 
 def _key(example: Example) -> Key:

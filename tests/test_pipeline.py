@@ -1,0 +1,208 @@
+"""Steps stream: each pulls its input one example at a time, counts its stats as examples flow, and the
+build's writer reads the pipeline's stats (not the steps before it)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from pathlib import Path
+
+from mlqa_domain.builders.build import WriteRepo
+from mlqa_domain.builders.export import ConfigTables, write_configs
+from mlqa_domain.example import Example
+from mlqa_domain.filters import Drop, Filter, Flag
+from mlqa_domain.labeling.taxonomy import load_taxonomy
+from mlqa_domain.pipeline import Pipeline, PipelineStep, batched
+
+CONTEXT = "The lease was void because the landlord never signed it."
+
+
+def make(id: str, question: str = "Who signed?", split: str = "test", lang: str = "en") -> Example:
+    return Example(
+        id=id,
+        split=split,
+        context_language=lang,
+        question_language=lang,
+        context=CONTEXT,
+        question=question,
+        answers={"text": ["the landlord"], "answer_start": [CONTEXT.index("the landlord")]},
+        domains=["legal"] if int(id) % 2 else [],
+        domain_scores={"legal": 0.6 if int(id) % 2 else 0.2},
+        classifier_scores={"embedding": {"legal": 0.6 if int(id) % 2 else 0.2}},
+        provenance={"labeler": "embedding", "label_source": "pivot:en"},
+        source="test",
+    )
+
+
+class Source:
+    """An iterator of examples that records how many were pulled from it."""
+
+    def __init__(self, examples: list[Example]) -> None:
+        self.examples, self.pulled = examples, 0
+
+    def __iter__(self) -> Iterator[Example]:
+        for example in self.examples:
+            self.pulled += 1
+            yield example
+
+
+class NoWho(Filter):
+    """Drops questions that start with 'Who', flags those without '?'."""
+
+    name = "no_who"
+
+    def filter(self, example: Example) -> Drop | None:
+        if example.question.startswith("Who"):
+            return Drop("no-who: starts with Who")
+        return Flag("no-who: no question mark") if not example.question.endswith("?") else None
+
+
+class Prepared(NoWho):
+    """NoWho with a prepare() that records the batches it saw."""
+
+    name = "prepared"
+    prepare_batch = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def prepare(self, examples: list[Example]) -> None:
+        self.batches.append([e.id for e in examples])
+
+
+def test_a_filter_pulls_one_example_at_a_time_and_counts_as_they_flow() -> None:
+    source = Source([make("1", "What?"), make("2"), make("3", "When"), make("4", "Why?")])
+    step = NoWho()
+    stream = step.stream(source)
+    assert source.pulled == 0  # nothing runs before the first example is asked for
+    assert next(stream).id == "1" and source.pulled == 1
+    assert next(stream).id == "3" and source.pulled == 3  # 2 was dropped on the way
+    assert (step.stats.seen, step.stats.kept, step.stats.dropped, step.stats.flagged) == (3, 2, 1, 1)
+    assert [e.id for e in stream] == ["4"]
+    stats = step.stats.to_dict()
+    assert {k: stats[k] for k in ("seen", "kept", "dropped", "flagged")} == {
+        "seen": 4,
+        "kept": 3,
+        "dropped": 1,
+        "flagged": 1,
+    }
+    assert stats["reasons"] == {"no-who": 1, "flagged: no-who": 1}
+    assert [r.example.id for r in step.rejected] == ["2"]
+
+
+def test_a_filter_with_prepare_holds_one_batch_at_a_time() -> None:
+    source = Source([make(str(i), "What?") for i in range(1, 6)])
+    step = Prepared()
+    stream = step.stream(source)
+    assert next(stream).id == "1" and source.pulled == 2
+    assert [e.id for e in stream] == ["2", "3", "4", "5"]
+    assert step.batches == [["1", "2"], ["3", "4"], ["5"]]
+    assert list(batched(iter([make("1"), make("2")]), None)) == [[make("1"), make("2")]]
+
+
+class Reader(PipelineStep):
+    name = "read"
+
+    def __init__(self, source: Source) -> None:
+        super().__init__()
+        self.source = source
+
+    def run(self, data: Iterator[Example]) -> Iterator[Example]:
+        yield from data
+        for example in self.source:
+            self.stats.seen += 1
+            yield example
+
+
+class Sink(PipelineStep):
+    """Records how far the reader had got when each example arrived."""
+
+    name = "sink"
+
+    def __init__(self, source: Source) -> None:
+        super().__init__()
+        self.source, self.pulled_at = source, []
+
+    def run(self, data: Iterator[Example]) -> Iterator[Example]:
+        for _ in data:
+            self.pulled_at.append(self.source.pulled)
+        yield from ()
+
+
+def test_a_pipeline_streams_from_the_reader_to_the_sink() -> None:
+    source = Source([make(str(i), "What?") for i in range(1, 6)])
+    sink = Sink(source)
+    pipeline = Pipeline([Reader(source), NoWho(), sink])
+    assert pipeline.run() == []
+    assert sink.pulled_at == [1, 2, 3, 4, 5]  # each example reached the sink before the next was read
+    assert [(s.name, s.seen, s.kept) for s in pipeline.stats] == [
+        ("read", 5, 5),
+        ("no_who", 5, 5),
+        ("sink", 5, 0),
+    ]
+    assert pipeline.stats_of("no_who").kind == "filter" and pipeline.stats_of("read").kind == "step"
+
+
+class Reports(PipelineStep):
+    """A step that is neither ReadSources nor LabelExamples but reports what they report."""
+
+    def __init__(self, name: str, details: dict, examples: list[Example] = ()) -> None:
+        self.name = name
+        super().__init__()
+        self.stats.details.update(details)
+        self.examples = list(examples)
+
+    def run(self, data: Iterator[Example]) -> Iterator[Example]:
+        yield from data
+        yield from self.examples
+
+
+class Labeler:
+    name = "fake"
+    classifiers: list = []
+
+    def provenance(self) -> dict:
+        return {"labeler": "fake"}
+
+
+def test_the_writer_reads_the_pipelines_stats_not_earlier_steps(tmp_path: Path) -> None:
+    assert list(inspect.signature(WriteRepo).parameters) == ["out", "taxonomy", "taxonomy_source", "labeler"]
+    examples = [make("1", "What?"), make("2"), make("3", "Why?")]
+    sources = [{"location": "test.json", "kind": "squad", "files": []}]
+    parallel = {"checked_ids": 0, "suspect_ids": 0, "examples": {}}
+    write = WriteRepo(tmp_path / "repo", load_taxonomy(None), "default", Labeler())
+    pipeline = Pipeline(
+        [
+            Reports("read", {"sources": sources}, examples),
+            Reports("label", {"labeling": {"pivot": 3}, "parallel_check": parallel}),
+            NoWho(),
+            write,
+        ]
+    )
+    assert pipeline.run() == []
+    info = write.info
+    assert info["sources"] == sources and info["labeling"] == {"pivot": 3}
+    assert info["parallel_check"] == parallel
+    assert [f["name"] for f in info["filters"]] == ["no_who"]
+    assert info["examples"] == {"read": 3, "kept": 2, "rejected": 1}
+    assert info["configs"]["all.en"] == {"test": 2}
+    assert (tmp_path / "repo" / "rejected" / "no_who.jsonl").is_file()
+    assert (write.stats.seen, write.stats.kept) == (2, 2)
+
+
+def test_config_tables_in_chunks_write_the_bytes_of_one_table(tmp_path: Path) -> None:
+    examples = [
+        make(str(i), split=("test", "validation")[i % 3 == 0], lang=("en", "de")[i % 2]) for i in range(40)
+    ]
+    whole, chunked = tmp_path / "whole", tmp_path / "chunked"
+    sizes_whole: dict = {}
+    counts = write_configs(whole, examples, ["legal"], "general", sizes_whole)
+    tables = ConfigTables(["legal"], "general", flush_every=3)
+    for example in examples:
+        tables.add(example)
+    sizes_chunked: dict = {}
+    assert tables.write(chunked, sizes_chunked) == counts and sizes_chunked == sizes_whole
+    files = sorted(p.relative_to(whole) for p in whole.rglob("*.parquet"))
+    assert len(files) == 8  # (all, legal, general) x (en, de), splits as they come
+    assert all((whole / f).read_bytes() == (chunked / f).read_bytes() for f in files)
