@@ -1,20 +1,23 @@
 """The filter hook, the drop-or-flag verdicts, and the FILTERS registry.
 
-A filter is one module with one decorated class::
+A filter is one module with one decorated class; the registry gives it its name (``self.name``, the name
+in the build's stats and ``rejected/``)::
 
     @FILTERS.register("length")
     class LengthFilter(Filter):
         order = 20  # where it runs among the filters
 
-        def filter(self, example: Example) -> Drop | None:
+        def filter(self, example: Example) -> Verdict | None:
             ...  # None keeps the example, Drop(reason, key) drops it, Flag(reason, key) keeps and marks it
 
 A filter that must see every example first (near-duplicates, contamination) also overrides
-:meth:`Filter.prepare`. The filters run in ``order``; ``build_filters`` makes them from a config.
+:meth:`Filter.prepare`. The filters run in ``order``; ``build_filters`` makes them from a config. A filter
+of another distribution is an entry point in the group ``mlqa_domain.filters`` (see registry.py).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
@@ -28,8 +31,8 @@ ACTIONS = ("drop", "flag")
 
 
 @dataclass(frozen=True)
-class Drop:
-    """A filter's verdict: drop the example for ``reason``, counted under ``key`` in the stats.
+class Verdict:
+    """What a filter says about an example it does not simply keep: ``reason``, counted under ``key``.
 
     ``key`` is the reason without per-example numbers (the dataset card shows e.g.
     ``context predicted en, declared de: 3``); by default the part of ``reason`` before its first ':'.
@@ -39,7 +42,13 @@ class Drop:
     key: str | None = None
 
 
-class Flag(Drop):
+@dataclass(frozen=True)
+class Drop(Verdict):
+    """A filter's verdict: drop the example for ``reason``."""
+
+
+@dataclass(frozen=True)
+class Flag(Verdict):
     """A filter's verdict: keep the example but add ``reason`` to its flags."""
 
 
@@ -50,13 +59,15 @@ def check_action(action: str, filter_name: str) -> str:
     return action
 
 
-def verdict(action: str, reason: str, key: str) -> Drop:
+def verdict(action: str, reason: str, key: str) -> Verdict:
     """:class:`Flag` when ``action`` is ``flag``, else :class:`Drop`."""
     return Flag(reason, key) if action == "flag" else Drop(reason, key)
 
 
-class Filter(PipelineStep):
-    """A step that keeps, drops or flags each example by :meth:`filter` (after :meth:`prepare`)."""
+class Filter(PipelineStep, ABC):
+    """A step that keeps, drops or flags each example by :meth:`filter` (after :meth:`prepare`).
+
+    ``name`` is set by the registry to the name the class is registered under."""
 
     name = "filter"
     kind = "filter"
@@ -72,9 +83,9 @@ class Filter(PipelineStep):
     def prepare(self, examples: list[Example]) -> None:
         """Look at every example before :meth:`filter` is asked about any (default: nothing)."""
 
-    def filter(self, example: Example) -> Drop | None:
+    @abstractmethod
+    def filter(self, example: Example) -> Verdict | None:
         """None keeps ``example``; a :class:`Drop` drops it, a :class:`Flag` keeps it with a flag."""
-        raise NotImplementedError
 
     def run(self, data: Iterator[Example]) -> Iterator[Example]:
         """Yield the examples :meth:`filter` keeps (flagged ones too), one at a time; a filter with a
@@ -103,4 +114,10 @@ class FilterFactory(Protocol):
     def __call__(self, **options: Any) -> Filter: ...
 
 
-FILTERS: Registry[FilterFactory] = Registry("filter")
+FILTERS: Registry[FilterFactory] = Registry(
+    "filter",
+    contract=Filter,
+    builtins="mlqa_domain.filters",
+    group="mlqa_domain.filters",
+    name_attribute="name",
+)

@@ -111,7 +111,6 @@ class LanguageIdFilter(Filter):
     text declared as English still scores below 0.1 in 97% (questions) and 99.6% (contexts) of cases.
     """
 
-    name = "language_id"
     order = 30
     prepare_batch = 8192  # each text is scored on its own: prepare a batch at a time
 
