@@ -7,11 +7,14 @@ them. ``Pipeline(steps).stream()`` chains the steps lazily, so an example can re
 next one is read; each step's :class:`StepStats` (seen, kept, dropped, flagged, reasons, seconds) are
 counted as the examples flow through it and are final once the stream is drained. A step that must see
 every example before it can let the first one go (the English-pivot labeller) is a barrier: it says so
-in its docstring and keeps no more than it needs.
+in its docstring and keeps no more than it needs in memory (the examples themselves can wait on disk,
+in an :class:`ExampleSpill`).
 """
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -168,3 +171,34 @@ def batched(data: Iterable[Example], size: int | None) -> Iterator[list[Example]
             batch = []
     if batch:
         yield batch
+
+
+class ExampleSpill:
+    """Examples waiting on disk (a temporary file, deleted on close), read back in the order written:
+    a barrier holds them here rather than in memory. Use it as a context manager."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="mlqa-domain-spill-")  # noqa: SIM115 (closed in close)
+        self.count = 0
+
+    def write(self, example: Example) -> None:
+        """Put ``example`` after the ones written before."""
+        pickle.dump(example, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
+    def read(self) -> Iterator[Example]:
+        """Every example written, in order, one at a time (each a new object)."""
+        self._file.flush()
+        self._file.seek(0)
+        for _ in range(self.count):
+            yield pickle.load(self._file)
+
+    def close(self) -> None:
+        """Delete the file."""
+        self._file.close()
+
+    def __enter__(self) -> ExampleSpill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -8,11 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlqa_domain.builders.build import WriteRepo
-from mlqa_domain.builders.export import ConfigTables, write_configs
+from mlqa_domain.builders.export import (
+    ConfigTables,
+    arrow_schema,
+    classifier_scores_type,
+    group_into_configs,
+    to_table,
+    write_configs,
+    write_parquet,
+)
 from mlqa_domain.example import Example
 from mlqa_domain.filters import Drop, Filter, Flag
 from mlqa_domain.labeling.taxonomy import load_taxonomy
-from mlqa_domain.pipeline import Pipeline, PipelineStep, batched
+from mlqa_domain.pipeline import ExampleSpill, Pipeline, PipelineStep, batched
 
 CONTEXT = "The lease was void because the landlord never signed it."
 
@@ -206,3 +214,47 @@ def test_config_tables_in_chunks_write_the_bytes_of_one_table(tmp_path: Path) ->
     files = sorted(p.relative_to(whole) for p in whole.rglob("*.parquet"))
     assert len(files) == 8  # (all, legal, general) x (en, de), splits as they come
     assert all((whole / f).read_bytes() == (chunked / f).read_bytes() for f in files)
+
+
+def test_config_tables_hold_each_row_once_and_write_what_one_table_per_config_writes(tmp_path: Path) -> None:
+    examples = [make(str(i), split=("test", "validation")[i % 3 == 0]) for i in range(10)]
+    examples[4].title = None
+    examples[5].classifier_scores = {}
+    tables = ConfigTables(["legal"], "general", flush_every=4)
+    for example in examples:
+        tables.add(example)
+    assert sum(chunk.num_rows for chunk in tables._chunks) == 8  # each row once, not once per config
+    sizes: dict = {}
+    tables.write(tmp_path / "out", sizes)
+    schema = arrow_schema(["legal"], classifier_scores_type(examples))
+    for config, splits in group_into_configs(examples, "general").items():
+        for split, rows in splits.items():
+            one = tmp_path / "one" / config.name / f"{split}.parquet"
+            write_parquet(to_table(rows, schema), one)
+            assert (
+                tmp_path / "out" / "data" / config.name / f"{split}.parquet"
+            ).read_bytes() == one.read_bytes()
+            assert sizes[config.name][split]["num_bytes"] == to_table(rows, schema).nbytes
+
+
+def test_example_spill_gives_the_examples_back_in_order() -> None:
+    examples = [make(str(i), question=f"Who signed {i}?") for i in range(5)]
+    examples[2].flags.append("flagged")
+    with ExampleSpill() as spill:
+        for example in examples:
+            spill.write(example)
+        assert list(spill.read()) == examples
+
+
+def test_pivot_groups_label_as_the_examples_do() -> None:
+    from mlqa_domain.labeling.pivot import PivotGroups, check_parallel, group_by_id
+
+    examples = [make(str(i), lang=("en", "de")[i % 2]) for i in range(6)]
+    for example in examples:
+        example.id = str(int(example.id) // 2)  # pairs of parallel instances, en first
+    groups = PivotGroups()
+    for example in examples:
+        groups.add(example)
+    assert check_parallel(groups.groups).to_dict() == check_parallel(group_by_id(examples)).to_dict()
+    assert {gid: len(insts) for gid, insts in groups.groups.items()} == {"0": 2, "1": 2, "2": 2}
+    assert groups.groups["0"][0].context is groups.groups["1"][0].context  # each distinct text once

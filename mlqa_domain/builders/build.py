@@ -10,7 +10,6 @@ reasons, seconds); the filters' stats, without the seconds, go into build_info.j
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -31,10 +30,10 @@ from mlqa_domain.example import Example
 from mlqa_domain.filters import build_filters, filter_report, write_rejected
 from mlqa_domain.labeling.ensemble import Labeler
 from mlqa_domain.labeling.labelers import build_labeler
-from mlqa_domain.labeling.pivot import PivotLabels, check_parallel, group_by_id
+from mlqa_domain.labeling.pivot import PivotGroups, PivotLabels, check_parallel
 from mlqa_domain.labeling.taxonomy import Taxonomy, load_taxonomy
 from mlqa_domain.languages import PIVOT_LANGUAGE
-from mlqa_domain.pipeline import Pipeline, PipelineStep, StepStats
+from mlqa_domain.pipeline import ExampleSpill, Pipeline, PipelineStep, StepStats
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +138,13 @@ class LabelExamples(PipelineStep):
     every language even when a filter drops its English instance (or English is not kept). Ids whose
     instances do not look parallel are counted as flagged and named in a warning (:func:`check_parallel`).
 
-    A barrier: an id's English instance may come after its other ones, so it holds every example (as
-    read, unlabelled) until the stream is drained, then labels each unique representative context once,
-    in the labeler's batches, and lets the examples go in input order, setting their labels as each
-    leaves. Its details (``labeling`` counts, ``parallel_check``) go into build_info.json.
+    A barrier: an id's English instance may come after its other ones, so it waits for the end of the
+    stream, holding in memory only what labelling needs (per id its instances' languages, context and
+    title, each distinct text once: :class:`PivotGroups`) while the examples, as read and unlabelled,
+    wait on disk (:class:`ExampleSpill`). Then it labels each unique representative context once, in
+    the labeler's batches (the same batches as over the whole input at once), and reads the examples
+    back in input order, setting their labels as each leaves. Its details (``labeling`` counts,
+    ``parallel_check``) go into build_info.json.
     """
 
     name = "label"
@@ -152,15 +154,18 @@ class LabelExamples(PipelineStep):
         self.labeler = labeler
 
     def run(self, data: Iterator[Example]) -> Iterator[Example]:
-        held = deque(data)
-        groups = group_by_id(held)
-        parallel = check_parallel(groups)
-        self.stats.flagged = len(parallel.suspects)
-        labels = PivotLabels.of(groups, self.labeler)
-        del groups
-        self.stats.details.update(labeling=labels.counts, parallel_check=parallel.to_dict())
-        while held:
-            yield labels.apply(held.popleft())
+        groups = PivotGroups()
+        with ExampleSpill() as spill:
+            for example in data:
+                groups.add(example)
+                spill.write(example)
+            parallel = check_parallel(groups.groups)
+            self.stats.flagged = len(parallel.suspects)
+            labels = PivotLabels.of(groups.groups, self.labeler)
+            del groups
+            self.stats.details.update(labeling=labels.counts, parallel_check=parallel.to_dict())
+            for example in spill.read():
+                yield labels.apply(example)
 
 
 class KeepLanguages(PipelineStep):

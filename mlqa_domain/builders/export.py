@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -115,12 +117,41 @@ def config_sort_key(config: ConfigName) -> tuple:
     )
 
 
-class ConfigTables:
-    """The rows of every config and split, gathered from a stream of examples as compact Arrow chunks.
+def _no_empty_validity(array: pa.Array) -> pa.Array:
+    """``array`` (offset 0) without the all-valid null bitmaps ``take`` allocates, at every level, so its
+    ``nbytes`` are those of the array built from the rows in one go (the parquet bytes are the same
+    either way)."""
+    buffers = array.buffers()
+    if pa.types.is_struct(array.type):
+        children = [_no_empty_validity(array.field(i)) for i in range(array.type.num_fields)]
+        own = buffers[:1]
+    elif pa.types.is_list(array.type):
+        children = [_no_empty_validity(array.values)]
+        own = buffers[:2]
+    else:
+        children, own = [], buffers
+    if array.null_count == 0:
+        own = [None, *own[1:]]
+    return pa.Array.from_buffers(array.type, len(array), own, array.null_count, 0, children or None)
 
-    Examples are held only until ``flush_every`` of them have come (then each goes into the chunks of its
-    configs, as Arrow columns, and is let go); :meth:`write` writes one parquet file per config and split,
-    each from its chunks joined into one table, so the bytes are those of a table made in one go.
+
+def _compact(table: pa.Table) -> pa.Table:
+    """One chunk per column, without empty null bitmaps (see :func:`_no_empty_validity`)."""
+    table = table.combine_chunks()
+    columns = [
+        _no_empty_validity(column.chunk(0)) if column.num_chunks else column for column in table.columns
+    ]
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+class ConfigTables:
+    """The rows of every config and split, gathered from a stream of examples: one compact Arrow copy of
+    each row, in stream order, and per config and split the numbers of its rows.
+
+    Examples are held only until ``flush_every`` of them have come (then they become one Arrow chunk of
+    rows and are let go); :meth:`write` takes each config's rows into one table and writes one parquet
+    file per config and split, so the bytes are those of a table made in one go. A row that belongs to
+    several configs (``all.en`` and its domains) is held once.
     """
 
     def __init__(self, domain_names: Sequence[str], general: str, flush_every: int = 8192) -> None:
@@ -128,25 +159,31 @@ class ConfigTables:
         self.general = general
         self.flush_every = flush_every
         self._pending: list[Example] = []
-        self._chunks: dict[ConfigName, dict[str, list[pa.Table]]] = defaultdict(lambda: defaultdict(list))
+        self._chunks: list[pa.Table] = []
+        self._flushed = 0  # rows in _chunks
+        self._rows: dict[ConfigName, dict[str, array]] = defaultdict(lambda: defaultdict(lambda: array("q")))
         self._schema: pa.Schema | None = None
 
     def add(self, example: Example) -> None:
         """Take one example (in output order)."""
+        row = self._flushed + len(self._pending)
+        for config in configs_of(example, self.general):
+            self._rows[config][example.split].append(row)
         self._pending.append(example)
         if len(self._pending) >= self.flush_every:
             self._flush(final=False)
 
     def _flush(self, final: bool) -> None:
-        """Turn the pending examples into Arrow chunks, once the schema is known: the classifier scores'
+        """Turn the pending examples into one Arrow chunk, once the schema is known: the classifier scores'
         type comes from the first example that has them (all examples of a build have the same keys)."""
+        if not self._pending:
+            return
         if self._schema is None:
             if not final and not any(e.classifier_scores for e in self._pending):
                 return
             self._schema = arrow_schema(self.domain_names, classifier_scores_type(self._pending))
-        for config, splits in group_into_configs(self._pending, self.general).items():
-            for split, rows in splits.items():
-                self._chunks[config][split].append(to_table(rows, self._schema))
+        self._chunks.append(to_table(self._pending, self._schema))
+        self._flushed += len(self._pending)
         self._pending = []
 
     def write(self, repo_dir: Path, sizes: dict | None = None) -> dict[str, dict[str, int]]:
@@ -155,14 +192,17 @@ class ConfigTables:
         When ``sizes`` is given it is filled with ``{config: {split: {num_bytes, parquet_bytes}}}``.
         """
         self._flush(final=True)
+        rows = pa.concat_tables(self._chunks) if self._chunks else None
+        self._chunks = []
         counts: dict[str, dict[str, int]] = {}
-        for config in sorted(self._chunks, key=config_sort_key):
+        for config in sorted(self._rows, key=config_sort_key):
             counts[config.name] = {}
-            chunks = self._chunks.pop(config)
+            splits = self._rows.pop(config)
             for split in SPLITS:
-                if not chunks.get(split):
+                if not splits.get(split):
                     continue
-                table = pa.concat_tables(chunks.pop(split)).combine_chunks()
+                assert rows is not None
+                table = _compact(rows.take(np.frombuffer(splits.pop(split), dtype=np.int64)))
                 path = repo_dir / DATA_DIR / config.name / f"{split}.parquet"
                 write_parquet(table, path)
                 counts[config.name][split] = table.num_rows

@@ -18,7 +18,7 @@ import logging
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,25 @@ def years(text: str) -> set[str]:
     return set(_YEAR.findall(_ascii_digits(text)))
 
 
-def length_ratio(pivot: Example, other: Example) -> float:
+class PivotInstance:
+    """What the pivot needs of one example: its languages, context and title, and (for a pivot-language
+    one) its answer texts; no question, no other answers, no labels."""
+
+    __slots__ = ("context_language", "question_language", "context", "title", "answers")
+
+    def __init__(self, example: Example, context: str, title: str | None, pivot: str) -> None:
+        self.context_language = example.context_language
+        self.question_language = example.question_language
+        self.context = context
+        self.title = title
+        is_pivot = example.context_language == pivot
+        self.answers = {"text": list(example.answers.get("text", []))} if is_pivot else {}
+
+
+Instance = Example | PivotInstance  # what the pivot reads of an example
+
+
+def length_ratio(pivot: Instance, other: Instance) -> float:
     """How many times longer (> 1) or shorter (< 1) ``other``'s context is than expected from
     ``pivot``'s, taking each language's usual length per English character into account."""
     expected = CHARS_PER_ENGLISH_CHAR.get(other.context_language, 1.0) / CHARS_PER_ENGLISH_CHAR.get(
@@ -58,7 +76,7 @@ def length_ratio(pivot: Example, other: Example) -> float:
     return (len(other.context) / max(len(pivot.context), 1)) / expected
 
 
-def parallel_mismatch(pivot: Example, other: Example) -> str | None:
+def parallel_mismatch(pivot: Instance, other: Instance) -> str | None:
     """Why ``other`` looks like no translation of ``pivot`` (same id, another context language), or None
     when nothing that can be checked contradicts it."""
     lang = other.context_language
@@ -88,7 +106,7 @@ class ParallelCheck:
         return {"checked_ids": self.checked, "suspect_ids": len(self.suspects), "examples": shown}
 
 
-def check_parallel(groups: dict[str, list[Example]], pivot: str = PIVOT_LANGUAGE) -> ParallelCheck:
+def check_parallel(groups: Mapping[str, Sequence[Instance]], pivot: str = PIVOT_LANGUAGE) -> ParallelCheck:
     """Check every id that has a ``pivot`` instance against its instances in the other context languages
     (each distinct context once) and warn, naming the ids, when some do not look parallel."""
     check = ParallelCheck()
@@ -127,6 +145,23 @@ def group_by_id(examples: Sequence[Example]) -> dict[str, list[Example]]:
 Key = tuple[str, str]  # (context, title or "")
 
 
+class PivotGroups:
+    """The parallel groups of a stream, compactly: per id, one :class:`PivotInstance` per example (each
+    distinct context and title text held once), for :func:`check_parallel` and :meth:`PivotLabels.of`
+    once the stream has ended, while the examples themselves wait elsewhere."""
+
+    def __init__(self, pivot: str = PIVOT_LANGUAGE) -> None:
+        self.pivot = pivot
+        self.groups: dict[str, list[Instance]] = defaultdict(list)
+        self._texts: dict[str, str] = {}
+
+    def add(self, example: Example) -> None:
+        """Take what the pivot needs of ``example``."""
+        context = self._texts.setdefault(example.context, example.context)
+        title = None if example.title is None else self._texts.setdefault(example.title, example.title)
+        self.groups[example.id].append(PivotInstance(example, context, title, self.pivot))
+
+
 def _label_unique(labeler: Labeler, keys: list[Key], language: str) -> dict[Key, Labeling]:
     """Label each distinct (context, title) once."""
     unique = sorted(set(keys))
@@ -136,7 +171,7 @@ def _label_unique(labeler: Labeler, keys: list[Key], language: str) -> dict[Key,
     return dict(zip(unique, labels, strict=True))
 
 
-def representative(instances: Sequence[Example], pivot: str = PIVOT_LANGUAGE) -> Example:
+def representative(instances: Sequence[Instance], pivot: str = PIVOT_LANGUAGE) -> Instance:
     """The instance whose context labels a parallel group: the pivot-language one, else the first by
     context language (so a group without English still gets one set of labels)."""
     for example in instances:
@@ -157,8 +192,9 @@ class GroupLabel:
 class PivotLabels:
     """Labels per parallel group (same ``id``), each unique representative context labelled once.
 
-    It keeps one :class:`GroupLabel` per id (the per-id label map: it grows with the number of ids)
-    and no example; :meth:`apply` sets them on an example of a group.
+    It keeps one entry per id (the per-id label map: it grows with the number of ids), each a
+    :class:`GroupLabel` shared by every id labelled from the same context, and no example;
+    :meth:`apply` sets them on an example of a group.
     """
 
     by_id: dict[str, GroupLabel]
@@ -166,7 +202,7 @@ class PivotLabels:
 
     @classmethod
     def of(
-        cls, groups: dict[str, list[Example]], labeler: Labeler, pivot: str = PIVOT_LANGUAGE
+        cls, groups: Mapping[str, Sequence[Instance]], labeler: Labeler, pivot: str = PIVOT_LANGUAGE
     ) -> PivotLabels:
         """Label ``groups`` (from :func:`group_by_id`): each representative context once, per language,
         in the labeler's batches."""
@@ -182,16 +218,17 @@ class PivotLabels:
             "pivot_contexts": len(labels.get(pivot, {})),
             "own_language_contexts": sum(len(v) for lang, v in labels.items() if lang != pivot),
         }
-        by_id = {}
+        by_id, shared = {}, {}
         for gid, insts in groups.items():
             rep = chosen[gid]
-            is_pivot = rep.context_language == pivot
-            source = f"pivot:{pivot}" if is_pivot else f"own:{rep.context_language}"
-            counts["pivot" if is_pivot else "own_language"] += len(insts)
-            by_id[gid] = GroupLabel(
-                labels[rep.context_language][_key(rep)],
-                {**provenance[rep.context_language], "label_source": source},
-            )
+            lang, key = rep.context_language, _key(rep)
+            counts["pivot" if lang == pivot else "own_language"] += len(insts)
+            if (lang, key) not in shared:
+                source = f"pivot:{pivot}" if lang == pivot else f"own:{lang}"
+                shared[lang, key] = GroupLabel(
+                    labels[lang][key], {**provenance[lang], "label_source": source}
+                )
+            by_id[gid] = shared[lang, key]
         return cls(by_id, counts)
 
     def apply(self, example: Example) -> Example:
@@ -218,7 +255,7 @@ def label_examples(examples: Sequence[Example], labeler: Labeler, pivot: str = P
     return labels.counts
 
 
-def _key(example: Example) -> Key:
+def _key(example: Instance) -> Key:
     return (example.context, example.title or "")
 
 
