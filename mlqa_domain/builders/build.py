@@ -109,7 +109,8 @@ class ReadSources(PipelineStep):
     """Read every source, in the order given, after the examples it is given; their SourceInfo go into
     its stats' details (``sources``), for build_info.json.
 
-    A source is parsed whole (its reader returns a list); its examples go on one at a time.
+    A source is parsed whole (its reader returns a list); its examples go on one at a time, each
+    dropped from that list as it goes, so the list shrinks while the next step consumes it.
     """
 
     name = "read"
@@ -125,9 +126,10 @@ class ReadSources(PipelineStep):
         for spec in self.specs:
             loaded = load_source(spec, self.options)
             infos.append(loaded.info.to_dict())
-            examples, loaded = loaded.examples, None
+            examples, loaded = list(reversed(loaded.examples)), None  # popped: let go as each leaves
             self.stats.seen += len(examples)
-            yield from examples
+            while examples:
+                yield examples.pop()
         logger.info("read %d examples from %d source(s)", self.stats.seen, len(self.specs))
 
 

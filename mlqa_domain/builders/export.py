@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -144,17 +145,37 @@ def _compact(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=table.schema)
 
 
+@contextmanager
+def system_memory_pool() -> Iterator[None]:
+    """Arrow allocations inside go to the system allocator (restored on exit): it hands a freed buffer
+    back to the OS, where Arrow's default pool (mimalloc) keeps it, so the writer's transient copies
+    (a chunk of rows, a config's table, parquet pages) do not stay in the build's resident memory.
+    The buffers are the same bytes either way."""
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
+def _take(rows: pa.Table, indices: np.ndarray) -> pa.Table:
+    """The rows at ``indices`` (ascending, distinct): ``rows`` itself, uncopied, when that is every row."""
+    return rows if len(indices) == rows.num_rows else rows.take(indices)
+
+
 class ConfigTables:
     """The rows of every config and split, gathered from a stream of examples: one compact Arrow copy of
     each row, in stream order, and per config and split the numbers of its rows.
 
     Examples are held only until ``flush_every`` of them have come (then they become one Arrow chunk of
-    rows and are let go); :meth:`write` takes each config's rows into one table and writes one parquet
-    file per config and split, so the bytes are those of a table made in one go. A row that belongs to
-    several configs (``all.en`` and its domains) is held once.
+    rows and are let go; 512 keeps the Python lists :func:`to_table` builds small); :meth:`write` takes
+    each config's rows into one table and writes one parquet file per config and split, so the bytes are
+    those of a table made in one go. Arrow allocates in the system pool here (:func:`system_memory_pool`).
+    A row that belongs to several configs (``all.en`` and its domains) is held once.
     """
 
-    def __init__(self, domain_names: Sequence[str], general: str, flush_every: int = 8192) -> None:
+    def __init__(self, domain_names: Sequence[str], general: str, flush_every: int = 512) -> None:
         self.domain_names = list(domain_names)
         self.general = general
         self.flush_every = flush_every
@@ -178,6 +199,11 @@ class ConfigTables:
         type comes from the first example that has them (all examples of a build have the same keys)."""
         if not self._pending:
             return
+        with system_memory_pool():
+            self._flush_pending(final)
+
+    def _flush_pending(self, final: bool) -> None:
+        """:meth:`_flush`'s work, in the system memory pool."""
         if self._schema is None:
             if not final and not any(e.classifier_scores for e in self._pending):
                 return
@@ -186,14 +212,32 @@ class ConfigTables:
         self._flushed += len(self._pending)
         self._pending = []
 
+    def _combined(self) -> pa.Table | None:
+        """Every row in one chunk per column (so each config's ``take`` copies only its own rows, not
+        every column first); the chunks are combined a column at a time and let go, so at most one
+        column is held twice."""
+        if not self._chunks:
+            return None
+        rows, self._chunks = pa.concat_tables(self._chunks), []
+        schema, columns = rows.schema, []
+        while rows.num_columns:
+            columns.append(rows.column(0).combine_chunks())
+            rows = rows.remove_column(0)
+        return pa.Table.from_arrays(columns, schema=schema)
+
     def write(self, repo_dir: Path, sizes: dict | None = None) -> dict[str, dict[str, int]]:
         """Write ``data/<config>/<split>.parquet`` for every config; return row counts per config and split.
 
         When ``sizes`` is given it is filled with ``{config: {split: {num_bytes, parquet_bytes}}}``.
         """
         self._flush(final=True)
-        rows = pa.concat_tables(self._chunks) if self._chunks else None
-        self._chunks = []
+        with system_memory_pool():
+            return self._write(repo_dir, sizes)
+
+    def _write(self, repo_dir: Path, sizes: dict | None) -> dict[str, dict[str, int]]:
+        """:meth:`write`'s work, in the system memory pool; a config of every row (``all.<pair>`` with
+        one language pair) is written from the rows themselves, uncopied."""
+        rows = self._combined()
         counts: dict[str, dict[str, int]] = {}
         for config in sorted(self._rows, key=config_sort_key):
             counts[config.name] = {}
@@ -202,7 +246,7 @@ class ConfigTables:
                 if not splits.get(split):
                     continue
                 assert rows is not None
-                table = _compact(rows.take(np.frombuffer(splits.pop(split), dtype=np.int64)))
+                table = _compact(_take(rows, np.frombuffer(splits.pop(split), dtype=np.int64)))
                 path = repo_dir / DATA_DIR / config.name / f"{split}.parquet"
                 write_parquet(table, path)
                 counts[config.name][split] = table.num_rows
