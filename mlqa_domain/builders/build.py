@@ -260,7 +260,7 @@ class WriteRepo(PipelineStep):
 
 
 def held_out_figures(labeler: Labeler) -> dict[str, Any]:
-    """Per classifier of the labeler that has them (a trained head): its held-out precision/recall."""
+    """Per classifier of the labeler that has them (a trained domain head): its held-out precision/recall."""
     figures = {}
     for classifier in labeler.classifiers:
         held_out = classifier.held_out()

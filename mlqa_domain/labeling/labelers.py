@@ -97,7 +97,8 @@ def classifier_thresholds(
 
 
 def classifier_delta(spec: ClassifierSpec, taxonomy: Taxonomy, classifier: Classifier) -> float:
-    """The classifier's own δ (default: its type's; a domain head's independent probabilities have none, 1)."""
+    """The classifier's own δ (default: its type's; a domain head's independent probabilities have
+    none, 1)."""
     value = spec_options(spec).get("delta", classifier.default_delta(taxonomy))
     return check_delta(value, f"classifier {spec.name!r} delta", taxonomy.source)
 

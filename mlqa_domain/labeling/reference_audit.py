@@ -186,8 +186,9 @@ def held_out_report(
     served: dict[str, np.ndarray] | None = None,
     refine_margin: float = 0.0,
 ) -> tuple[dict[str, Any], NestedResult]:
-    """Nested, article-grouped evaluation of training a head with ``settings`` (see head_training);
-    with ``served``, held-out predictions come from those vectors as a build would serve them."""
+    """Nested, article-grouped evaluation of training a domain head with ``settings`` (see
+    domain_head_training); with ``served``, held-out predictions come from those vectors as a build would
+    serve them."""
     nested = nested_evaluation(data, settings, served, refine_margin)
     pool = data.random_pool()
     formats = {

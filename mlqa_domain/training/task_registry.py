@@ -3,7 +3,7 @@
 The shipped tasks live in ``mlqa_domain/training/tasks/*.yaml``. A user adds a task by writing a YAML file
 of the same shape (``--task-config PATH`` or ``--tasks-dir DIR``) whose ``data_files`` may point to local
 files (any that :mod:`mlqa_domain.task_files` reads: SQuAD json, json, jsonl, parquet, csv, tsv, txt); a
-later file overrides a task of the same name. ``format:`` names a task format (``benchmark/formats``).
+later file overrides a task of the same name. ``format:`` names a task format (``training/formats``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class TaskSpec(BaseModel):
 
     name: str
     description: str = ""
-    format: str  # a TASK_FORMATS name (benchmark/formats)
+    format: str  # a TASK_FORMATS name (training/formats)
     # hub source (datasets.load_dataset(dataset, dataset_config, revision=...))
     dataset: str | None = None
     dataset_config: str | None = None

@@ -42,7 +42,7 @@ class Featurization:
 
 
 class TaskFormat(Protocol):
-    """A kind of task (extractive QA, classification, ...): its rows, its features and its head.
+    """A kind of task (extractive QA, classification, ...): its rows, its features and its task head.
 
     A format is one module in this package holding one class decorated with
     ``@TASK_FORMATS.register(name)``; task YAML files name it in ``format:``.
