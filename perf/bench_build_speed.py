@@ -3,6 +3,7 @@
     python perf/bench_build_speed.py                         # SQuAD v1.1 train from ../shared
     python perf/bench_build_speed.py --limit 2000            # a quick run on 2,000 paragraphs
     python perf/bench_build_speed.py --fractions 0.25,0.5,1  # peak memory as the input grows
+    python perf/bench_build_speed.py --fractions 1,0.5,0.25 --cache-dir C  # one cache: after the first, warm
     python perf/bench_build_speed.py --compare-fp32          # + labels of the fp32 route
     python perf/bench_build_speed.py --compare-fp32 --fp32-backend onnx   # fp32 in ONNX Runtime (faster)
 
@@ -166,6 +167,12 @@ def main() -> None:
     parser.add_argument(
         "--fp32-cache", type=Path, help="with --compare-fp32: reuse this fp32 embedding cache (no timing)"
     )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="one embedding cache for every fraction (kept): the subsets are prefixes, so after a first "
+        "build of the largest every build is warm (memory figures without paying a cold encode each)",
+    )
     parser.add_argument("--json", type=Path, help="write every figure as JSON")
     args = parser.parse_args()
     if not args.source.is_file():
@@ -187,7 +194,7 @@ def main() -> None:
                     f"baseline: plain fp32 SentenceTransformer.encode {baseline:.1f} texts/s "
                     f"({report['baseline']['texts']} texts)"
                 )
-            result = measure(source, root / f"build-{fraction}", args.backend)
+            result = measure(source, root / f"build-{fraction}", args.backend, args.cache_dir)
             result.update(paragraphs=paragraphs, questions=questions)
             report["builds"][str(fraction)] = result
             print_row(
