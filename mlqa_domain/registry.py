@@ -205,14 +205,14 @@ class Registry(Generic[T]):
         return f"unknown {self.kind} {name!r} ({hint}known: {', '.join(self.names())})"
 
     def names(self) -> list[str]:
-        """Registered names, in registration order."""
+        """Registered names, sorted (registration order depends on what was imported first)."""
         self.load()
-        return list(self._entries)
+        return sorted(self._entries)
 
     def items(self) -> Iterator[tuple[str, T]]:
-        """(name, plug-in) pairs in registration order."""
+        """(name, plug-in) pairs, sorted by name."""
         self.load()
-        return iter(list(self._entries.items()))
+        return iter(sorted(self._entries.items(), key=lambda item: item[0]))
 
     def __contains__(self, name: object) -> bool:
         self.load()
