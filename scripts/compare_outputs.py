@@ -91,20 +91,6 @@ def remove_checkout(where: Path) -> None:
     shutil.rmtree(where, ignore_errors=True)
 
 
-def squad_subset(out: Path, paragraphs: int) -> Path:
-    """The first ``paragraphs`` paragraphs of SQuAD v1.1 train as an English SQuAD-format file."""
-    data = json.loads((SHARED / "squad-v1.1-train" / "train-v1.1.json").read_text("utf-8"))["data"]
-    kept, count = [], 0
-    for article in data:
-        take = article["paragraphs"][: paragraphs - count]
-        kept.append({**article, "paragraphs": take})
-        count += len(take)
-        if count >= paragraphs:
-            break
-    out.write_text(json.dumps({"version": "1.1", "data": kept}), "utf-8")
-    return out
-
-
 def commands(out: Path, inputs: Path) -> list[list[str]]:
     """The fixed command list, writing under ``out``; shared inputs are read from ``inputs``."""
     py = sys.executable
@@ -152,7 +138,10 @@ def prepare_inputs(inputs: Path) -> None:
             (inputs / name).mkdir(exist_ok=True)
             shutil.copyfile(predictions / f"{name}.json", inputs / name / "all.de.json")
     if (SHARED / "squad-v1.1-train" / "train-v1.1.json").is_file():
-        squad_subset(inputs / "squad300.json", 300)
+        sys.path.insert(0, str(REPO_ROOT / "perf"))
+        from bench_build_speed import subset  # the speed script's first-N-paragraphs subset
+
+        subset(SHARED / "squad-v1.1-train" / "train-v1.1.json", 300, inputs / "squad300.json")
 
 
 def run_revision(code: Path, out: Path, inputs: Path) -> None:
