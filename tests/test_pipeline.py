@@ -7,6 +7,8 @@ import inspect
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from mlqa_domain.builders.build import WriteRepo
 from mlqa_domain.builders.export import (
     ConfigTables,
@@ -223,7 +225,8 @@ def test_config_tables_hold_each_row_once_and_write_what_one_table_per_config_wr
     tables = ConfigTables(["legal"], "general", flush_every=4)
     for example in examples:
         tables.add(example)
-    assert sum(chunk.num_rows for chunk in tables._chunks) == 8  # each row once, not once per config
+    assert tables._spill is not None and tables._spill.rows == 8  # each row once, not once per config
+    spill_file = tables._spill.path
     sizes: dict = {}
     tables.write(tmp_path / "out", sizes)
     schema = arrow_schema(["legal"], classifier_scores_type(examples))
@@ -235,6 +238,31 @@ def test_config_tables_hold_each_row_once_and_write_what_one_table_per_config_wr
                 tmp_path / "out" / "data" / config.name / f"{split}.parquet"
             ).read_bytes() == one.read_bytes()
             assert sizes[config.name][split]["num_bytes"] == to_table(rows, schema).nbytes
+    assert not spill_file.exists()  # the spilled rows are deleted once written
+
+
+def test_a_config_larger_than_a_row_group_is_written_in_row_groups_and_reads_back_whole(
+    tmp_path: Path,
+) -> None:
+    examples = [make(str(i), split="test", lang=("en", "de")[i % 4 == 0]) for i in range(23)]
+    with ConfigTables(["legal"], "general", flush_every=3, row_group_rows=5) as tables:
+        for example in examples:
+            tables.add(example)
+        sizes: dict = {}
+        counts = tables.write(tmp_path / "out", sizes)
+    schema = arrow_schema(["legal"], classifier_scores_type(examples))
+    for config, splits in group_into_configs(examples, "general").items():
+        rows = splits["test"]
+        path = tmp_path / "out" / "data" / config.name / "test.parquet"
+        metadata = pq.ParquetFile(path).metadata
+        assert metadata.num_row_groups == -(-len(rows) // 5)
+        assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)][:-1] == [5] * (
+            metadata.num_row_groups - 1
+        )
+        assert pq.read_table(path).equals(to_table(rows, schema))
+        assert counts[config.name] == {"test": len(rows)}
+        assert sizes[config.name]["test"]["parquet_bytes"] == path.stat().st_size
+    assert counts["all.en"] == {"test": 17}  # 17 rows: 4 row groups
 
 
 def test_example_spill_gives_the_examples_back_in_order() -> None:

@@ -193,7 +193,7 @@ class WriteRepo(PipelineStep):
     """Write the dataset repo (parquet per config and split, build_info.json, card, rejected/) at
     ``out``: into a temp dir, moved into place at the end.
 
-    A sink: it takes each example into compact Arrow chunks as it comes (:class:`ConfigTables`), yields
+    A sink: it takes each example into Arrow batches on disk as it comes (:class:`ConfigTables`), yields
     none (its ``kept`` counts the examples written), and once its input is drained reads what the build
     reports from the pipeline's stats (the sources read, the labelling, the filters) and rejected examples.
     """
@@ -215,23 +215,23 @@ class WriteRepo(PipelineStep):
     def run(self, data: Iterator[Example]) -> Iterator[Example]:
         if self.pipeline is None:
             raise RuntimeError("WriteRepo runs in a Pipeline (it reports the pipeline's stats)")
-        tables = ConfigTables(self.taxonomy.domain_names, self.taxonomy.general)
-        languages: set[str] = set()
-        for example in data:
-            tables.add(example)
-            languages.update((example.context_language, example.question_language))
-        if not self.stats.seen:
-            raise InputError("no example is left after the filters; nothing was written", self.out)
-        rejected = self.pipeline.rejected
-        logger.info("filters kept %d of %d", self.stats.seen, self.stats.seen + len(rejected))
-        with atomic_dir(self.out) as tmp:
-            sizes: dict = {}
-            counts = tables.write(tmp, sizes)
-            info = self.build_info(sorted(languages), counts, sizes, len(rejected))
-            self.info = write_build_info(tmp, info)
-            (tmp / CARD).write_text(render_card(self.info), encoding="utf-8")
-            if rejected:
-                write_rejected(rejected, tmp / REJECTED_DIR)
+        with ConfigTables(self.taxonomy.domain_names, self.taxonomy.general) as tables:
+            languages: set[str] = set()
+            for example in data:
+                tables.add(example)
+                languages.update((example.context_language, example.question_language))
+            if not self.stats.seen:
+                raise InputError("no example is left after the filters; nothing was written", self.out)
+            rejected = self.pipeline.rejected
+            logger.info("filters kept %d of %d", self.stats.seen, self.stats.seen + len(rejected))
+            with atomic_dir(self.out) as tmp:
+                sizes: dict = {}
+                counts = tables.write(tmp, sizes)
+                info = self.build_info(sorted(languages), counts, sizes, len(rejected))
+                self.info = write_build_info(tmp, info)
+                (tmp / CARD).write_text(render_card(self.info), encoding="utf-8")
+                if rejected:
+                    write_rejected(rejected, tmp / REJECTED_DIR)
         self.stats.kept = self.stats.seen
         yield from ()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -99,12 +100,26 @@ def to_table(examples: Sequence[Example], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=schema)
 
 
+# deterministic parquet: fixed compression, no pandas metadata, no statistics timestamps
+PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 9,
+    "use_dictionary": True,
+    "write_statistics": True,
+}
+
+
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """Deterministic parquet: fixed compression, no pandas metadata, no statistics timestamps."""
+    """``table`` as one parquet file (one row group up to a million rows) with :data:`PARQUET_OPTIONS`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        table, path, compression="zstd", compression_level=9, use_dictionary=True, write_statistics=True
-    )
+    pq.write_table(table, path, **PARQUET_OPTIONS)
+
+
+def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """A writer of ``path`` with :data:`PARQUET_OPTIONS`, a row group per ``write_table`` (a file written
+    by one ``write_table`` call has the bytes :func:`write_parquet` gives it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
 
 
 def config_sort_key(config: ConfigName) -> tuple:
@@ -159,31 +174,111 @@ def system_memory_pool() -> Iterator[None]:
         pa.set_memory_pool(previous)
 
 
-def _take(rows: pa.Table, indices: np.ndarray) -> pa.Table:
-    """The rows at ``indices`` (ascending, distinct): ``rows`` itself, uncopied, when that is every row."""
-    return rows if len(indices) == rows.num_rows else rows.take(indices)
+# Rows per parquet row group. A config/split of up to this many rows is one row group (every config of
+# MLQA's per-language dev and test sets, and of a domain split, is); a larger one is several, so the
+# writer holds one row group's rows at a time, not the config's. Readers (datasets, pandas, DuckDB) see the
+# same table either way.
+ROW_GROUP_ROWS = 10_000
+
+
+class RowSpill:
+    """The rows of a build as Arrow record batches in a temporary IPC file (deleted on close), read back
+    one batch at a time: the writer keeps row numbers in memory, not rows."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="mlqa-domain-rows-")
+        self.path = Path(self._dir.name) / "rows.arrow"
+        self._sink = pa.OSFile(str(self.path), "wb")
+        self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(self._sink, schema)
+        self._reader: pa.ipc.RecordBatchFileReader | None = None
+        self.starts: list[int] = []  # the first row number of each batch
+        self.rows = 0
+        self._cached: tuple[int, pa.RecordBatch] | None = None
+
+    def append(self, table: pa.Table) -> None:
+        """Put ``table``'s rows (one chunk) after the rows written before, as one batch."""
+        assert self._writer is not None, "the spill is being read"
+        for batch in table.to_batches():
+            self.starts.append(self.rows)
+            self._writer.write_batch(batch)
+            self.rows += batch.num_rows
+
+    def take(self, rows: np.ndarray) -> Iterator[pa.Table]:
+        """The rows numbered ``rows`` (ascending), batch by batch (one table per batch they touch)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._sink.close()
+            self._writer = None
+            self._reader = pa.ipc.open_file(pa.OSFile(str(self.path), "rb"))
+        batch_of = np.searchsorted(np.asarray(self.starts, dtype=np.int64), rows, side="right") - 1
+        bounds = np.flatnonzero(np.diff(batch_of)) + 1
+        for part_rows, part_batch in zip(np.split(rows, bounds), np.split(batch_of, bounds), strict=True):
+            if not len(part_rows):
+                continue
+            number = int(part_batch[0])
+            batch = self._batch(number)
+            local = part_rows - self.starts[number]
+            table = pa.Table.from_batches([batch])
+            yield table if len(local) == batch.num_rows else table.take(local)
+
+    def _batch(self, number: int) -> pa.RecordBatch:
+        """Batch ``number``, read from the file (the last one read is kept: configs read batches in order)."""
+        if self._cached is None or self._cached[0] != number:
+            assert self._reader is not None
+            self._cached = (number, self._reader.get_batch(number))
+        return self._cached[1]
+
+    def close(self) -> None:
+        """Delete the file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._sink.close()
+        self._cached, self._reader = None, None
+        self._dir.cleanup()
 
 
 class ConfigTables:
-    """The rows of every config and split, gathered from a stream of examples: one compact Arrow copy of
-    each row, in stream order, and per config and split the numbers of its rows.
+    """The rows of every config and split, gathered from a stream of examples: the rows on disk, once each
+    in stream order (:class:`RowSpill`), and in memory per config and split the numbers of its rows.
 
-    Examples are held only until ``flush_every`` of them have come (then they become one Arrow chunk of
-    rows and are let go; 512 keeps the Python lists :func:`to_table` builds small); :meth:`write` takes
-    each config's rows into one table and writes one parquet file per config and split, so the bytes are
-    those of a table made in one go. Arrow allocates in the system pool here (:func:`system_memory_pool`).
-    A row that belongs to several configs (``all.en`` and its domains) is held once.
+    Examples are held only until ``flush_every`` of them have come (then they become one Arrow batch of
+    rows on disk and are let go; 512 keeps the Python lists :func:`to_table` builds small). :meth:`write`
+    writes one parquet file per config and split, in row groups of ``row_group_rows`` rows read back from
+    the spill, so it holds one row group at a time; a file of one row group has the bytes of a table made
+    in one go. Arrow allocates in the system pool here (:func:`system_memory_pool`). A row that belongs to
+    several configs (``all.en`` and its domains) is spilled once. Use it as a context manager, or call
+    :meth:`write` (which closes it).
     """
 
-    def __init__(self, domain_names: Sequence[str], general: str, flush_every: int = 512) -> None:
+    def __init__(
+        self,
+        domain_names: Sequence[str],
+        general: str,
+        flush_every: int = 512,
+        row_group_rows: int = ROW_GROUP_ROWS,
+    ) -> None:
         self.domain_names = list(domain_names)
         self.general = general
         self.flush_every = flush_every
+        self.row_group_rows = row_group_rows
         self._pending: list[Example] = []
-        self._chunks: list[pa.Table] = []
-        self._flushed = 0  # rows in _chunks
+        self._spill: RowSpill | None = None
+        self._flushed = 0  # rows in the spill
         self._rows: dict[ConfigName, dict[str, array]] = defaultdict(lambda: defaultdict(lambda: array("q")))
         self._schema: pa.Schema | None = None
+
+    def __enter__(self) -> ConfigTables:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Delete the spilled rows."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
 
     def add(self, example: Example) -> None:
         """Take one example (in output order)."""
@@ -195,8 +290,9 @@ class ConfigTables:
             self._flush(final=False)
 
     def _flush(self, final: bool) -> None:
-        """Turn the pending examples into one Arrow chunk, once the schema is known: the classifier scores'
-        type comes from the first example that has them (all examples of a build have the same keys)."""
+        """Turn the pending examples into one Arrow batch on disk, once the schema is known: the classifier
+        scores' type comes from the first example that has them (all examples of a build have the same
+        keys)."""
         if not self._pending:
             return
         with system_memory_pool():
@@ -208,36 +304,26 @@ class ConfigTables:
             if not final and not any(e.classifier_scores for e in self._pending):
                 return
             self._schema = arrow_schema(self.domain_names, classifier_scores_type(self._pending))
-        self._chunks.append(to_table(self._pending, self._schema))
+            self._spill = RowSpill(self._schema)
+        assert self._spill is not None
+        self._spill.append(to_table(self._pending, self._schema))
         self._flushed += len(self._pending)
         self._pending = []
-
-    def _combined(self) -> pa.Table | None:
-        """Every row in one chunk per column (so each config's ``take`` copies only its own rows, not
-        every column first); the chunks are combined a column at a time and let go, so at most one
-        column is held twice."""
-        if not self._chunks:
-            return None
-        rows, self._chunks = pa.concat_tables(self._chunks), []
-        schema, columns = rows.schema, []
-        while rows.num_columns:
-            columns.append(rows.column(0).combine_chunks())
-            rows = rows.remove_column(0)
-        return pa.Table.from_arrays(columns, schema=schema)
 
     def write(self, repo_dir: Path, sizes: dict | None = None) -> dict[str, dict[str, int]]:
         """Write ``data/<config>/<split>.parquet`` for every config; return row counts per config and split.
 
         When ``sizes`` is given it is filled with ``{config: {split: {num_bytes, parquet_bytes}}}``.
         """
-        self._flush(final=True)
-        with system_memory_pool():
-            return self._write(repo_dir, sizes)
+        try:
+            self._flush(final=True)
+            with system_memory_pool():
+                return self._write(repo_dir, sizes)
+        finally:
+            self.close()
 
     def _write(self, repo_dir: Path, sizes: dict | None) -> dict[str, dict[str, int]]:
-        """:meth:`write`'s work, in the system memory pool; a config of every row (``all.<pair>`` with
-        one language pair) is written from the rows themselves, uncopied."""
-        rows = self._combined()
+        """:meth:`write`'s work, in the system memory pool."""
         counts: dict[str, dict[str, int]] = {}
         for config in sorted(self._rows, key=config_sort_key):
             counts[config.name] = {}
@@ -245,17 +331,29 @@ class ConfigTables:
             for split in SPLITS:
                 if not splits.get(split):
                     continue
-                assert rows is not None
-                table = _compact(_take(rows, np.frombuffer(splits.pop(split), dtype=np.int64)))
+                rows = np.frombuffer(splits.pop(split), dtype=np.int64)
                 path = repo_dir / DATA_DIR / config.name / f"{split}.parquet"
-                write_parquet(table, path)
-                counts[config.name][split] = table.num_rows
+                num_bytes = self._write_file(rows, path)
+                counts[config.name][split] = len(rows)
                 if sizes is not None:
                     sizes.setdefault(config.name, {})[split] = {
-                        "num_bytes": table.nbytes,
+                        "num_bytes": num_bytes,
                         "parquet_bytes": path.stat().st_size,
                     }
         return counts
+
+    def _write_file(self, rows: np.ndarray, path: Path) -> int:
+        """Write the rows numbered ``rows`` to ``path`` in row groups; return their Arrow size in bytes."""
+        assert self._spill is not None and self._schema is not None
+        num_bytes = 0
+        with parquet_writer(path, self._schema) as writer:
+            for start in range(0, len(rows), self.row_group_rows):
+                pieces = list(self._spill.take(rows[start : start + self.row_group_rows]))
+                group = _compact(pa.concat_tables(pieces))
+                del pieces
+                writer.write_table(group, row_group_size=group.num_rows)
+                num_bytes += group.nbytes
+        return num_bytes
 
 
 def write_configs(
@@ -267,10 +365,10 @@ def write_configs(
 ) -> dict[str, dict[str, int]]:
     """Write ``data/<config>/<split>.parquet`` for every config (see :class:`ConfigTables`); return row
     counts per config and split, and fill ``sizes`` when given."""
-    tables = ConfigTables(domain_names, general)
-    for example in examples:
-        tables.add(example)
-    return tables.write(repo_dir, sizes)
+    with ConfigTables(domain_names, general) as tables:
+        for example in examples:
+            tables.add(example)
+        return tables.write(repo_dir, sizes)
 
 
 def public_info(info: dict) -> dict:

@@ -112,7 +112,9 @@ class LanguageIdFilter(Filter):
     """
 
     order = 30
-    prepare_batch = 8192  # each text is scored on its own: prepare a batch at a time
+    # each text is scored on its own: prepare a batch at a time. fastText returns all 176 labels and
+    # probabilities of a text as Python objects, so a batch of 1,024 holds about 10 MB of them, not 80
+    prepare_batch = 1024
 
     def __init__(
         self,
@@ -120,7 +122,7 @@ class LanguageIdFilter(Filter):
         check_question: bool = True,
         model_path: str | Path | None = None,
         min_question_confidence: float | None = None,
-        batch_size: int = 4096,
+        batch_size: int = 1024,
     ) -> None:
         super().__init__()
         for label, value in (
