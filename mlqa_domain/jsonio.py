@@ -8,14 +8,21 @@ from 1; in a JSON-lines file they are the file's line and the column within it.
 Two things the standard parser accepts are refused: an object that repeats a key (``{"data": [A],
 "data": [B]}`` would silently lose A) and a lone UTF-16 surrogate escape (``"\\ud83d"``: a string no
 UTF-8 file, cache or terminal can hold).
+
+:func:`scan_json_file` and :func:`iter_list_items` read the list under one key of a large JSON object an
+item at a time (ijson), with the same result and the same errors as :func:`parse_json`: a file the
+stream cannot read exactly as :func:`parse_json` would (a byte-order mark, a surrogate escape, anything
+ijson refuses) is marked not streamable, and its reader parses it whole.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +196,110 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
         for number, line in enumerate(handle, 1):
             if line.strip():
                 yield number, parse_json_line(line, path, number)
+
+
+# a JSON escape of a UTF-16 surrogate (half of a pair, or lone): ijson turns a lone one into "?"
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_BOM = b"\xef\xbb\xbf"
+_SCAN_CHUNK = 1 << 20
+
+
+class _HashingReader:
+    """A binary file's reader that hashes what is read and notes a surrogate escape in it."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        self.surrogate = False
+        self._tail = b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.sha256.update(data)
+        self.size += len(data)
+        window = self._tail + data
+        self.surrogate = self.surrogate or bool(_SURROGATE_ESCAPE_BYTES.search(window))
+        self._tail = window[-6:]
+        return data
+
+
+@dataclass(frozen=True)
+class JsonFileScan:
+    """One pass over a JSON file: its size and sha256, and whether :func:`iter_list_items` may stream the
+    list under the key (the file is one JSON object holding that key once, as a list, and nothing in it
+    reads differently through ijson)."""
+
+    size: int
+    sha256: str
+    streamable: bool
+
+
+def scan_json_file(path: Path, key: str) -> JsonFileScan:
+    """Read ``path`` once in chunks (an OSError propagates): its size, sha256 and whether it is
+    streamable."""
+    import ijson
+
+    with open(path, "rb") as handle:
+        reader = _HashingReader(handle)
+        streamable = reader.read(len(_BOM)) != _BOM
+        handle.seek(0)
+        reader = _HashingReader(handle)
+        try:
+            streamable = streamable and _one_list_under(ijson.parse(reader, buf_size=_SCAN_CHUNK), key)
+        except Exception:  # ijson's errors (and a decoder's) all mean: let parse_json say what is wrong
+            streamable = False
+        while reader.read(_SCAN_CHUNK):  # the rest, for the checksum
+            pass
+    return JsonFileScan(reader.size, reader.sha256.hexdigest(), streamable and not reader.surrogate)
+
+
+def _one_list_under(events: Iterator[tuple[str, str, Any]], key: str) -> bool:
+    """True when the events are of one object whose ``key`` is there once and holds a list."""
+    first = next(events, None)
+    if first != ("", "start_map", None):
+        return False
+    found = 0
+    expect_list = False
+    for prefix, event, value in events:
+        if expect_list:
+            if (prefix, event) != (key, "start_array"):
+                return False
+            expect_list = False
+        elif prefix == "" and event == "map_key" and value == key:
+            found += 1
+            expect_list = True
+    return found == 1
+
+
+def iter_list_items(path: Path, key: str) -> Iterator[Any]:
+    """The items of the list under ``key`` in the JSON object of ``path`` (one :func:`scan_json_file` found
+    streamable), one at a time, as :func:`parse_json` gives them; an object that repeats a key is
+    :func:`parse_json`'s InputError."""
+    import ijson
+
+    repeated: list[str] = []
+
+    class UniqueKeyDict(dict):
+        """The objects ijson builds, noting a repeated key (raising inside ijson's C code is not safe)."""
+
+        def __setitem__(self, name: str, value: Any) -> None:
+            if name in self:
+                repeated.append(name)
+            super().__setitem__(name, value)
+
+    with open(path, "rb") as handle:
+        items = ijson.items(
+            handle, f"{key}.item", map_type=UniqueKeyDict, use_float=True, buf_size=_SCAN_CHUNK
+        )
+        try:
+            for item in items:
+                if repeated:
+                    break
+                yield item
+            else:
+                return
+        except ijson.JSONError:  # the file changed since it was scanned
+            pass
+    parse_json(path.read_bytes(), path)  # the whole document: raises its InputError, naming line and column
+    raise InputError("the file changed while it was read", path)

@@ -2,7 +2,8 @@
 
 ``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers": [...]}]}]}]}``
 
-:func:`iter_paragraphs` yields each paragraph with its article's title, :func:`iter_questions` the
+:func:`iter_paragraphs` yields each paragraph with its article's title (:func:`iter_article_paragraphs`
+does it for articles as a stream reads them), :func:`iter_questions` the
 questions of one paragraph and :func:`iter_squad` every question of a document, in file order. The
 structure (objects and lists down to each question) is checked here, every problem an InputError that
 says where it is (``data[0].paragraphs[2]: every paragraph needs a 'qas' list``); the fields of a
@@ -12,7 +13,7 @@ it needs and how strictly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,13 @@ def iter_paragraphs(document: Any, where: str | Path | None) -> Iterator[SquadPa
     ``paragraphs`` list of objects)."""
     if not is_squad_document(document):
         raise InputError(NOT_SQUAD, where)
-    for article_index, article in enumerate(document["data"]):
+    return iter_article_paragraphs(document["data"], where)
+
+
+def iter_article_paragraphs(articles: Iterable[Any], where: str | Path | None) -> Iterator[SquadParagraph]:
+    """Every paragraph of the articles of a SQuAD document's ``data`` list (a list, or the articles as a
+    stream reads them), in file order."""
+    for article_index, article in enumerate(articles):
         article_label = f"data[{article_index}]"
         if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
             raise InputError(f"{article_label}: every article needs a 'paragraphs' list", where)

@@ -6,9 +6,14 @@ import hashlib
 import json
 from pathlib import Path
 
-from mlqa_domain.builders.sources import SourceOptions, load_source, parse_squad
+import pytest
+
+from mlqa_domain.builders.sources import SourceOptions, load_source, parse_squad, stream_source
 from mlqa_domain.builders.sources.hf_schema import HfMlqaSource
 from mlqa_domain.builders.sources.squad_parallel import SquadParallelSource
+from mlqa_domain.errors import InputError
+from mlqa_domain.hashing import sha256_bytes
+from mlqa_domain.jsonio import parse_json
 
 SOURCES = Path(__file__).resolve().parent / "fixtures" / "sources"
 LEGAL_1 = hashlib.sha1(b"legal-1").hexdigest()
@@ -215,4 +220,85 @@ def test_parse_squad_on_a_document() -> None:
 
 def test_read_squad_parallel_directly() -> None:
     loaded = SquadParallelSource().read(str(SOURCES / "xquad" / "xquad.en.json"), SourceOptions())
-    assert len(loaded.examples) == 2 and loaded.info.kind == "squad-parallel"
+    assert len(list(loaded.examples)) == 2 and loaded.info.kind == "squad-parallel"
+
+
+def test_a_squad_file_is_read_an_article_at_a_time_with_the_whole_parse_s_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = {
+        "version": "1.1",
+        "data": [
+            {
+                "title": f"T{a}",
+                "paragraphs": [
+                    {
+                        "context": f"Alpha {a} beta.",
+                        "qas": [
+                            {
+                                "id": f"{a}-{q}",
+                                "question": "Which?",
+                                "answers": [{"text": "beta", "answer_start": 6 + len(str(a))}],
+                            }
+                            for q in range(3)
+                        ],
+                    }
+                ],
+            }
+            for a in range(4)
+        ],
+    }
+    path = tmp_path / "doc.en.json"
+    path.write_text(json.dumps(document, indent=1), "utf-8")
+    whole = parse_squad(
+        document, where=path, split="test", context_language="en", question_language="en", source=path.name
+    )
+    import mlqa_domain.builders.sources.squad_parallel as squad_parallel
+
+    def no_whole_parse(*args, **kwargs):
+        raise AssertionError("the file was parsed whole")
+
+    monkeypatch.setattr(squad_parallel, "decode_json", no_whole_parse)
+    monkeypatch.setattr(squad_parallel, "decode_json_or_lines", no_whole_parse)
+    loaded = stream_source(str(path))
+    stream = iter(loaded.examples)
+    first = next(stream)  # pulled before the rest of the file is parsed
+    assert [e.to_dict() for e in [first, *stream]] == [e.to_dict() for e in whole]
+    data = path.read_bytes()
+    assert loaded.info.files == [{"path": str(path), "bytes": len(data), "sha256": sha256_bytes(data)}]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"data": [{"title": "T", "title": "U", "paragraphs": []}]}', 'the key "title" appears twice'),
+        ('{"data": [{"paragraphs": [{"context": "\\ud83d", "qas": []}]}]}', "\\ud83d is a lone surrogate"),
+        (
+            '{"data": [{"paragraphs": [{"context": "x", "qas": []}]}], "data": []}',
+            'the key "data" appears twice',
+        ),
+        ('{"data": [{"paragraphs": [{"context": "x", "qas": [}]}]}', "invalid JSON"),
+        ('{"data": [{"paragraphs": {}}]}', "data[0]: every article needs a 'paragraphs' list"),
+    ],
+)
+def test_a_streamed_squad_file_s_errors_are_those_of_the_whole_parse(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "doc.en.json"
+    path.write_text(text, "utf-8")
+    with pytest.raises(InputError) as caught:
+        list(SquadParallelSource().read(str(path), SourceOptions()).examples)
+    assert problem in str(caught.value) and str(path) in str(caught.value)
+    try:  # the message is the whole document's: the same line and column
+        parse_squad(
+            parse_json(path.read_bytes(), path),
+            where=path,
+            split="test",
+            context_language="en",
+            question_language="en",
+            source=path.name,
+        )
+    except InputError as whole:
+        assert str(whole) == str(caught.value)
+    else:
+        raise AssertionError("the whole document was accepted")

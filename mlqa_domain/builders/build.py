@@ -22,7 +22,7 @@ from mlqa_domain import __version__
 from mlqa_domain.atomic import atomic_dir, check_output_dir, check_writable
 from mlqa_domain.builders.card import render_card
 from mlqa_domain.builders.export import ConfigTables, write_build_info
-from mlqa_domain.builders.sources import DEFAULT_MLQA_URL, SourceOptions, load_source
+from mlqa_domain.builders.sources import DEFAULT_MLQA_URL, SourceOptions, stream_source
 from mlqa_domain.dataset_repo import BUILD_INFO, CARD, REJECTED_DIR
 from mlqa_domain.embeddings import TextEncoder
 from mlqa_domain.errors import ConfigError, InputError
@@ -109,8 +109,8 @@ class ReadSources(PipelineStep):
     """Read every source, in the order given, after the examples it is given; their SourceInfo go into
     its stats' details (``sources``), for build_info.json.
 
-    A source is parsed whole (its reader returns a list); its examples go on one at a time, each
-    dropped from that list as it goes, so the list shrinks while the next step consumes it.
+    A source is read as a stream (:func:`stream_source`): its file checksums first, then its examples one
+    at a time as the next step pulls them (the SQuAD reader parses one article at a time).
     """
 
     name = "read"
@@ -124,12 +124,11 @@ class ReadSources(PipelineStep):
         yield from data
         infos = self.stats.details.setdefault("sources", [])
         for spec in self.specs:
-            loaded = load_source(spec, self.options)
+            loaded = stream_source(spec, self.options)
             infos.append(loaded.info.to_dict())
-            examples, loaded = list(reversed(loaded.examples)), None  # popped: let go as each leaves
-            self.stats.seen += len(examples)
-            while examples:
-                yield examples.pop()
+            for example in loaded.examples:
+                self.stats.seen += 1
+                yield example
         logger.info("read %d examples from %d source(s)", self.stats.seen, len(self.specs))
 
 

@@ -1,6 +1,7 @@
 """Readers that turn source files into `Example` records, one registered source per kind of input.
 
-``load_source(spec)`` asks each source (by ascending priority) whether ``spec`` is its input:
+``load_source(spec)`` (``stream_source(spec)``: one example at a time) asks each source (by ascending
+priority) whether ``spec`` is its input:
 
 - ``mlqa-official``: a URL (http(s)://, file://; downloaded to the cache), ``MLQA_V1.zip``, an
   extracted ``MLQA_V1/`` directory, or one ``dev-context-xx-question-yy.json`` file;
@@ -15,9 +16,12 @@ imports both the first time it is looked up.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mlqa_domain.errors import InputError
+from mlqa_domain.example import Example
 
 from .base import SOURCES, LoadedSource, Source, SourceInfo, SourceOptions
 from .download import DEFAULT_MLQA_URL, MLQA_V1_ZIP_BYTES, MLQA_V1_ZIP_SHA256, default_cache_dir, fetch
@@ -37,6 +41,7 @@ __all__ = [
     "fetch",
     "load_source",
     "parse_squad",
+    "stream_source",
 ]
 
 
@@ -55,28 +60,37 @@ def detect_kind(spec: str | Path) -> str:
     raise InputError(f"unrecognised input (expected {expected})", where=path)
 
 
-def _check_ids(loaded: LoadedSource) -> None:
-    """Ids key alignment and predictions: one id may occur once per split and language pair."""
-    seen: set[tuple[str, str, str, str]] = set()
-    for example in loaded.examples:
-        key = (example.split, example.context_language, example.question_language, example.id)
-        if key in seen:
+def _checked(examples: Iterable[Example], spec: str) -> Iterator[Example]:
+    """``examples`` as they come, checked: ids key alignment and predictions, so one id may occur once
+    per split and language pair; a source with no example at all is an InputError at its end."""
+    seen: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for example in examples:
+        ids = seen[(example.split, example.context_language, example.question_language)]
+        if example.id in ids:
             raise InputError(
                 f"duplicate id {example.id!r} in {example.source} ({example.split}, "
                 f"context {example.context_language}, question {example.question_language})",
-                where=loaded.info.location,
+                where=spec,
             )
-        seen.add(key)
+        ids.add(example.id)
+        yield example
+    if not seen:
+        raise InputError("no examples match the language/split options", where=spec)
+
+
+def stream_source(
+    spec: str, options: SourceOptions | None = None, *, kind: str | None = None
+) -> LoadedSource:
+    """Read a source as a stream: its SourceInfo (file checksums) at once, its Examples (deterministic
+    order) one at a time as they are pulled, checked as they come (a duplicate id, or no example at
+    all, is an InputError then). ``kind`` (a registered source name) skips detection."""
+    source = SOURCES.get(kind or detect_kind(spec))()
+    loaded = source.read(str(spec), options or SourceOptions())
+    return LoadedSource(_checked(loaded.examples, str(spec)), loaded.info)
 
 
 def load_source(spec: str, options: SourceOptions | None = None, *, kind: str | None = None) -> LoadedSource:
-    """Read a source into Examples (deterministic order) plus its SourceInfo with file checksums.
-
-    ``kind`` (a registered source name) skips detection.
-    """
-    source = SOURCES.get(kind or detect_kind(spec))()
-    loaded = source.read(str(spec), options or SourceOptions())
-    if not loaded.examples:
-        raise InputError("no examples match the language/split options", where=spec)
-    _check_ids(loaded)
-    return loaded
+    """Read a source into a list of Examples (deterministic order) plus its SourceInfo with file checksums
+    (:func:`stream_source`, held whole). ``kind`` (a registered source name) skips detection."""
+    loaded = stream_source(spec, options, kind=kind)
+    return LoadedSource(list(loaded.examples), loaded.info)

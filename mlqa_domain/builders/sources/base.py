@@ -17,7 +17,7 @@ entry point in the group ``mlqa_domain.sources`` (see registry.py).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,9 +74,11 @@ class SourceInfo:
 
 @dataclass
 class LoadedSource:
-    """The examples of one source, in a deterministic order, and where they came from."""
+    """The examples of one source, in a deterministic order, and where they came from. A reader may give
+    them as a list or as a one-pass iterator that reads its input as it is pulled (the SQuAD reader
+    does); ``load_source`` always gives a list."""
 
-    examples: list[Example]
+    examples: Iterable[Example]
     info: SourceInfo
 
 

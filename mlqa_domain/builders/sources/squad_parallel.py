@@ -1,22 +1,32 @@
 """SQuAD-v1-format readers: one file per language sharing question ids (XQuAD's ``xquad.{lang}.json``).
 
-``parse_squad`` turns one parsed SQuAD document into Examples; the official MLQA reader reuses it.
+``parse_squad`` turns one parsed SQuAD document into Examples; the official MLQA reader reuses it. A
+build reads a file's articles one at a time (:func:`squad_file_examples`), so SQuAD v1.1 train's 30 MB
+are never parsed whole.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlqa_domain.errors import ConfigError, InputError
 from mlqa_domain.example import Example
+from mlqa_domain.jsonio import iter_list_items, scan_json_file
 from mlqa_domain.languages import KNOWN_LANGUAGES, check_language
-from mlqa_domain.squad_format import is_squad_document, iter_paragraphs, iter_questions
+from mlqa_domain.squad_format import (
+    SquadParagraph,
+    is_squad_document,
+    iter_article_paragraphs,
+    iter_paragraphs,
+    iter_questions,
+)
 
 from ._common import (
     decode_json,
     decode_json_or_lines,
-    file_record,
     input_files,
     make_answers,
     normalize_split,
@@ -41,28 +51,46 @@ def parse_squad(
     source: str,
 ) -> list[Example]:
     """Examples of one SQuAD-v1 document (``data[].paragraphs[].qas[]``), in file order."""
-    examples: list[Example] = []
-    for paragraph in iter_paragraphs(data, where):
+    return list(
+        paragraph_examples(
+            iter_paragraphs(data, where),
+            where=where,
+            split=split,
+            context_language=context_language,
+            question_language=question_language,
+            source=source,
+        )
+    )
+
+
+def paragraph_examples(
+    paragraphs: Iterable[SquadParagraph],
+    *,
+    where: str | Path,
+    split: str,
+    context_language: str,
+    question_language: str,
+    source: str,
+) -> Iterator[Example]:
+    """The Examples of SQuAD paragraphs, one question at a time, in order."""
+    for paragraph in paragraphs:
         questions = list(iter_questions(paragraph, where))
         context = require(paragraph.record, "context", paragraph.label, where)
         title = paragraph.title if isinstance(paragraph.title, str) else None
         for question in questions:
             qid = require_id(question.qa, question.label, where)
             label = f"{question.label} (id {qid!r})"
-            examples.append(
-                Example(
-                    id=qid,
-                    split=split,
-                    context_language=context_language,
-                    question_language=question_language,
-                    context=context,
-                    question=require(question.qa, "question", label, where),
-                    answers=_answers(question.qa, label, where),
-                    title=title,
-                    source=source,
-                )
+            yield Example(
+                id=qid,
+                split=split,
+                context_language=context_language,
+                question_language=question_language,
+                context=context,
+                question=require(question.qa, "question", label, where),
+                answers=_answers(question.qa, label, where),
+                title=title,
+                source=source,
             )
-    return examples
 
 
 def _answers(qa: dict[str, Any], label: str, where: str | Path) -> dict[str, list]:
@@ -89,19 +117,50 @@ def language_from_name(path: Path, fallback: str | None) -> str:
 
 def read_squad_file(path: Path, *, language: str, split: str) -> tuple[list[Example], dict[str, Any]]:
     """Examples of one SQuAD file (question language = context language) and its file record."""
-    data = read_input_bytes(path)
-    document = decode_json(data, path)
-    examples = parse_squad(
-        document,
+    scan = scan_input(path)
+    return list(squad_file_examples(path, scan.streamable, language=language, split=split)), scan.record
+
+
+@dataclass(frozen=True)
+class InputScan:
+    """A SQuAD file's record (path, bytes, sha256) and whether its articles can be read one at a time."""
+
+    record: dict[str, Any]
+    streamable: bool
+
+
+def scan_input(path: Path) -> InputScan:
+    """One pass over the file in chunks (:func:`scan_json_file`); a missing or unreadable file is an
+    InputError as :func:`read_input_bytes` words it."""
+    try:
+        scan = scan_json_file(path, "data")
+    except OSError:
+        read_input_bytes(path)  # raises the file's InputError
+        raise
+    return InputScan({"path": str(path), "bytes": scan.size, "sha256": scan.sha256}, scan.streamable)
+
+
+def squad_file_examples(path: Path, streamable: bool, *, language: str, split: str) -> Iterator[Example]:
+    """The Examples of one SQuAD file in file order: its articles read one at a time when ``streamable``
+    (so memory does not grow with the file), else the document parsed whole; a file without a question
+    is an InputError."""
+    if streamable:
+        paragraphs = iter_article_paragraphs(iter_list_items(path, "data"), path)
+    else:
+        paragraphs = iter_paragraphs(decode_json(read_input_bytes(path), path), path)
+    count = 0
+    for example in paragraph_examples(
+        paragraphs,
         where=path,
         split=split,
         context_language=language,
         question_language=language,
         source=path.name,
-    )
-    if not examples:
+    ):
+        count += 1
+        yield example
+    if not count:
         raise InputError("no questions in the file", where=path)
-    return examples, file_record(path, data)
 
 
 def squad_files(directory: Path) -> list[Path]:
@@ -125,6 +184,8 @@ class SquadParallelSource:
             return bool(squad_files(path)) and not any(is_hf_file(p) for p in files)
         if not path.is_file() or not path.name.lower().endswith(".json") or is_hf_file(path):
             return False
+        if scan_input(path).streamable:  # one JSON object with a 'data' list
+            return True
         document, is_json_lines = decode_json_or_lines(read_input_bytes(path), path)
         return not is_json_lines and is_squad_document(document)
 
@@ -138,8 +199,7 @@ class SquadParallelSource:
         # one fallback language cannot name several files: then every file must carry its own
         language = context or question if len(files) == 1 else None
         wanted = options.language_set()
-        examples: list[Example] = []
-        records: list[dict[str, Any]] = []
+        selected: list[tuple[Path, str]] = []
         seen_languages: dict[str, Path] = {}
         for file in files:
             lang = language_from_name(file, language)
@@ -148,9 +208,12 @@ class SquadParallelSource:
                     f"two files for language {lang!r} (also {seen_languages[lang].name})", where=file
                 )
             seen_languages[lang] = file
-            if wanted is not None and lang not in wanted:
-                continue
-            file_examples, record = read_squad_file(file, language=lang, split=split)
-            examples.extend(file_examples)
-            records.append(record)
-        return LoadedSource(examples, SourceInfo(KIND, spec, records))
+            if wanted is None or lang in wanted:
+                selected.append((file, lang))
+        scans = [scan_input(file) for file, _ in selected]
+        examples = (
+            example
+            for (file, lang), scan in zip(selected, scans, strict=True)
+            for example in squad_file_examples(file, scan.streamable, language=lang, split=split)
+        )
+        return LoadedSource(examples, SourceInfo(KIND, spec, [scan.record for scan in scans]))
