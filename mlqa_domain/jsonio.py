@@ -198,29 +198,39 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
                 yield number, parse_json_line(line, path, number)
 
 
-# a JSON escape of a UTF-16 surrogate (half of a pair, or lone): ijson turns a lone one into "?"
-_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+# a JSON escape of a UTF-16 surrogate that is not half of a high+low pair: ijson reads it as "?", where
+# :func:`loads` refuses it (an escaped backslash before "u" also matches: such a file is parsed whole)
+_LONE_SURROGATE_ESCAPE_BYTES = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_ESCAPE_PAIR_BYTES = 12  # a high and a low escape, side by side
 _BOM = b"\xef\xbb\xbf"
 _SCAN_CHUNK = 1 << 20
 
 
 class _HashingReader:
-    """A binary file's reader that hashes what is read and notes a surrogate escape in it."""
+    """A binary file's reader that hashes what is read and notes a lone surrogate escape in it."""
 
     def __init__(self, handle) -> None:
         self.handle = handle
         self.sha256 = hashlib.sha256()
         self.size = 0
-        self.surrogate = False
+        self.lone_surrogate = False
         self._tail = b""
 
     def read(self, size: int = -1) -> bytes:
         data = self.handle.read(size)
         self.sha256.update(data)
         self.size += len(data)
+        # the window starts a pair's length before the new bytes (a low escape sees its high) and is
+        # searched up to a pair's length before its end unless the file has ended (a high sees its low)
         window = self._tail + data
-        self.surrogate = self.surrogate or bool(_SURROGATE_ESCAPE_BYTES.search(window))
-        self._tail = window[-6:]
+        end = len(window) if not data else max(len(window) - _ESCAPE_PAIR_BYTES, 0)
+        if not self.lone_surrogate:
+            found = _LONE_SURROGATE_ESCAPE_BYTES.search(window, max(len(self._tail) - _ESCAPE_PAIR_BYTES, 0))
+            self.lone_surrogate = found is not None and (not data or found.start() < end)
+        self._tail = window[-2 * _ESCAPE_PAIR_BYTES :]
         return data
 
 
@@ -251,7 +261,7 @@ def scan_json_file(path: Path, key: str) -> JsonFileScan:
             streamable = False
         while reader.read(_SCAN_CHUNK):  # the rest, for the checksum
             pass
-    return JsonFileScan(reader.size, reader.sha256.hexdigest(), streamable and not reader.surrogate)
+    return JsonFileScan(reader.size, reader.sha256.hexdigest(), streamable and not reader.lone_surrogate)
 
 
 def _one_list_under(events: Iterator[tuple[str, str, Any]], key: str) -> bool:

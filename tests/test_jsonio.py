@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from mlqa_domain import jsonio
 from mlqa_domain.errors import InputError
+from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.jsonio import iter_jsonl, parse_json, parse_jsonl, read_json
 
 
@@ -62,3 +67,47 @@ def test_a_line_cut_short_is_named_by_its_own_line_number(tmp_path):
     assert (
         _error(lambda: list(iter_jsonl(path))) == f"{path}: line 2, column 10: invalid JSON (Expecting value)"
     )
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 7, 13, 1 << 20])
+def test_a_stream_reads_surrogate_pairs_and_leaves_lone_surrogates_to_the_whole_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(jsonio, "_SCAN_CHUNK", chunk)  # a pair's halves in two chunks too
+    path = tmp_path / "doc.json"
+    paired = '{"version": "1", "data": ["a\\ud83d\\ude00b", {"k": [1.5, null, "\\u00e9"]}]}'
+    path.write_text(paired, "ascii")
+    scan = jsonio.scan_json_file(path, "data")
+    assert scan.streamable and scan.size == len(paired) and scan.sha256 == sha256_bytes(paired.encode())
+    assert list(jsonio.iter_list_items(path, "data")) == json.loads(paired)["data"]
+    for lone in ('{"data": ["a\\ud83db"]}', '{"data": ["a\\ude00b"]}', '{"data": ["\\ude00\\ud83d"]}'):
+        path.write_text(lone, "ascii")
+        assert not jsonio.scan_json_file(path, "data").streamable
+        with pytest.raises(InputError, match="lone surrogate"):
+            jsonio.parse_json(path.read_bytes(), path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"data": 1}',
+        '{"x": []}',
+        "[]",
+        '{"data": [], "data": []}',
+        '\ufeff{"data": []}',
+        '{"data": [NaN]}',
+        "",
+    ],
+)
+def test_what_a_stream_cannot_read_exactly_is_not_streamable(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "doc.json"
+    path.write_text(text, "utf-8")
+    assert not jsonio.scan_json_file(path, "data").streamable
+
+
+def test_a_repeated_key_inside_a_streamed_item_is_the_whole_parse_s_error(tmp_path: Path) -> None:
+    path = tmp_path / "doc.json"
+    path.write_text('{"data": [{"a": 1}, {"b": 1,\n  "b": 2}]}', "utf-8")
+    assert jsonio.scan_json_file(path, "data").streamable
+    with pytest.raises(InputError, match=r'line 2, column 3: the key "b" appears twice'):
+        list(jsonio.iter_list_items(path, "data"))  # (ijson may build the next items before one is yielded)
