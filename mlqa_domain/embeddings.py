@@ -161,6 +161,38 @@ class EmbeddingCache:
             return {}
         return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in found.items()}
 
+    def fill(self, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
+        """The cached vectors of ``hashes`` (distinct) as rows of one (n, dim) array, read from the file a
+        chunk at a time (so no vector is held twice), and a mask of the rows found. ``(None, none found)``
+        when the cache is empty, and when it holds vectors of more than one size (then it is discarded,
+        as :meth:`get_many` does)."""
+        found = np.zeros(len(hashes), dtype=bool)
+        try:
+            self._db  # noqa: B018 (opens it, reading the cached vectors' size)
+        except sqlite3.DatabaseError as exc:
+            self._discard(f"unreadable ({first_line(exc)})")
+        dim = self._dim
+        if dim is None or not hashes:
+            return None, found
+        out = np.empty((len(hashes), dim), dtype=np.float32)
+        row = {key: i for i, key in enumerate(hashes)}
+        try:
+            for start in range(0, len(hashes), 500):
+                chunk = list(hashes[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for key, blob in self._db.execute(
+                    f"SELECT hash, vec FROM emb WHERE hash IN ({marks})", chunk
+                ):
+                    if len(blob) != dim * 4:
+                        self._discard(f"holds vectors of {len(blob) / 4:g} and {dim} dimensions")
+                        return None, np.zeros(len(hashes), dtype=bool)
+                    out[row[key]] = np.frombuffer(blob, dtype=np.float32)
+                    found[row[key]] = True
+        except sqlite3.DatabaseError as exc:
+            self._discard(f"unreadable ({first_line(exc)})")
+            return None, np.zeros(len(hashes), dtype=bool)
+        return out, found
+
     def put_many(self, items: dict[str, np.ndarray]) -> None:
         """Store vectors (float32)."""
         rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()]
@@ -303,9 +335,16 @@ class TextEncoder:
             return np.zeros((0, 0), dtype=np.float32)
         hashes = [text_hash(t) for t in texts]
         by_hash = dict(zip(hashes, texts, strict=True))
-        cached = self._cache.get_many(hashes) if self._cache else {}
-        if all(h in cached for h in by_hash):
-            return np.stack([cached[h] for h in hashes])
+        unique = list(by_hash)
+        vectors, found = (
+            self._cache.fill(unique) if self._cache else (None, np.zeros(len(unique), dtype=bool))
+        )
+        if vectors is not None and found.all():  # a warm cache: one array, no vector held twice
+            if len(unique) == len(hashes):
+                return vectors
+            row = {h: i for i, h in enumerate(unique)}
+            return vectors[[row[h] for h in hashes]]
+        cached = {h: vectors[i] for i, h in enumerate(unique) if found[i]} if vectors is not None else {}
         todo = [batch for batch in self._batches(by_hash) if any(h not in cached for h in batch)]
         # the cache is written batch by batch, in batch order, so an interrupted run keeps its work
         count = sum(len(batch) for batch in todo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import defaultdict
 
 import numpy as np
@@ -32,19 +33,26 @@ class ExactDuplicateFilter(Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._seen_text: dict[tuple, str] = {}
-        self._seen_id: dict[tuple, str] = {}
-        self._hashes: dict[str, str] = {}
+        # what was seen, keyed by 16-byte digests of the keys (not by their texts, which would keep every
+        # context and question of the build in memory): the first id of each text key and the first split
+        # of each id key
+        self._seen_text: dict[bytes, str] = {}
+        self._seen_id: dict[bytes, str] = {}
+        self._recent: dict[
+            str, str
+        ] = {}  # normalised hashes of the last texts (a context's questions are adjacent)
 
     def _hash(self, text: str) -> str:
-        found = self._hashes.get(text)
+        found = self._recent.get(text)
         if found is None:
-            found = self._hashes[text] = normalized_hash(text)
+            if len(self._recent) >= 64:
+                self._recent.clear()
+            found = self._recent[text] = normalized_hash(text)
         return found
 
     def filter(self, example: Example) -> Drop | None:
         pair = (example.context_language, example.question_language)
-        id_key = (*pair, example.id)
+        id_key = _digest(*pair, example.id)
         first_split = self._seen_id.get(id_key)
         if first_split is not None:
             return Drop(
@@ -52,16 +60,27 @@ class ExactDuplicateFilter(Filter):
                 f"(split {first_split})",
                 "duplicate id",
             )
-        text_key = (*pair, example.split, self._hash(example.context), self._hash(example.question))
+        text_key = _digest(*pair, example.split, self._hash(example.context), self._hash(example.question))
         first_id = self._seen_text.get(text_key)
         if first_id is not None:
             return Drop(
                 f"exact-duplicate: same normalised context and question as {first_id}",
                 "duplicate context and question",
             )
-        self._seen_id[id_key] = example.split
+        self._seen_id[id_key] = sys.intern(example.split)
         self._seen_text[text_key] = example.id
         return None
+
+
+def _digest(*parts: str) -> bytes:
+    """A 16-byte blake2b digest of the parts (each length-prefixed, so no two part lists collide by
+    concatenation)."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.digest()
 
 
 def near_duplicate_representatives(

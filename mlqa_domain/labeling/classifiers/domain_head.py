@@ -64,9 +64,13 @@ class DomainHead:
                 f"head expects {self.embedding_dim}-dimensional embeddings, got shape {hidden.shape}"
             )
         for number, (weight, bias) in enumerate(self.layers):
-            hidden = hidden @ weight.T + bias
+            hidden = hidden @ weight.T
+            # in place where the types agree: one (n, hidden) array at a time, the same arithmetic
+            hidden = np.add(
+                hidden, bias, out=hidden if hidden.dtype == np.result_type(hidden, bias) else None
+            )
             if number < len(self.layers) - 1:
-                hidden = np.maximum(hidden, 0.0)
+                np.maximum(hidden, 0.0, out=hidden)
         return 1.0 / (1.0 + np.exp(-hidden.astype(np.float64)))
 
     def metadata(self) -> dict[str, str]:
