@@ -49,11 +49,14 @@ def years(text: str) -> set[str]:
     return set(_YEAR.findall(_ascii_digits(text)))
 
 
+_NO_YEARS: frozenset[str] = frozenset()
+
+
 class PivotInstance:
     """What the pivot needs of one example: its languages, context and title, and (for a pivot-language
-    one) its answer texts; no question, no other answers, no labels."""
+    one) the years its answers mention; no question, no answers, no labels."""
 
-    __slots__ = ("context_language", "question_language", "context", "title", "answers")
+    __slots__ = ("context_language", "question_language", "context", "title", "answer_years")
 
     def __init__(self, example: Example, context: str, title: str | None, pivot: str) -> None:
         self.context_language = example.context_language
@@ -61,10 +64,18 @@ class PivotInstance:
         self.context = context
         self.title = title
         is_pivot = example.context_language == pivot
-        self.answers = {"text": list(example.answers.get("text", []))} if is_pivot else {}
+        self.answer_years = answer_years(example) if is_pivot else _NO_YEARS
 
 
 Instance = Example | PivotInstance  # what the pivot reads of an example
+
+
+def answer_years(instance: Instance) -> frozenset[str]:
+    """The years an instance's answers mention (one shared empty set when none does)."""
+    if isinstance(instance, PivotInstance):
+        return instance.answer_years
+    found = frozenset().union(*(years(text) for text in instance.answers.get("text", [])))
+    return found or _NO_YEARS
 
 
 def length_ratio(pivot: Instance, other: Instance) -> float:
@@ -80,10 +91,11 @@ def parallel_mismatch(pivot: Instance, other: Instance) -> str | None:
     """Why ``other`` looks like no translation of ``pivot`` (same id, another context language), or None
     when nothing that can be checked contradicts it."""
     lang = other.context_language
-    answer_years = set().union(*(years(text) for text in pivot.answers.get("text", [])))
+    pivot_answer_years = answer_years(pivot)
     context_years = years(other.context)
-    if answer_years and not answer_years & context_years:
-        return f"the {pivot.context_language} answer's year {min(answer_years)} is not in the {lang} context"
+    if pivot_answer_years and not pivot_answer_years & context_years:
+        year = min(pivot_answer_years)
+        return f"the {pivot.context_language} answer's year {year} is not in the {lang} context"
     pivot_years = years(pivot.context)
     if len(pivot_years) >= 2 and len(context_years) >= 2 and not pivot_years & context_years:
         return f"the {pivot.context_language} and {lang} contexts mention years but share none"
