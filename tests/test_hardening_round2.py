@@ -8,11 +8,13 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mlqa_domain.atomic import atomic_dir, remove_stale_temps
@@ -467,3 +469,23 @@ def test_two_cold_exports_into_one_cache_both_succeed(tiny_sbert, tmp_path):
     exported = [p for p in (tmp_path / "cache" / "onnx").iterdir() if p.is_dir()]
     assert len(exported) == 1
     assert {p.name for p in exported[0].iterdir()} == {"model.onnx", "model-int8.onnx"}
+
+
+def test_a_warm_cache_fills_one_array_and_a_cache_of_mixed_sizes_is_moved_aside(tmp_path: Path) -> None:
+    from mlqa_domain.embeddings import EmbeddingCache
+
+    cache = EmbeddingCache(tmp_path, "emb")
+    vectors = {f"h{i}": np.full(3, i, dtype=np.float32) for i in range(1200)}  # three 500-row reads
+    cache.put_many(vectors)
+    wanted = ["h5", "missing", *[f"h{i}" for i in range(1199, 600, -1)]]
+    array, found = cache.fill(wanted)
+    assert array is not None and array.shape == (len(wanted), 3)
+    assert found.tolist() == [True, False, *[True] * 599]
+    assert array[0].tolist() == [5.0, 5.0, 5.0] and array[2].tolist() == [1199.0] * 3
+    with sqlite3.connect(cache.path) as db:  # one vector of another size: a damaged cache
+        db.execute("UPDATE emb SET vec = ? WHERE hash = 'h7'", (np.zeros(4, dtype=np.float32).tobytes(),))
+    cache.close()
+    again = EmbeddingCache(tmp_path, "emb")
+    array, found = again.fill([f"h{i}" for i in range(10)])
+    assert array is None and not found.any()
+    assert any(p.name.startswith("embeddings-emb.sqlite.corrupt-") for p in tmp_path.iterdir())
