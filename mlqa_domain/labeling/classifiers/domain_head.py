@@ -227,13 +227,18 @@ class HeadClassifier(base.ClassifierBase):
         if not texts:
             return np.zeros((0, len(self.domain_names)), dtype=np.float64)
         self.check_encoder()
-        inputs = self.inputs(texts, titles)
-        probabilities = self.head.probabilities(self.encoder.encode(inputs, show_progress=True))
+        # the inputs and their vectors are let go as soon as they are used (a build labels every
+        # distinct context at once); the few texts the refinement re-scores are made again
+        probabilities = self.head.probabilities(
+            self.encoder.encode(self.inputs(texts, titles), show_progress=True)
+        )
         if self.refine_margin > 0:
-            self._refine(inputs, probabilities)
+            self._refine(texts, titles, probabilities)
         return probabilities[:, self._columns]
 
-    def _refine(self, inputs: list[str], probabilities: np.ndarray) -> None:
+    def _refine(
+        self, texts: Sequence[str], titles: Sequence[str | None] | None, probabilities: np.ndarray
+    ) -> None:
         """Re-score, in place, the texts whose quantized probability is within ``refine_margin`` of a
         threshold of the head, with the fp32 model: int8 embeddings move a probability by 0.006 on
         average (99th percentile 0.06), enough to flip a label only close to its threshold."""
@@ -243,7 +248,9 @@ class HeadClassifier(base.ClassifierBase):
             return
         if self._reference is None:
             self._reference = self._reference_encoder()
-        reference = self._reference.encode([inputs[i] for i in near], show_progress=True)
+        near_titles = None if titles is None else [titles[i] for i in near]
+        inputs = self.inputs([texts[i] for i in near], near_titles)
+        reference = self._reference.encode(inputs, show_progress=True)
         probabilities[near] = self.head.probabilities(reference)
         self.refined_count += len(near)
 
