@@ -298,18 +298,27 @@ def iter_list_items(path: Path, key: str) -> Iterator[Any]:
                 repeated.append(name)
             super().__setitem__(name, value)
 
-    with open(path, "rb") as handle:
-        items = ijson.items(
-            handle, f"{key}.item", map_type=UniqueKeyDict, use_float=True, buf_size=_SCAN_CHUNK
+    try:
+        with open(path, "rb") as handle:
+            items = ijson.items(
+                handle, f"{key}.item", map_type=UniqueKeyDict, use_float=True, buf_size=_SCAN_CHUNK
+            )
+            try:
+                for item in items:
+                    if repeated:
+                        break
+                    yield item
+                else:
+                    return
+            except ijson.JSONError:  # the file changed since it was scanned
+                pass
+        data = path.read_bytes()
+    except OSError as exc:  # gone or unreadable since it was scanned
+        problem = (
+            "no such file"
+            if isinstance(exc, FileNotFoundError)
+            else f"cannot read file: {exc.strerror or exc}"
         )
-        try:
-            for item in items:
-                if repeated:
-                    break
-                yield item
-            else:
-                return
-        except ijson.JSONError:  # the file changed since it was scanned
-            pass
-    parse_json(path.read_bytes(), path)  # the whole document: raises its InputError, naming line and column
+        raise InputError(problem, path) from None
+    parse_json(data, path)  # the whole document: raises its InputError, naming line and column
     raise InputError("the file changed while it was read", path)

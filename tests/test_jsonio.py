@@ -111,3 +111,12 @@ def test_a_repeated_key_inside_a_streamed_item_is_the_whole_parse_s_error(tmp_pa
     assert jsonio.scan_json_file(path, "data").streamable
     with pytest.raises(InputError, match=r'line 2, column 3: the key "b" appears twice'):
         list(jsonio.iter_list_items(path, "data"))  # (ijson may build the next items before one is yielded)
+
+
+def test_a_file_gone_between_its_scan_and_its_stream_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "doc.json"
+    path.write_text('{"data": [1, 2]}', "utf-8")
+    assert jsonio.scan_json_file(path, "data").streamable
+    path.unlink()
+    with pytest.raises(InputError, match=r"doc\.json: no such file$"):
+        list(jsonio.iter_list_items(path, "data"))
