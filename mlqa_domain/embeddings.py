@@ -136,36 +136,11 @@ class EmbeddingCache:
         )
         self._open()
 
-    def get_many(self, hashes: Sequence[str], dim: int | None = None) -> dict[str, np.ndarray]:
-        """Cached vectors for the given hashes (missing ones are absent). Vectors of another size than
-        ``dim`` (or than the cache's first vector) mean the cache is corrupt or mismatched: it is
-        discarded and nothing is returned."""
-        found: dict[str, np.ndarray] = {}
-        unique = list(dict.fromkeys(hashes))
-        try:
-            for i in range(0, len(unique), 500):
-                chunk = unique[i : i + 500]
-                marks = ",".join("?" * len(chunk))
-                for key, blob in self._db.execute(
-                    f"SELECT hash, vec FROM emb WHERE hash IN ({marks})", chunk
-                ):
-                    found[key] = blob
-        except sqlite3.DatabaseError as exc:
-            self._discard(f"unreadable ({first_line(exc)})")
-            return {}
-        want = dim or self._dim
-        sizes = {len(blob) for blob in found.values()}
-        if any(size % 4 for size in sizes) or len(sizes) > 1 or (want and sizes and sizes != {want * 4}):
-            shown = ", ".join(f"{size / 4:g}" for size in sorted(sizes))
-            self._discard(f"holds vectors of {shown} dimensions" + (f", not {want}" if want else ""))
-            return {}
-        return {key: np.frombuffer(blob, dtype=np.float32) for key, blob in found.items()}
-
     def fill(self, hashes: Sequence[str]) -> tuple[np.ndarray | None, np.ndarray]:
         """The cached vectors of ``hashes`` (distinct) as rows of one (n, dim) array, read from the file a
         chunk at a time (so no vector is held twice), and a mask of the rows found. ``(None, none found)``
-        when the cache is empty, and when it holds vectors of more than one size (then it is discarded,
-        as :meth:`get_many` does)."""
+        when the cache is empty, and when it holds vectors of more than one size (a corrupt or mismatched
+        cache: it is discarded)."""
         found = np.zeros(len(hashes), dtype=bool)
         try:
             self._db  # noqa: B018 (opens it, reading the cached vectors' size)

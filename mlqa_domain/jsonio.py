@@ -251,8 +251,7 @@ def scan_json_file(path: Path, key: str) -> JsonFileScan:
     import ijson
 
     with open(path, "rb") as handle:
-        reader = _HashingReader(handle)
-        streamable = reader.read(len(_BOM)) != _BOM
+        streamable = handle.read(len(_BOM)) != _BOM
         handle.seek(0)
         reader = _HashingReader(handle)
         try:

@@ -38,9 +38,8 @@ class ExactDuplicateFilter(Filter):
         # of each id key
         self._seen_text: dict[bytes, str] = {}
         self._seen_id: dict[bytes, str] = {}
-        self._recent: dict[
-            str, str
-        ] = {}  # normalised hashes of the last texts (a context's questions are adjacent)
+        # normalised hashes of the last texts seen (a context's questions come one after another)
+        self._recent: dict[str, str] = {}
 
     def _hash(self, text: str) -> str:
         found = self._recent.get(text)
