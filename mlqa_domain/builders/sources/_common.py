@@ -19,8 +19,13 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def file_record(path: str | Path, data: bytes | None = None) -> dict[str, Any]:
-    """``{"path", "bytes", "sha256"}`` of an input file (hashing ``data`` when already read)."""
+def file_record(
+    path: str | Path, data: bytes | None = None, *, scanned: tuple[int, str] | None = None
+) -> dict[str, Any]:
+    """``{"path", "bytes", "sha256"}`` of an input file (hashing ``data`` when already read; ``scanned``:
+    its size and sha256 from a pass that has read it)."""
+    if scanned is not None:
+        return {"path": str(path), "bytes": scanned[0], "sha256": scanned[1]}
     if data is None:
         return {"path": str(path), "bytes": Path(path).stat().st_size, "sha256": sha256_file(path)}
     return {"path": str(path), "bytes": len(data), "sha256": sha256_bytes(data)}

@@ -27,6 +27,7 @@ from mlqa_domain.squad_format import (
 from ._common import (
     decode_json,
     decode_json_or_lines,
+    file_record,
     input_files,
     make_answers,
     normalize_split,
@@ -137,7 +138,7 @@ def scan_input(path: Path) -> InputScan:
     except OSError:
         read_input_bytes(path)  # raises the file's InputError
         raise
-    return InputScan({"path": str(path), "bytes": scan.size, "sha256": scan.sha256}, scan.streamable)
+    return InputScan(file_record(path, scanned=(scan.size, scan.sha256)), scan.streamable)
 
 
 def squad_file_examples(path: Path, streamable: bool, *, language: str, split: str) -> Iterator[Example]:
