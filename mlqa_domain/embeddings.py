@@ -24,7 +24,7 @@ import os
 import queue
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -168,6 +168,22 @@ class EmbeddingCache:
             return None, np.zeros(len(hashes), dtype=bool)
         return out, found
 
+    def contains(self, hashes: Sequence[str]) -> np.ndarray:
+        """A mask of the ``hashes`` that have a vector in the cache (none when it cannot be read: it is
+        discarded)."""
+        found = np.zeros(len(hashes), dtype=bool)
+        row = {key: i for i, key in enumerate(hashes)}
+        try:
+            for start in range(0, len(hashes), 500):
+                chunk = list(hashes[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for (key,) in self._db.execute(f"SELECT hash FROM emb WHERE hash IN ({marks})", chunk):
+                    found[row[key]] = True
+        except sqlite3.DatabaseError as exc:
+            self._discard(f"unreadable ({first_line(exc)})")
+            return np.zeros(len(hashes), dtype=bool)
+        return found
+
     def put_many(self, items: dict[str, np.ndarray]) -> None:
         """Store vectors (float32)."""
         rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()]
@@ -236,6 +252,14 @@ def check_model_location(model: str) -> None:
         raise ConfigError("sentence-transformers model not found (no such directory)", model)
 
 
+def _distinct(texts: Sequence[str]) -> tuple[list[str], list[int]]:
+    """The hashes of the distinct texts, in order of first appearance, and where each first appears."""
+    first: dict[str, int] = {}
+    for position, text in enumerate(texts):
+        first.setdefault(text_hash(text), position)
+    return list(first), list(first.values())
+
+
 class TextEncoder:
     """Encode texts with a sentence-transformers model into L2-normalised float32 vectors.
 
@@ -300,67 +324,88 @@ class TextEncoder:
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """Return an (n, dim) array of normalised embeddings for ``texts``.
 
-        When some text is not cached, the distinct texts are sorted by token count (so a batch holds
-        texts of one length and little padding) and cut into batches; a batch whose texts are all
-        cached is skipped, any other is encoded whole. So the batches, and the vectors, do not depend on
-        what an earlier (interrupted) run already cached: a resumed build is identical to an
-        uninterrupted one.
+        The texts not yet cached are embedded and cached first (:meth:`cache`), then every vector is read
+        from the cache into one array. So the vectors of a text do not depend on what an earlier
+        (interrupted) run already cached, and encoding parts of texts that :meth:`cache` saw together
+        gives the vectors of encoding them all at once.
         """
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        if self._cache is None:
+            return self._encode_uncached(texts, show_progress)
         hashes = [text_hash(t) for t in texts]
-        by_hash = dict(zip(hashes, texts, strict=True))
-        unique = list(by_hash)
-        vectors, found = (
-            self._cache.fill(unique) if self._cache else (None, np.zeros(len(unique), dtype=bool))
-        )
-        if vectors is not None and found.all():  # a warm cache: one array, no vector held twice
-            if len(unique) == len(hashes):
-                return vectors
-            row = {h: i for i, h in enumerate(unique)}
-            return vectors[[row[h] for h in hashes]]
-        cached = {h: vectors[i] for i, h in enumerate(unique) if found[i]} if vectors is not None else {}
-        todo = [batch for batch in self._batches(by_hash) if any(h not in cached for h in batch)]
-        # the cache is written batch by batch, in batch order, so an interrupted run keeps its work
-        count = sum(len(batch) for batch in todo)
-        vectors = self._encoded([[by_hash[h] for h in batch] for batch in todo])
+        unique = list(dict.fromkeys(hashes))
+        for _ in range(3):  # a cache discarded midway (vectors of another size) is filled again
+            vectors, found = self._cache.fill(unique)
+            if vectors is not None and found.all():
+                if len(unique) == len(hashes):
+                    return vectors
+                row = {h: i for i, h in enumerate(unique)}
+                return vectors[[row[h] for h in hashes]]
+            self.cache(texts, show_progress)
+        raise InputError("the embedding cache does not keep what is written to it", self._cache.path)
+
+    def cache(self, texts: Sequence[str], show_progress: bool = False) -> int:
+        """Embed the texts that are not cached yet and cache them; return how many were embedded.
+
+        The distinct texts are sorted by token count (so a batch holds texts of one length and little
+        padding) and cut into batches; a batch whose texts are all cached is skipped, any other is
+        embedded whole and written to the cache, in batch order (an interrupted run keeps its work). So
+        the batches, and the vectors, depend only on ``texts``. Nothing is kept in memory but the texts'
+        hashes and sort keys: ``texts`` may be a sequence that reads them from disk.
+        """
+        if self._cache is None or not len(texts):
+            return 0
+        unique, positions = _distinct(texts)
+        cached = self._cache.contains(unique)
+        if cached.all():
+            return 0
+        batches = [b for b in self._batches(unique, positions, texts) if not all(cached[i] for i in b)]
+        count = sum(len(batch) for batch in batches)
+        vectors = self._encoded([texts[positions[i]] for i in batch] for batch in batches)
         if show_progress:
-            vectors = track(vectors, f"embedding {count} texts ({self.model_id})", total=len(todo))
-        fresh_shape = None
-        for batch, batch_vectors in zip(todo, vectors, strict=True):
-            fresh = self._store(batch, batch_vectors)
-            fresh_shape = next(iter(fresh.values())).shape
-            cached.update(fresh)
-        stale = [h for h in by_hash if cached[h].shape != fresh_shape]
-        if stale:  # cached vectors of another size than the model's: a mismatched cache (moved aside)
-            (again,) = self._encoded([[by_hash[h] for h in stale]])
-            cached.update(self._store(stale, again))
-        return np.stack([cached[h] for h in hashes])
+            vectors = track(vectors, f"embedding {count} texts ({self.model_id})", total=len(batches))
+        for batch, batch_vectors in zip(batches, vectors, strict=True):
+            self._store([unique[i] for i in batch], batch_vectors)
+        return count
 
-    def _batches(self, by_hash: dict[str, str]) -> list[list[str]]:
-        """The distinct texts' hashes ordered by (token count, characters, hash), cut into batches."""
-        hashes = list(by_hash)
-        lengths = self._token_counts([by_hash[h] for h in hashes])
-        order = sorted(range(len(hashes)), key=lambda i: (lengths[i], len(by_hash[hashes[i]]), hashes[i]))
-        ordered = [hashes[i] for i in order]
-        return [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
+    def _encode_uncached(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
+        """Without a cache: every distinct text embedded in the batches :meth:`cache` would use."""
+        unique, positions = _distinct(texts)
+        batches = self._batches(unique, positions, texts)
+        vectors = self._encoded([texts[positions[i]] for i in batch] for batch in batches)
+        if show_progress:
+            vectors = track(vectors, f"embedding {len(unique)} texts ({self.model_id})", total=len(batches))
+        out: dict[str, np.ndarray] = {}
+        for batch, batch_vectors in zip(batches, vectors, strict=True):
+            out.update(self._store([unique[i] for i in batch], batch_vectors))
+        return np.stack([out[text_hash(t)] for t in texts])
 
-    def _token_counts(self, texts: list[str]) -> list[int]:
+    def _batches(self, hashes: list[str], positions: list[int], texts: Sequence[str]) -> list[list[int]]:
+        """Batches of indexes into ``hashes`` (distinct texts, each at ``texts[positions[i]]``), ordered
+        by (token count, characters, hash)."""
+        lengths, sizes = self._token_counts(positions, texts)
+        order = sorted(range(len(hashes)), key=lambda i: (lengths[i], sizes[i], hashes[i]))
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def _token_counts(self, positions: list[int], texts: Sequence[str]) -> tuple[list[int], list[int]]:
         """Each text's token count after the model's truncation (characters for a model without a
-        tokenizer)."""
+        tokenizer), and its characters; the texts read 2,048 at a time."""
         tokenizer = getattr(self.model, "tokenizer", None)
-        if tokenizer is None or not callable(tokenizer):
-            return [len(text) for text in texts]
-        limit = self.model.max_seq_length
+        limit = self.model.max_seq_length if tokenizer is not None and callable(tokenizer) else None
         counts: list[int] = []
-        for start in range(0, len(texts), 2048):  # bounded memory on large inputs
-            ids = tokenizer(
-                texts[start : start + 2048], truncation=bool(limit), max_length=limit, verbose=False
-            )["input_ids"]
+        sizes: list[int] = []
+        for start in range(0, len(positions), 2048):  # bounded memory on large inputs
+            chunk = [texts[p] for p in positions[start : start + 2048]]
+            sizes.extend(len(text) for text in chunk)
+            if tokenizer is None or not callable(tokenizer):
+                counts.extend(len(text) for text in chunk)
+                continue
+            ids = tokenizer(chunk, truncation=bool(limit), max_length=limit, verbose=False)["input_ids"]
             counts.extend(len(row) for row in ids)
-        return counts
+        return counts, sizes
 
-    def _encoded(self, batches: list[list[str]]) -> Iterator[np.ndarray]:
+    def _encoded(self, batches: Iterable[list[str]]) -> Iterator[np.ndarray]:
         """The batches' vectors, in order. ONNX Runtime backends encode batches on one thread per
         replica of the model (they share one session); torch encodes them one after another."""
         replicas = self.replicas

@@ -209,8 +209,27 @@ def test_batches_hold_texts_of_one_token_count(tiny_sbert, tmp_path):
     tokens = [len(ids) for ids in encoder.model.tokenizer(texts)["input_ids"]]
     by_tokens = sorted(texts, key=lambda t: (tokens[texts.index(t)], len(t)))
     assert by_tokens != sorted(texts, key=len)  # the two orders differ for these texts
-    by_hash = {text_hash(t): t for t in texts}
-    assert [by_hash[h] for (h,) in encoder._batches(by_hash)] == by_tokens
+    hashes = [text_hash(t) for t in texts]
+    assert [texts[i] for (i,) in encoder._batches(hashes, list(range(len(texts))), texts)] == by_tokens
+
+
+def test_encoding_parts_of_cached_texts_gives_the_vectors_of_one_call(tiny_sbert, tmp_path):
+    """cache() embeds in the batches of one call, so encode() on parts after it reads those vectors."""
+    texts = [f"text number {i} " + "word " * (i % 7) for i in range(40)]
+    whole = TextEncoder(str(tiny_sbert), cache_dir=tmp_path / "a", backend="onnx-int8", batch_size=4)
+    at_once = whole.encode(texts)
+    parts = TextEncoder(str(tiny_sbert), cache_dir=tmp_path / "b", backend="onnx-int8", batch_size=4)
+    assert parts.cache(texts) == 40 and parts.cache(texts) == 0
+    np.testing.assert_array_equal(
+        np.concatenate([parts.encode(texts[i : i + 7]) for i in range(0, 40, 7)]), at_once
+    )
+    alone = TextEncoder(str(tiny_sbert), cache_dir=tmp_path / "c", backend="onnx-int8", batch_size=4)
+    windowed = np.concatenate([alone.encode(texts[i : i + 7]) for i in range(0, 40, 7)])
+    assert not np.array_equal(windowed, at_once)  # int8 vectors depend on their batch: why cache() exists
+    uncached = TextEncoder(
+        str(tiny_sbert), cache_dir=tmp_path / "d", backend="onnx-int8", batch_size=4, use_cache=False
+    )
+    np.testing.assert_array_equal(uncached.encode(texts), at_once)
 
 
 def test_onnx_batches_on_several_threads_give_the_one_thread_vectors(tiny_sbert, tmp_path, monkeypatch):

@@ -200,6 +200,7 @@ def _example(qid: str, lang: str, context: str, answer: str) -> Example:
 
 def test_the_pivot_check_names_ids_whose_instances_are_not_parallel(caplog):
     from mlqa_domain.labeling.pivot import check_parallel, group_by_id
+    from mlqa_domain.labeling.pivot_store import PivotStore
 
     examples = [
         _example("q-collide", "en", CONTRACT, "2015"),
@@ -212,6 +213,10 @@ def test_the_pivot_check_names_ids_whose_instances_are_not_parallel(caplog):
     ]
     with caplog.at_level(logging.WARNING, logger="mlqa_domain.labeling.pivot"):
         check = check_parallel(group_by_id(examples))
+    with PivotStore() as store:  # what the build checks: the groups as they wait on disk
+        for example in examples:
+            store.add(example)
+        assert check_parallel(store.parallel_groups()).to_dict() == check.to_dict()
     assert check.checked == 3
     assert set(check.suspects) == {"q-collide", "q-short"}
     assert "year 2015 is not in the de context" in check.suspects["q-collide"]

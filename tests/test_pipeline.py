@@ -274,15 +274,25 @@ def test_example_spill_gives_the_examples_back_in_order() -> None:
         assert list(spill.read()) == examples
 
 
-def test_pivot_groups_label_as_the_examples_do() -> None:
-    from mlqa_domain.labeling.pivot import PivotGroups, check_parallel, group_by_id
+def test_the_pivot_store_groups_as_the_examples_do() -> None:
+    from mlqa_domain.labeling.pivot import check_parallel, group_by_id
+    from mlqa_domain.labeling.pivot_store import PivotStore
 
     examples = [make(str(i), lang=("en", "de")[i % 2]) for i in range(6)]
     for example in examples:
         example.id = str(int(example.id) // 2)  # pairs of parallel instances, en first
-    groups = PivotGroups()
-    for example in examples:
-        groups.add(example)
-    assert check_parallel(groups.groups).to_dict() == check_parallel(group_by_id(examples)).to_dict()
-    assert {gid: len(insts) for gid, insts in groups.groups.items()} == {"0": 2, "1": 2, "2": 2}
-    assert groups.groups["0"][0].context is groups.groups["1"][0].context  # each distinct text once
+    examples.append(make("9", lang="de"))  # an id without English: not checked
+    with PivotStore() as store:
+        for example in examples:
+            store.add(example)
+        groups = dict(store.parallel_groups())
+        assert (
+            check_parallel(store.parallel_groups()).to_dict()
+            == check_parallel(group_by_id(examples)).to_dict()
+        )
+        assert {gid: len(insts) for gid, insts in groups.items()} == {"0": 2, "1": 2, "2": 2}
+        assert [i.context_language for i in groups["0"]] == ["en", "de"]
+        assert groups["0"][0].context == examples[0].context
+        assert store._db.execute("SELECT COUNT(*) FROM texts").fetchone()[0] == len(
+            {e.context for e in examples} | {e.title for e in examples if e.title}
+        )  # each distinct text once

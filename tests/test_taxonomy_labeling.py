@@ -14,7 +14,7 @@ from mlqa_domain.example import Example
 from mlqa_domain.labeling.classifiers.embedding import EmbeddingClassifier
 from mlqa_domain.labeling.ensemble import decide_domains
 from mlqa_domain.labeling.labelers import SingleClassifierLabeler, build_labeler
-from mlqa_domain.labeling.pivot import label_examples
+from mlqa_domain.labeling.pivot_store import label_examples
 from mlqa_domain.labeling.taxonomy import default_taxonomy_path, load_taxonomy
 
 THRESHOLDS = {"legal": 0.3, "biomedical": 0.3, "finance": 0.4}
@@ -202,3 +202,54 @@ def test_unknown_embedding_model_is_config_error(tmp_path: Path) -> None:
     encoder = TextEncoder("no-such-org/no-such-model", cache_dir=tmp_path, use_cache=False)
     with pytest.raises(ConfigError, match="cannot load sentence-transformers model"):
         encoder.encode(["x"])
+
+
+class _Recording:
+    """The real labeler, with a record of what the pivot store asked of it."""
+
+    def __init__(self, labeler) -> None:
+        self.labeler = labeler
+        self.calls: list[tuple[str, str, int]] = []
+
+    def prepare(self, texts, language, titles=None) -> None:
+        self.calls.append(("prepare", language, len(texts)))
+        self.labeler.prepare(texts, language, titles)
+
+    def label(self, texts, language, titles=None):
+        self.calls.append(("label", language, len(texts)))
+        return self.labeler.label(texts, language, titles)
+
+    def provenance(self, language=None):
+        return self.labeler.provenance(language)
+
+
+def test_the_pivot_labels_in_windows_after_the_labeler_has_seen_every_context(
+    minilm_path: Path, tmp_path: Path
+) -> None:
+    """Windows of 2 give the labels of one window; one window gives the labels of labelling all at once."""
+    from mlqa_domain.labeling.pivot_store import PivotStore
+
+    labeler = build_labeler(load_taxonomy(), embedding_model=str(minilm_path), cache_dir=tmp_path)
+    texts = [LEGAL_EN, MEDICAL_EN, GENERAL_EN, LEGAL_EN + " It was appealed.", MEDICAL_EN + " Doses varied."]
+    examples = [_example(f"q{i}", "en", text) for i, text in enumerate(texts)]
+    for i, example in enumerate(examples):
+        example.title = ("Lease", "Vaccine", None, "", "Vaccine")[i]
+    examples.append(_example("q0", "de", "Das Berufungsgericht entschied, dass der Mietvertrag nichtig war."))
+    examples.append(_example("q9", "de", "Die Patienten erhielten den Impfstoff in einer klinischen Studie."))
+    results = {}
+    for window in (2, 100):
+        recording = _Recording(labeler)
+        with PivotStore() as store:
+            for example in examples:
+                store.add(example)
+            labels = store.labels(recording, window=window)
+            results[window] = [labels.of(e.id).labeling for e in examples]
+        assert recording.calls[0] == ("prepare", "de", 1) and recording.calls[2] == ("prepare", "en", 5)
+        assert max(n for kind, _, n in recording.calls if kind == "label") == min(window, 5)
+    assert [r.domains for r in results[2]] == [r.domains for r in results[100]]
+    for windowed, whole in zip(results[2], results[100], strict=True):
+        assert windowed.domain_scores == pytest.approx(whole.domain_scores, abs=2e-6)
+    ordered = sorted((e.context, e.title or "") for e in examples[:5])
+    at_once = labeler.label([c for c, _ in ordered], "en", [t or None for _, t in ordered])
+    by_key = dict(zip(ordered, at_once, strict=True))
+    assert [by_key[e.context, e.title or ""] for e in examples[:5]] == results[100][:5]

@@ -30,7 +30,8 @@ from mlqa_domain.example import Example
 from mlqa_domain.filters import build_filters, filter_report, write_rejected
 from mlqa_domain.labeling.ensemble import Labeler
 from mlqa_domain.labeling.labelers import build_labeler
-from mlqa_domain.labeling.pivot import PivotGroups, PivotLabels, check_parallel
+from mlqa_domain.labeling.pivot import check_parallel
+from mlqa_domain.labeling.pivot_store import PivotStore
 from mlqa_domain.labeling.taxonomy import Taxonomy, load_taxonomy
 from mlqa_domain.languages import PIVOT_LANGUAGE
 from mlqa_domain.pipeline import ExampleSpill, Pipeline, PipelineStep, StepStats
@@ -140,10 +141,11 @@ class LabelExamples(PipelineStep):
     instances do not look parallel are counted as flagged and named in a warning (:func:`check_parallel`).
 
     A barrier: an id's English instance may come after its other ones, so it waits for the end of the
-    stream, holding in memory only what labelling needs (per id its instances' languages, context and
-    title, each distinct text once: :class:`PivotGroups`) while the examples, as read and unlabelled,
-    wait on disk (:class:`ExampleSpill`). Then it labels each unique representative context once, in
-    the labeler's batches (the same batches as over the whole input at once), and reads the examples
+    stream. What labelling needs (per id its instances' languages, context and title, each distinct text
+    once) waits in a temporary database (:class:`PivotStore`) and the examples, as read and unlabelled,
+    in a spill file (:class:`ExampleSpill`): neither is held in memory. Then it labels each unique
+    representative context once, per language in windows after the labeler has seen them all (so the
+    labels of an input of at most one window are those of labelling it at once), and reads the examples
     back in input order, setting their labels as each leaves. Its details (``labeling`` counts,
     ``parallel_check``) go into build_info.json.
     """
@@ -155,15 +157,13 @@ class LabelExamples(PipelineStep):
         self.labeler = labeler
 
     def run(self, data: Iterator[Example]) -> Iterator[Example]:
-        groups = PivotGroups()
-        with ExampleSpill() as spill:
+        with ExampleSpill() as spill, PivotStore() as store:
             for example in data:
-                groups.add(example)
+                store.add(example)
                 spill.write(example)
-            parallel = check_parallel(groups.groups)
+            parallel = check_parallel(store.parallel_groups())
             self.stats.flagged = len(parallel.suspects)
-            labels = PivotLabels.of(groups.groups, self.labeler)
-            del groups
+            labels = store.labels(self.labeler)
             self.stats.details.update(labeling=labels.counts, parallel_check=parallel.to_dict())
             for example in spill.read():
                 yield labels.apply(example)

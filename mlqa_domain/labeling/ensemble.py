@@ -52,6 +52,13 @@ class Labeler(Protocol):
     name: str
     classifiers: list[Classifier]
 
+    def prepare(
+        self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None
+    ) -> None:
+        """See every text that :meth:`label` will then be asked about, in parts (see
+        :meth:`Classifier.prepare`)."""
+        ...
+
     def label(
         self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None
     ) -> list[Labeling]:
@@ -353,6 +360,13 @@ class RuleLabeler:
                     n: _round(s) for n, s in zip(classifier.output_names, row, strict=True)
                 }
         return per_text
+
+    def prepare(
+        self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None
+    ) -> None:
+        """Let every classifier see ``texts`` before they are labelled in parts."""
+        for classifier in self.classifiers:
+            classifier.prepare(texts, language, titles)
 
     def label(
         self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None

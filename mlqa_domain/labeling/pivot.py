@@ -18,12 +18,12 @@ import logging
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlqa_domain.example import Example
-from mlqa_domain.labeling.ensemble import Labeler, Labeling
+from mlqa_domain.labeling.ensemble import Labeling
 from mlqa_domain.languages import PIVOT_LANGUAGE
 
 logger = logging.getLogger(__name__)
@@ -58,13 +58,19 @@ class PivotInstance:
 
     __slots__ = ("context_language", "question_language", "context", "title", "answer_years")
 
-    def __init__(self, example: Example, context: str, title: str | None, pivot: str) -> None:
-        self.context_language = example.context_language
-        self.question_language = example.question_language
+    def __init__(
+        self,
+        context_language: str,
+        question_language: str,
+        context: str,
+        title: str | None,
+        answer_years: frozenset[str] | None = None,
+    ) -> None:
+        self.context_language = context_language
+        self.question_language = question_language
         self.context = context
         self.title = title
-        is_pivot = example.context_language == pivot
-        self.answer_years = answer_years(example) if is_pivot else _NO_YEARS
+        self.answer_years = answer_years or _NO_YEARS
 
 
 Instance = Example | PivotInstance  # what the pivot reads of an example
@@ -118,11 +124,15 @@ class ParallelCheck:
         return {"checked_ids": self.checked, "suspect_ids": len(self.suspects), "examples": shown}
 
 
-def check_parallel(groups: Mapping[str, Sequence[Instance]], pivot: str = PIVOT_LANGUAGE) -> ParallelCheck:
+def check_parallel(
+    groups: Mapping[str, Sequence[Instance]] | Iterable[tuple[str, Sequence[Instance]]],
+    pivot: str = PIVOT_LANGUAGE,
+) -> ParallelCheck:
     """Check every id that has a ``pivot`` instance against its instances in the other context languages
-    (each distinct context once) and warn, naming the ids, when some do not look parallel."""
+    (each distinct context once) and warn, naming the ids, when some do not look parallel. ``groups``:
+    instances by id, or (id, instances) pairs one group at a time."""
     check = ParallelCheck()
-    for gid, instances in groups.items():
+    for gid, instances in groups.items() if isinstance(groups, Mapping) else groups:
         english = next((e for e in instances if e.context_language == pivot), None)
         others = {(e.context_language, e.context): e for e in instances if e.context_language != pivot}
         if english is None or not others:
@@ -154,35 +164,6 @@ def group_by_id(examples: Sequence[Example]) -> dict[str, list[Example]]:
     return groups
 
 
-Key = tuple[str, str]  # (context, title or "")
-
-
-class PivotGroups:
-    """The parallel groups of a stream, compactly: per id, one :class:`PivotInstance` per example (each
-    distinct context and title text held once), for :func:`check_parallel` and :meth:`PivotLabels.of`
-    once the stream has ended, while the examples themselves wait elsewhere."""
-
-    def __init__(self, pivot: str = PIVOT_LANGUAGE) -> None:
-        self.pivot = pivot
-        self.groups: dict[str, list[Instance]] = defaultdict(list)
-        self._texts: dict[str, str] = {}
-
-    def add(self, example: Example) -> None:
-        """Take what the pivot needs of ``example``."""
-        context = self._texts.setdefault(example.context, example.context)
-        title = None if example.title is None else self._texts.setdefault(example.title, example.title)
-        self.groups[example.id].append(PivotInstance(example, context, title, self.pivot))
-
-
-def _label_unique(labeler: Labeler, keys: list[Key], language: str) -> dict[Key, Labeling]:
-    """Label each distinct (context, title) once."""
-    unique = sorted(set(keys))
-    if not unique:
-        return {}
-    labels = labeler.label([c for c, _ in unique], language, [t or None for _, t in unique])
-    return dict(zip(unique, labels, strict=True))
-
-
 def representative(instances: Sequence[Instance], pivot: str = PIVOT_LANGUAGE) -> Instance:
     """The instance whose context labels a parallel group: the pivot-language one, else the first by
     context language (so a group without English still gets one set of labels)."""
@@ -198,77 +179,6 @@ class GroupLabel:
 
     labeling: Labeling
     provenance: dict[str, Any]  # the labeler's provenance for the labelling language, + label_source
-
-
-@dataclass
-class PivotLabels:
-    """Labels per parallel group (same ``id``), each unique representative context labelled once.
-
-    It keeps one entry per id (the per-id label map: it grows with the number of ids), each a
-    :class:`GroupLabel` shared by every id labelled from the same context, and no example;
-    :meth:`apply` sets them on an example of a group.
-    """
-
-    by_id: dict[str, GroupLabel]
-    counts: dict[str, int]
-
-    @classmethod
-    def of(
-        cls, groups: Mapping[str, Sequence[Instance]], labeler: Labeler, pivot: str = PIVOT_LANGUAGE
-    ) -> PivotLabels:
-        """Label ``groups`` (from :func:`group_by_id`): each representative context once, per language,
-        in the labeler's batches."""
-        chosen = {gid: representative(insts, pivot) for gid, insts in groups.items()}
-        keys_by_language: dict[str, list[Key]] = defaultdict(list)
-        for rep in chosen.values():
-            keys_by_language[rep.context_language].append(_key(rep))
-        labels = {lang: _label_unique(labeler, keys, lang) for lang, keys in sorted(keys_by_language.items())}
-        provenance = {lang: labeler.provenance(lang) for lang in labels}
-        counts = {
-            "pivot": 0,
-            "own_language": 0,
-            "pivot_contexts": len(labels.get(pivot, {})),
-            "own_language_contexts": sum(len(v) for lang, v in labels.items() if lang != pivot),
-        }
-        by_id, shared = {}, {}
-        for gid, insts in groups.items():
-            rep = chosen[gid]
-            lang, key = rep.context_language, _key(rep)
-            counts["pivot" if lang == pivot else "own_language"] += len(insts)
-            if (lang, key) not in shared:
-                source = f"pivot:{pivot}" if lang == pivot else f"own:{lang}"
-                shared[lang, key] = GroupLabel(
-                    labels[lang][key], {**provenance[lang], "label_source": source}
-                )
-            by_id[gid] = shared[lang, key]
-        return cls(by_id, counts)
-
-    def apply(self, example: Example) -> Example:
-        """Set the labels of ``example``'s group on it (copies, so no two examples share a dict)."""
-        found = self.by_id[example.id]
-        example.domains = list(found.labeling.domains)
-        example.domain_scores = dict(found.labeling.domain_scores)
-        example.classifier_scores = {k: dict(v) for k, v in found.labeling.classifier_scores.items()}
-        example.provenance = dict(found.provenance)
-        return example
-
-
-def label_examples(examples: Sequence[Example], labeler: Labeler, pivot: str = PIVOT_LANGUAGE) -> dict:
-    """Set domains/scores/provenance on every example, in place; return counts of how they were labelled.
-
-    Each parallel group (same ``id``) is labelled once, from its pivot-language (English) context where it
-    has one, and every instance of the group gets those labels, so ``legal.de`` and ``legal.es`` hold the
-    same questions. A group with no pivot instance is labelled from one of its own contexts (the first
-    by language), in that language.
-    """
-    labels = PivotLabels.of(group_by_id(examples), labeler, pivot)
-    for example in examples:
-        labels.apply(example)
-    return labels.counts
-
-
-def _key(example: Instance) -> Key:
-    return (example.context, example.title or "")
 
 
 def provenance_json(example: Example) -> str:

@@ -53,6 +53,12 @@ class RoutedLabeler:
         ordered = sorted(self.routes, key=lambda r: r.languages is not None)
         return [c for route in ordered for c in route.labeler.classifiers]
 
+    def prepare(
+        self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None
+    ) -> None:
+        """Let the route of ``language`` see ``texts`` before they are labelled in parts."""
+        self.route_for(language).labeler.prepare(texts, language, titles)
+
     def label(
         self, texts: Sequence[str], language: str, titles: Sequence[str | None] | None = None
     ) -> list[Labeling]:

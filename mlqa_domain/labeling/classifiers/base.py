@@ -71,6 +71,15 @@ class Classifier(Protocol):
         """(n_texts, len(output_names)) raw scores (``titles``: the article title of each text, or None)."""
         ...
 
+    def prepare(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> None:
+        """See every text before :meth:`all_scores` is called on parts of them: a classifier whose scores
+        depend on which texts are scored together (int8 embeddings are quantized per batch) makes them
+        here as over all ``texts`` at once (an encoder embeds and caches them), so scoring in parts
+        gives the scores of one call."""
+        ...
+
     def provenance(self) -> dict[str, Any]:
         """Model ids, revisions and files that produced the scores."""
         ...
@@ -139,6 +148,11 @@ class ClassifierBase(ABC):
     ) -> np.ndarray:
         """(n_texts, len(domain_names)): :meth:`all_scores` without the extra columns."""
         return self.all_scores(texts, language, titles)[:, : len(self.domain_names)]
+
+    def prepare(  # noqa: B027 (a default that subclasses may keep, not an abstract method)
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> None:
+        """Nothing: the scores of a text do not depend on the others scored with it."""
 
     def held_out(self) -> dict[str, Any] | None:
         return None

@@ -11,7 +11,7 @@ on another model's embeddings is a clear error rather than silent nonsense.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -212,13 +212,19 @@ class HeadClassifier(base.ClassifierBase):
             )
         self._checked = True
 
-    def inputs(self, texts: Sequence[str], titles: Sequence[str | None] | None) -> list[str]:
-        """The strings the encoder reads."""
-        from mlqa_domain.labeling.reference import classifier_input
-
+    def inputs(self, texts: Sequence[str], titles: Sequence[str | None] | None) -> Sequence[str]:
+        """The strings the encoder reads (made as they are read: a build's texts may wait on disk)."""
         if titles is None or self.head.input_format != "title_context":
-            return list(texts)
-        return [classifier_input(text, title) for text, title in zip(texts, titles, strict=True)]
+            return texts
+        return TitledInputs(texts, titles)
+
+    def prepare(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> None:
+        """Embed and cache every input in the batches of one call (the refinement's few fp32 inputs are
+        embedded where they are scored)."""
+        self.check_encoder()
+        self.encoder.cache(self.inputs(texts, titles), show_progress=True)
 
     def all_scores(
         self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
@@ -230,7 +236,7 @@ class HeadClassifier(base.ClassifierBase):
         # the inputs and their vectors are let go as soon as they are used (a build labels every
         # distinct context at once); the few texts the refinement re-scores are made again
         probabilities = self.head.probabilities(
-            self.encoder.encode(self.inputs(texts, titles), show_progress=True)
+            self.encoder.encode(list(self.inputs(texts, titles)), show_progress=True)
         )
         if self.refine_margin > 0:
             self._refine(texts, titles, probabilities)
@@ -249,7 +255,7 @@ class HeadClassifier(base.ClassifierBase):
         if self._reference is None:
             self._reference = self._reference_encoder()
         near_titles = None if titles is None else [titles[i] for i in near]
-        inputs = self.inputs([texts[i] for i in near], near_titles)
+        inputs = list(self.inputs([texts[i] for i in near], near_titles))
         reference = self._reference.encode(inputs, show_progress=True)
         probabilities[near] = self.head.probabilities(reference)
         self.refined_count += len(near)
@@ -278,3 +284,31 @@ class HeadClassifier(base.ClassifierBase):
 
     def default_delta(self, taxonomy: Taxonomy) -> float:
         return HEAD_DELTA
+
+
+class TitledInputs(Sequence[str]):
+    """``title. context`` of each text (the text alone where it has no title), made when read."""
+
+    def __init__(self, texts: Sequence[str], titles: Sequence[str | None]) -> None:
+        if len(texts) != len(titles):
+            raise ValueError(f"{len(texts)} texts but {len(titles)} titles")
+        self.texts = texts
+        self.titles = titles
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, index):
+        from mlqa_domain.labeling.reference import classifier_input
+
+        if isinstance(index, slice):
+            return [
+                classifier_input(t, h) for t, h in zip(self.texts[index], self.titles[index], strict=True)
+            ]
+        return classifier_input(self.texts[index], self.titles[index])
+
+    def __iter__(self) -> Iterator[str]:
+        from mlqa_domain.labeling.reference import classifier_input
+
+        for text, title in zip(self.texts, self.titles, strict=True):
+            yield classifier_input(text, title)

@@ -61,6 +61,12 @@ class EmbeddingClassifier(base.ClassifierBase):
             self._prototypes = np.stack(rows).astype(np.float32)
         return self._prototypes
 
+    def prepare(
+        self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
+    ) -> None:
+        """Embed and cache every text in the batches of one call."""
+        self.encoder.cache(texts, show_progress=True)
+
     def all_scores(
         self, texts: Sequence[str], language: str | None = None, titles: Sequence[str | None] | None = None
     ) -> np.ndarray:
