@@ -152,17 +152,12 @@ class EmbeddingCache:
         out = np.empty((len(hashes), dim), dtype=np.float32)
         row = {key: i for i, key in enumerate(hashes)}
         try:
-            for start in range(0, len(hashes), 500):
-                chunk = list(hashes[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                for key, blob in self._db.execute(
-                    f"SELECT hash, vec FROM emb WHERE hash IN ({marks})", chunk
-                ):
-                    if len(blob) != dim * 4:
-                        self._discard(f"holds vectors of {len(blob) / 4:g} and {dim} dimensions")
-                        return None, np.zeros(len(hashes), dtype=bool)
-                    out[row[key]] = np.frombuffer(blob, dtype=np.float32)
-                    found[row[key]] = True
+            for key, blob in self._select("hash, vec", hashes):
+                if len(blob) != dim * 4:
+                    self._discard(f"holds vectors of {len(blob) / 4:g} and {dim} dimensions")
+                    return None, np.zeros(len(hashes), dtype=bool)
+                out[row[key]] = np.frombuffer(blob, dtype=np.float32)
+                found[row[key]] = True
         except sqlite3.DatabaseError as exc:
             self._discard(f"unreadable ({first_line(exc)})")
             return None, np.zeros(len(hashes), dtype=bool)
@@ -174,15 +169,19 @@ class EmbeddingCache:
         found = np.zeros(len(hashes), dtype=bool)
         row = {key: i for i, key in enumerate(hashes)}
         try:
-            for start in range(0, len(hashes), 500):
-                chunk = list(hashes[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                for (key,) in self._db.execute(f"SELECT hash FROM emb WHERE hash IN ({marks})", chunk):
-                    found[row[key]] = True
+            for (key,) in self._select("hash", hashes):
+                found[row[key]] = True
         except sqlite3.DatabaseError as exc:
             self._discard(f"unreadable ({first_line(exc)})")
             return np.zeros(len(hashes), dtype=bool)
         return found
+
+    def _select(self, columns: str, hashes: Sequence[str]) -> Iterator[tuple]:
+        """``columns`` of the cached rows among ``hashes``, 500 hashes per query."""
+        for start in range(0, len(hashes), 500):
+            chunk = list(hashes[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            yield from self._db.execute(f"SELECT {columns} FROM emb WHERE hash IN ({marks})", chunk)
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
         """Store vectors (float32)."""

@@ -248,7 +248,7 @@ class _Column(Sequence[str | None]):
 
     def _rows(self, start: int, stop: int) -> list[str | None]:
         rows = self._db.execute(
-            f"SELECT t.text FROM ordered o JOIN keys k ON k.key = o.key LEFT JOIN texts t "  # noqa: S608
+            f"SELECT t.text FROM ordered o JOIN keys k ON k.key = o.key LEFT JOIN texts t "
             f"ON t.tid = k.{self._part} WHERE o.pos > ? AND o.pos <= ? ORDER BY o.pos",
             (start, stop),
         )

@@ -13,6 +13,10 @@ A classifier type is one module in this package with one decorated class::
 
         def provenance(self) -> dict: ...
 
+A build scores a language's contexts in windows (:data:`~mlqa_domain.labeling.pivot_store.LABEL_WINDOW`)
+after calling ``prepare`` once with all of them: a classifier whose scores depend on which texts are
+scored together (an encoder's batches) overrides it to do that work over every text at once.
+
 The taxonomy names it with ``type: my-type``; the labeler builds it with ``from_spec`` and combines
 its scores with its own τ, δ and calibration (defaults below, overridable per classifier). Registering
 checks the class subclasses :class:`ClassifierBase` and implements its abstract methods. A classifier
