@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 from mlqa_domain.example import Example
-from mlqa_domain.labeling.ensemble import Labeler
+from mlqa_domain.labeling.ensemble import Labeler, Labeling
 from mlqa_domain.labeling.pivot import GroupLabel, PivotInstance, answer_years, representative
 from mlqa_domain.languages import PIVOT_LANGUAGE
 
@@ -205,13 +205,16 @@ class PivotStore:
                 ),
             )
 
-    def group_label(self, gid: str) -> tuple[int, str, bytes]:
-        """The key, language and pickled labeling of id ``gid``'s representative context."""
+    def representative_key(self, gid: str) -> tuple[int, str]:
+        """The key and language of id ``gid``'s representative context."""
         return self._db.execute(
-            "SELECT r.key, k.language, l.labeling FROM reps r JOIN keys k ON k.key = r.key "
-            "JOIN labels l ON l.key = r.key WHERE r.id = ?",
-            (gid,),
+            "SELECT r.key, k.language FROM reps r JOIN keys k ON k.key = r.key WHERE r.id = ?", (gid,)
         ).fetchone()
+
+    def labeling(self, key: int) -> Labeling:
+        """The labels of the context ``key``."""
+        (blob,) = self._db.execute("SELECT labeling FROM labels WHERE key = ?", (key,)).fetchone()
+        return pickle.loads(blob)
 
     def close(self) -> None:
         """Delete the database."""
@@ -287,11 +290,11 @@ class PivotLabels:
 
     def of(self, gid: str) -> GroupLabel:
         """The labels of id ``gid``'s group, and where they came from."""
-        key, language, blob = self.store.group_label(gid)
+        key, language = self.store.representative_key(gid)
         if self._last is None or self._last[0] != key:
             source = f"pivot:{self.store.pivot}" if language == self.store.pivot else f"own:{language}"
-            found = GroupLabel(pickle.loads(blob), {**self.provenance[language], "label_source": source})
-            self._last = (key, found)
+            labels = self.store.labeling(key)
+            self._last = (key, GroupLabel(labels, {**self.provenance[language], "label_source": source}))
         return self._last[1]
 
     def apply(self, example: Example) -> Example:
