@@ -360,25 +360,35 @@ class TextEncoder:
         if cached.all():
             return 0
         batches = [b for b in self._batches(unique, positions, texts) if not all(cached[i] for i in b)]
-        count = sum(len(batch) for batch in batches)
-        vectors = self._encoded([texts[positions[i]] for i in batch] for batch in batches)
-        if show_progress:
-            vectors = track(vectors, f"embedding {count} texts ({self.model_id})", total=len(batches))
-        for batch, batch_vectors in zip(batches, vectors, strict=True):
-            self._store([unique[i] for i in batch], batch_vectors)
-        return count
+        for _ in self._embed(batches, unique, positions, texts, show_progress):
+            pass
+        return sum(len(batch) for batch in batches)
 
     def _encode_uncached(self, texts: Sequence[str], show_progress: bool) -> np.ndarray:
         """Without a cache: every distinct text embedded in the batches :meth:`cache` would use."""
         unique, positions = _distinct(texts)
         batches = self._batches(unique, positions, texts)
+        out: dict[str, np.ndarray] = {}
+        for fresh in self._embed(batches, unique, positions, texts, show_progress):
+            out.update(fresh)
+        return np.stack([out[text_hash(t)] for t in texts])
+
+    def _embed(
+        self,
+        batches: list[list[int]],
+        unique: list[str],
+        positions: list[int],
+        texts: Sequence[str],
+        show_progress: bool,
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """Embed ``batches`` (indexes into ``unique``, each text at ``texts[positions[i]]``) in order,
+        each written to the cache as it comes; yield each batch's vectors by text hash."""
         vectors = self._encoded([texts[positions[i]] for i in batch] for batch in batches)
         if show_progress:
-            vectors = track(vectors, f"embedding {len(unique)} texts ({self.model_id})", total=len(batches))
-        out: dict[str, np.ndarray] = {}
+            count = sum(len(batch) for batch in batches)
+            vectors = track(vectors, f"embedding {count} texts ({self.model_id})", total=len(batches))
         for batch, batch_vectors in zip(batches, vectors, strict=True):
-            out.update(self._store([unique[i] for i in batch], batch_vectors))
-        return np.stack([out[text_hash(t)] for t in texts])
+            yield self._store([unique[i] for i in batch], batch_vectors)
 
     def _batches(self, hashes: list[str], positions: list[int], texts: Sequence[str]) -> list[list[int]]:
         """Batches of indexes into ``hashes`` (distinct texts, each at ``texts[positions[i]]``), ordered
