@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from mlqa_domain.filters.contamination import ContaminationFilter
 from mlqa_domain.filters.dedup import ExactDuplicateFilter, NearDuplicateFilter
 from mlqa_domain.filters.language_id import LanguageIdFilter
 from mlqa_domain.filters.length import LengthFilter
+from mlqa_domain.filters.seen_keys import SeenKeys
 from mlqa_domain.filters.textnorm import normalize_text
 from mlqa_domain.pipeline import Pipeline
 
@@ -190,6 +192,33 @@ def test_exact_dedup_keeps_parallel_instances_and_other_splits():
     id_in_both_splits = make(id="x", split="validation", question="A different question?")
     assert exact([id_in_both_splits]) == []
     assert "already seen for en (split test)" in exact.rejected[0].reason
+
+
+def test_exact_dedup_remembers_past_the_in_memory_batch():
+    """Kept keys go to disk in batches; a repeat thousands of examples later is still caught."""
+    originals = [make(id=f"q{i}", question=f"Question number {i}?") for i in range(2500)]
+    repeat_text = make(id="late", question="Question number 3?")
+    repeat_id = make(id="q7", question="A question never asked before?")
+    exact = ExactDuplicateFilter()
+    assert exact([*originals, repeat_text, repeat_id]) == originals
+    assert [r.reason for r in exact.rejected] == [
+        "exact-duplicate: same normalised context and question as q3",
+        "exact-duplicate: id q7 already seen for en (split test)",
+    ]
+
+
+def test_seen_keys_keep_the_first_value_in_memory_and_on_disk():
+    seen = SeenKeys()
+    keys = [hashlib.blake2b(str(i).encode(), digest_size=16).digest() for i in range(3000)]
+    assert seen.get(keys[0]) is None
+    for i, key in enumerate(keys):
+        seen.add(key, f"v{i}")
+    seen.add(keys[0], "later")  # on disk by now
+    seen.add(keys[-1], "later")  # still waiting in memory
+    assert [seen.get(key) for key in keys] == [f"v{i}" for i in range(3000)]
+    assert seen.get(b"never added") is None
+    seen.close()
+    assert seen.get(keys[0]) is None
 
 
 # --- build_filters -------------------------------------------------------------------------------

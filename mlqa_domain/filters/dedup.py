@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections import defaultdict
 
 import numpy as np
@@ -11,6 +10,7 @@ import numpy as np
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
 from mlqa_domain.filters.base import FILTERS, Drop, Filter, Verdict, check_action, verdict
+from mlqa_domain.filters.seen_keys import SeenKeys
 from mlqa_domain.filters.textnorm import normalize_text
 
 
@@ -33,11 +33,10 @@ class ExactDuplicateFilter(Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        # what was seen, keyed by 16-byte digests of the keys (not by their texts, which would keep every
-        # context and question of the build in memory): the first id of each text key and the first split
-        # of each id key
-        self._seen_text: dict[bytes, str] = {}
-        self._seen_id: dict[bytes, str] = {}
+        # what was seen, keyed by 16-byte digests of the keys (not by their texts) and kept on disk, so
+        # neither grows a build's memory: the first id of each text key and the first split of each id key
+        self._seen_text = SeenKeys()
+        self._seen_id = SeenKeys()
         # normalised hashes of the last texts seen (a context's questions come one after another)
         self._recent: dict[str, str] = {}
 
@@ -66,8 +65,8 @@ class ExactDuplicateFilter(Filter):
                 f"exact-duplicate: same normalised context and question as {first_id}",
                 "duplicate context and question",
             )
-        self._seen_id[id_key] = sys.intern(example.split)
-        self._seen_text[text_key] = example.id
+        self._seen_id.add(id_key, example.split)
+        self._seen_text.add(text_key, example.id)
         return None
 
 
