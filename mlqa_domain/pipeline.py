@@ -13,13 +13,15 @@ in an :class:`ExampleSpill`).
 
 from __future__ import annotations
 
+import itertools
+import os
 import pickle
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from mlqa_domain.example import Example
 
@@ -64,6 +66,63 @@ class Rejected:
     reason: str
 
 
+# Rejected examples a step keeps in memory; later ones wait on disk.
+REJECTED_IN_MEMORY = 1000
+
+
+class RejectedLog(Sequence[Rejected]):
+    """A step's rejected examples, in the order rejected: the first ``in_memory`` in a list, the rest in an
+    :class:`ExampleSpill`, so a step that drops most of a large input does not hold it. Iterating reads the
+    spilled ones back one at a time; indexing past the list reads up to the item asked for."""
+
+    def __init__(self, in_memory: int = REJECTED_IN_MEMORY) -> None:
+        self.in_memory = in_memory
+        self._head: list[Rejected] = []
+        self._spill: ExampleSpill | None = None
+
+    def append(self, item: Rejected) -> None:
+        """Add ``item`` after the ones added before."""
+        if len(self._head) < self.in_memory:
+            self._head.append(item)
+            return
+        if self._spill is None:
+            self._spill = ExampleSpill()
+        self._spill.write(item)
+
+    def __len__(self) -> int:
+        return len(self._head) + (self._spill.count if self._spill else 0)
+
+    def __iter__(self) -> Iterator[Rejected]:
+        yield from self._head
+        if self._spill is not None:
+            yield from self._spill.read()
+
+    @overload
+    def __getitem__(self, index: int) -> Rejected: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Rejected]: ...
+    def __getitem__(self, index: int | slice) -> Rejected | list[Rejected]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        position = range(len(self))[index]  # IndexError past the end, negatives counted from it
+        if position < len(self._head):
+            return self._head[position]
+        return next(itertools.islice(self, position, None))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment] (mutable, like a list)
+
+    def close(self) -> None:
+        """Delete the spilled part (what is in memory stays)."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+
+
 class PipelineStep:
     """One stage of a build. Subclasses set ``name`` and implement :meth:`run` as a generator."""
 
@@ -72,7 +131,7 @@ class PipelineStep:
 
     def __init__(self) -> None:
         self.stats = StepStats(self.name, kind=self.kind)
-        self.rejected: list[Rejected] = []
+        self.rejected = RejectedLog()
         self._waited = 0.0  # seconds spent waiting on the step before this one
 
     def run(self, data: Iterator[Example]) -> Iterable[Example]:
@@ -153,9 +212,14 @@ class Pipeline:
         return next(stats for stats in self.stats if stats.name == name)
 
     @property
-    def rejected(self) -> list[Rejected]:
-        """Every example any step rejected."""
-        return [r for step in self.steps for r in step.rejected]
+    def rejected(self) -> Iterator[Rejected]:
+        """Every example any step rejected, step by step (spilled ones read back one at a time)."""
+        return itertools.chain.from_iterable(step.rejected for step in self.steps)
+
+    @property
+    def rejected_count(self) -> int:
+        """How many examples the steps rejected."""
+        return sum(len(step.rejected) for step in self.steps)
 
 
 def batched(data: Iterable[Example], size: int | None) -> Iterator[list[Example]]:
@@ -181,12 +245,13 @@ class ExampleSpill:
         self._file = tempfile.TemporaryFile(prefix="mlqa-domain-spill-")  # noqa: SIM115 (closed in close)
         self.count = 0
 
-    def write(self, example: Example) -> None:
-        """Put ``example`` after the ones written before."""
+    def write(self, example: Any) -> None:
+        """Put ``example`` (or any picklable record) after the ones written before."""
+        self._file.seek(0, os.SEEK_END)  # a read may have moved the position
         pickle.dump(example, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self.count += 1
 
-    def read(self) -> Iterator[Example]:
+    def read(self) -> Iterator[Any]:
         """Every example written, in order, one at a time (each a new object)."""
         self._file.flush()
         self._file.seek(0)

@@ -4,10 +4,12 @@ build's writer reads the pipeline's stats (not the steps before it)."""
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from mlqa_domain.builders.build import WriteRepo
 from mlqa_domain.builders.export import (
@@ -20,9 +22,9 @@ from mlqa_domain.builders.export import (
     write_parquet,
 )
 from mlqa_domain.example import Example
-from mlqa_domain.filters import Drop, Filter, Flag
+from mlqa_domain.filters import Drop, Filter, Flag, write_rejected
 from mlqa_domain.labeling.taxonomy import load_taxonomy
-from mlqa_domain.pipeline import ExampleSpill, Pipeline, PipelineStep, batched
+from mlqa_domain.pipeline import ExampleSpill, Pipeline, PipelineStep, Rejected, RejectedLog, batched
 
 CONTEXT = "The lease was void because the landlord never signed it."
 
@@ -272,6 +274,36 @@ def test_example_spill_gives_the_examples_back_in_order() -> None:
         for example in examples:
             spill.write(example)
         assert list(spill.read()) == examples
+
+
+def test_a_rejected_log_keeps_some_in_memory_and_the_rest_on_disk_in_order() -> None:
+    items = [Rejected(make(str(i), question=f"Who signed {i}?"), "no_who", f"reason {i}") for i in range(7)]
+    log = RejectedLog(in_memory=3)
+    for item in items[:5]:
+        log.append(item)
+    assert (
+        log[3] == items[3]
+    )  # a read that stops inside the spill, then more writes: they go after the others
+    for item in items[5:]:
+        log.append(item)
+    assert len(log) == 7 and list(log) == items and log == items and log != items[:6]
+    assert log[1] == items[1] and log[4] == items[4] and log[-1] == items[6] and log[2:5] == items[2:5]
+    assert len(log._head) == 3  # the other four were pickled to the spill
+    with pytest.raises(IndexError):
+        log[7]
+    assert RejectedLog() == []
+
+
+def test_a_step_that_drops_most_of_its_input_writes_every_rejection_in_order(tmp_path: Path) -> None:
+    examples = [make(str(i), question=f"Who signed {i}?" if i % 5 else f"Signed {i}?") for i in range(50)]
+    step = NoWho()
+    step.rejected = RejectedLog(in_memory=4)
+    pipeline = Pipeline([step])
+    assert [e.id for e in pipeline.run(examples)] == [str(i) for i in range(0, 50, 5)]
+    assert pipeline.rejected_count == 40
+    write_rejected(pipeline.rejected, tmp_path / "rejected")
+    lines = (tmp_path / "rejected" / "no_who.jsonl").read_text("utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [str(i) for i in range(50) if i % 5]
 
 
 def test_the_pivot_store_groups_as_the_examples_do() -> None:

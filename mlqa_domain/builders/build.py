@@ -221,16 +221,16 @@ class WriteRepo(PipelineStep):
                 languages.update((example.context_language, example.question_language))
             if not self.stats.seen:
                 raise InputError("no example is left after the filters; nothing was written", self.out)
-            rejected = self.pipeline.rejected
-            logger.info("filters kept %d of %d", self.stats.seen, self.stats.seen + len(rejected))
+            rejected = self.pipeline.rejected_count
+            logger.info("filters kept %d of %d", self.stats.seen, self.stats.seen + rejected)
             with atomic_dir(self.out) as tmp:
                 sizes: dict = {}
                 counts = tables.write(tmp, sizes)
-                info = self.build_info(sorted(languages), counts, sizes, len(rejected))
+                info = self.build_info(sorted(languages), counts, sizes, rejected)
                 self.info = write_build_info(tmp, info)
                 (tmp / CARD).write_text(render_card(self.info), encoding="utf-8")
                 if rejected:
-                    write_rejected(rejected, tmp / REJECTED_DIR)
+                    write_rejected(self.pipeline.rejected, tmp / REJECTED_DIR)
         self.stats.kept = self.stats.seen
         yield from ()
 

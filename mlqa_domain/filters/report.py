@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
+from contextlib import ExitStack
 from pathlib import Path
 
 from mlqa_domain.atomic import atomic_file
@@ -14,19 +15,19 @@ from mlqa_domain.pipeline import Rejected, StepStats
 def write_rejected(rejected: Iterable[Rejected], out_dir: str | Path) -> dict[str, Path]:
     """Write ``out_dir/<filter>.jsonl``: one line per dropped example (its fields + ``filter`` + ``reason``).
 
-    Returns the written files by filter name; filters that dropped nothing get no file.
+    Returns the written files by filter name; filters that dropped nothing get no file. The records are
+    written as they come (each filter's file open until the end), so none is held in memory.
     """
-    by_filter: dict[str, list[Rejected]] = defaultdict(list)
-    for item in rejected:
-        by_filter[item.filter].append(item)
-    written = {}
-    for name, items in by_filter.items():
-        path = Path(out_dir) / f"{name}.jsonl"
-        with atomic_file(path) as handle:
-            for item in items:
-                record = {**item.example.to_dict(), "filter": item.filter, "reason": item.reason}
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        written[name] = path
+    written: dict[str, Path] = {}
+    with ExitStack() as files:
+        handles = {}
+        for item in rejected:
+            handle = handles.get(item.filter)
+            if handle is None:
+                written[item.filter] = Path(out_dir) / f"{item.filter}.jsonl"
+                handle = handles[item.filter] = files.enter_context(atomic_file(written[item.filter]))
+            record = {**item.example.to_dict(), "filter": item.filter, "reason": item.reason}
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     return written
 
 
