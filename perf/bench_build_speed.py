@@ -4,6 +4,7 @@
     python perf/bench_build_speed.py --limit 2000            # a quick run on 2,000 paragraphs
     python perf/bench_build_speed.py --fractions 0.25,0.5,1  # peak memory as the input grows
     python perf/bench_build_speed.py --fractions 1,0.5,0.25 --cache-dir C  # one cache: after the first, warm
+    python perf/bench_build_speed.py --fractions 2,1,0.5,0.25 --cache-dir C  # 2: every question asked twice
     python perf/bench_build_speed.py --compare-fp32          # + labels of the fp32 route
     python perf/bench_build_speed.py --compare-fp32 --fp32-backend onnx   # fp32 in ONNX Runtime (faster)
 
@@ -19,6 +20,7 @@ machine are noisy: compare ratios measured in one run, not absolute seconds acro
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -37,18 +40,39 @@ MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def subset(source: Path, paragraphs: int | None, out: Path) -> tuple[Path, int, int]:
-    """A SQuAD-format file with the first ``paragraphs`` paragraphs of ``source`` (all when None)."""
+    """A SQuAD-format file with the first ``paragraphs`` paragraphs of ``source`` (all when None).
+
+    More paragraphs than ``source`` has repeat it (see :func:`repeats`): the same contexts and titles, so the
+    labelling work stays that of the whole source, while the examples (and the rows written) grow.
+    """
     data = json.loads(source.read_text("utf-8"))["data"]
     kept, count, questions = [], 0, 0
-    for article in data:
+    for article in repeats(data):
         if paragraphs is not None and count >= paragraphs:
             break
         take = article["paragraphs"][: None if paragraphs is None else paragraphs - count]
         kept.append({**article, "paragraphs": take})
         count += len(take)
         questions += sum(len(p["qas"]) for p in take)
+        if paragraphs is None and count == sum(len(a["paragraphs"]) for a in data):
+            break
     out.write_text(json.dumps({"version": "1.1", "data": kept}), "utf-8")
     return out, count, questions
+
+
+def repeats(data: list[dict]) -> Iterator[dict]:
+    """The articles of ``data``, then copies of them without end: copy k asks each question again (its
+    id ends in ``-repeat-k``, its text in ``(asked again k)``), so no copy is an exact duplicate."""
+    yield from data
+    for k in itertools.count(1):
+        for article in data:
+            paragraphs = [{**p, "qas": [ask_again(qa, k) for qa in p["qas"]]} for p in article["paragraphs"]]
+            yield {**article, "paragraphs": paragraphs}
+
+
+def ask_again(qa: dict, k: int) -> dict:
+    """Question ``qa`` asked again (copy ``k``): a new id and a question text of its own."""
+    return {**qa, "id": f"{qa['id']}-repeat-{k}", "question": f"{qa['question']} (asked again {k})"}
 
 
 def child_build(source: str, out: str, cache: str, backend: str) -> None:
@@ -154,7 +178,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="SQuAD/MLQA-format json")
     parser.add_argument("--limit", type=int, help="only the first N paragraphs")
-    parser.add_argument("--fractions", default="1", help="input fractions to build, e.g. 0.25,0.5,1")
+    parser.add_argument(
+        "--fractions", default="1", help="input fractions to build, e.g. 0.25,0.5,1 (over 1: it repeats)"
+    )
     parser.add_argument("--backend", default="auto", help="the build's --embedding-backend")
     parser.add_argument("--compare-fp32", action="store_true", help="also build on an fp32 route")
     parser.add_argument(
