@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -28,7 +29,15 @@ from rich.table import Column, Table
 
 import mlqa_domain
 from mlqa_domain import progress
-from mlqa_domain.errors import InputError, MlqaDomainError, os_error_line, visible_controls
+from mlqa_domain.errors import (
+    InputError,
+    MlqaDomainError,
+    first_line,
+    is_unwritable_database,
+    os_error_line,
+    temp_dir_hint,
+    visible_controls,
+)
 from mlqa_domain.terminal_tables import natural_width
 
 
@@ -260,7 +269,8 @@ def print_error(message: str) -> None:
 
 def run_app(app: typer.Typer) -> None:
     """Invoke ``app``; an MlqaDomainError exits with status 2 and one ``error: ...`` line, and so does an
-    operating-system error (disk full, read-only filesystem), naming its file.
+    operating-system error (disk full, read-only filesystem), naming its file, and SQLite failing to write
+    a temporary database (saying where temporary files go).
 
     Usage errors (unknown option, missing value) print click's usage message, without a traceback.
     """
@@ -277,6 +287,11 @@ def run_app(app: typer.Typer) -> None:
         sys.exit(2)
     except OSError as exc:  # the environment failed (disk full, read-only, ...): what a user can act on
         print_error(os_error_line(exc))
+        sys.exit(2)
+    except sqlite3.Error as exc:  # a build's temporary database (the embedding cache reports its own)
+        if not is_unwritable_database(exc):
+            raise
+        print_error(f"cannot write a temporary database: {first_line(exc)} ({temp_dir_hint()})")
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlqa_domain.errors import ConfigError, InputError, first_line
+from mlqa_domain.errors import ConfigError, InputError, first_line, is_unwritable_database
 from mlqa_domain.hashing import sha256_bytes
 from mlqa_domain.progress import track
 
@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 # sqlite result codes of a disk that takes no more (full, read-only, I/O error, cannot open): no reason
 # to discard the cache file, and no point retrying
-UNWRITABLE_CODES = frozenset({13, 8, 10, 14})  # SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN
 
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 BACKENDS = ("auto", "onnx-int8", "onnx", "torch")
@@ -193,7 +192,7 @@ class EmbeddingCache:
             with self._db:
                 self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)", rows)
         except sqlite3.DatabaseError as exc:
-            if getattr(exc, "sqlite_errorcode", None) in UNWRITABLE_CODES:  # the disk, not the file
+            if is_unwritable_database(exc):  # the disk, not the file
                 raise InputError(f"cannot write the embedding cache ({first_line(exc)})", self.path) from None
             self._discard(f"unwritable ({first_line(exc)})")
             try:

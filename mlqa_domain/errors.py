@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import re
+import sqlite3
+import tempfile
 from pathlib import Path
+
+# SQLite result codes that mean the disk, not the database: SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR,
+# SQLITE_CANTOPEN
+SQLITE_UNWRITABLE = frozenset({13, 8, 10, 14})
+_OUT_OF_ROOM = (errno.ENOSPC, errno.EDQUOT)
 
 # C0/C1 control characters (escape sequences, newlines, ...), bidi controls that reorder what follows, and
 # lone surrogates (undecodable bytes of a command-line argument): never written raw to a terminal.
@@ -41,10 +49,23 @@ def visible_controls(text: str, keep: str = "") -> str:
 
 
 def os_error_line(exc: OSError) -> str:
-    """One line for an operating-system error: the file(s) it names and the system's reason."""
+    """One line for an operating-system error: the file(s) it names and the system's reason; a full disk
+    that names no file (a temporary file's write) says where temporary files go."""
     reason = exc.strerror or first_line(exc)
     files = [str(name) for name in (exc.filename, exc.filename2) if name is not None]
-    return f"{' -> '.join(files)}: {reason}" if files else reason
+    if files:
+        return f"{' -> '.join(files)}: {reason}"
+    return f"{reason} ({temp_dir_hint()})" if exc.errno in _OUT_OF_ROOM else reason
+
+
+def temp_dir_hint() -> str:
+    """Where temporary files go, and how to move them."""
+    return f"temporary files go to {tempfile.gettempdir()}; set TMPDIR to use another directory"
+
+
+def is_unwritable_database(exc: BaseException) -> bool:
+    """``exc`` is SQLite failing to write its file (full disk, read-only, I/O), not a damaged database."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", None) in SQLITE_UNWRITABLE
 
 
 def first_line(exc: BaseException) -> str:

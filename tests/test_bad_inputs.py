@@ -13,6 +13,8 @@ import errno
 import json
 import os
 import shutil
+import sqlite3
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -183,6 +185,20 @@ def _disk_full(sub: str, match: Callable[[Path], bool]) -> Callable[[pytest.Monk
         inject_os_error(monkeypatch, w.tmp / sub, errno.ENOSPC, match)
 
     return prepare
+
+
+def _temp_database_full(monkeypatch: pytest.MonkeyPatch, w: World) -> None:
+    """A build's temporary SQLite databases (the pivot store, exact_dedup's keys) hold 16 pages at most:
+    SQLite fails to write them as on a full disk (SQLITE_FULL)."""
+    connect = sqlite3.connect
+
+    def small(database, *args, **kwargs):
+        connection = connect(database, *args, **kwargs)
+        if database == "":
+            connection.execute("PRAGMA max_page_count = 16")
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", small)
 
 
 def _tax(w: World, text: str) -> list[str]:
@@ -592,6 +608,14 @@ CASES = [
         lambda w: _fast_build(w, out=w.tmp / "full" / "out"),
         lambda w: str(w.tmp / "full" / "out"),
         prepare=_disk_full("full", lambda p: p.suffix == ".parquet"),
+        may_write=("c",),
+    ),
+    Case(
+        "build-temp-database-full",
+        "build",
+        _fast_build,
+        lambda w: f"temporary files go to {tempfile.gettempdir()}",
+        prepare=_temp_database_full,
         may_write=("c",),
     ),
     Case(

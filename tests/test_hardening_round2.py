@@ -494,3 +494,13 @@ def test_a_warm_cache_fills_one_array_and_a_cache_of_mixed_sizes_is_moved_aside(
     array, found = again.fill([f"h{i}" for i in range(10)])
     assert array is None and not found.any()
     assert any(p.name.startswith("embeddings-emb.sqlite.corrupt-") for p in tmp_path.iterdir())
+
+
+def test_a_full_disk_that_names_no_file_says_where_temporary_files_go():
+    """A temporary file's write (a spill) fails without a file name: the line says where they go."""
+    from mlqa_domain.errors import os_error_line
+
+    line = os_error_line(OSError(errno.ENOSPC, "No space left on device"))
+    assert line.startswith("No space left on device (temporary files go to ") and "TMPDIR" in line
+    named = os_error_line(OSError(errno.ENOSPC, "No space left on device", "/data/out.parquet"))
+    assert named == "/data/out.parquet: No space left on device"
