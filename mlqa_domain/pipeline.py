@@ -14,14 +14,13 @@ in an :class:`ExampleSpill`).
 from __future__ import annotations
 
 import itertools
-import os
 import pickle
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, Generic, TypeVar, overload
 
 from mlqa_domain.example import Example
 
@@ -66,21 +65,26 @@ class Rejected:
     reason: str
 
 
-# Rejected examples a step keeps in memory; later ones wait on disk.
-REJECTED_IN_MEMORY = 1000
+# Items a SpilledList keeps in memory (a step's first rejected examples, the first examples a filter's
+# barrier waits on); later ones wait on disk.
+IN_MEMORY = 1000
+T = TypeVar("T")
 
 
-class RejectedLog(Sequence[Rejected]):
-    """A step's rejected examples, in the order rejected: the first ``in_memory`` in a list, the rest in an
-    :class:`ExampleSpill`, so a step that drops most of a large input does not hold it. Iterating reads the
-    spilled ones back one at a time; indexing past the list reads up to the item asked for."""
+class SpilledList(Sequence[T], Generic[T]):
+    """Items in the order added: the first ``in_memory`` in a list, the rest pickled to an
+    :class:`ExampleSpill`, so a long run of them (a step's rejected examples, the examples a filter's
+    barrier waits on) does not stay in memory. Iterating reads the spilled ones back one at a time (new
+    objects each time); indexing past the list reads up to the item asked for."""
 
-    def __init__(self, in_memory: int = REJECTED_IN_MEMORY) -> None:
-        self.in_memory = in_memory
-        self._head: list[Rejected] = []
+    def __init__(self, items: Iterable[T] = (), in_memory: int | None = None) -> None:
+        self.in_memory = IN_MEMORY if in_memory is None else in_memory
+        self._head: list[T] = []
         self._spill: ExampleSpill | None = None
+        for item in items:
+            self.append(item)
 
-    def append(self, item: Rejected) -> None:
+    def append(self, item: T) -> None:
         """Add ``item`` after the ones added before."""
         if len(self._head) < self.in_memory:
             self._head.append(item)
@@ -92,16 +96,16 @@ class RejectedLog(Sequence[Rejected]):
     def __len__(self) -> int:
         return len(self._head) + (self._spill.count if self._spill else 0)
 
-    def __iter__(self) -> Iterator[Rejected]:
+    def __iter__(self) -> Iterator[T]:
         yield from self._head
         if self._spill is not None:
             yield from self._spill.read()
 
     @overload
-    def __getitem__(self, index: int) -> Rejected: ...
+    def __getitem__(self, index: int) -> T: ...
     @overload
-    def __getitem__(self, index: slice) -> list[Rejected]: ...
-    def __getitem__(self, index: int | slice) -> Rejected | list[Rejected]:
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
         if isinstance(index, slice):
             return list(self)[index]
         position = range(len(self))[index]  # IndexError past the end, negatives counted from it
@@ -117,7 +121,8 @@ class RejectedLog(Sequence[Rejected]):
     __hash__ = None  # type: ignore[assignment] (mutable, like a list)
 
     def close(self) -> None:
-        """Delete the spilled part (what is in memory stays)."""
+        """Forget every item and delete the spill."""
+        self._head = []
         if self._spill is not None:
             self._spill.close()
             self._spill = None
@@ -131,7 +136,7 @@ class PipelineStep:
 
     def __init__(self) -> None:
         self.stats = StepStats(self.name, kind=self.kind)
-        self.rejected = RejectedLog()
+        self.rejected: SpilledList[Rejected] = SpilledList()
         self._waited = 0.0  # seconds spent waiting on the step before this one
 
     def run(self, data: Iterator[Example]) -> Iterable[Example]:
@@ -222,10 +227,11 @@ class Pipeline:
         return sum(len(step.rejected) for step in self.steps)
 
 
-def batched(data: Iterable[Example], size: int | None) -> Iterator[list[Example]]:
-    """``data`` in lists of ``size`` examples (the last one shorter); one list of them all when None."""
+def batched(data: Iterable[Example], size: int | None) -> Iterator[Sequence[Example]]:
+    """``data`` in lists of ``size`` examples (the last one shorter); all of them at once when None, past
+    the first :data:`IN_MEMORY` waiting on disk (a :class:`SpilledList`)."""
     if size is None:
-        yield list(data)
+        yield SpilledList(data)
         return
     batch: list[Example] = []
     for example in data:
@@ -239,24 +245,32 @@ def batched(data: Iterable[Example], size: int | None) -> Iterator[list[Example]
 
 class ExampleSpill:
     """Examples waiting on disk (a temporary file, deleted on close), read back in the order written:
-    a barrier holds them here rather than in memory. Use it as a context manager."""
+    a barrier holds them here rather than in memory. Writes and reads may interleave (each read keeps its
+    own place). Use it as a context manager."""
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile(prefix="mlqa-domain-spill-")  # noqa: SIM115 (closed in close)
+        self._end = 0  # where the next example goes
         self.count = 0
 
     def write(self, example: Any) -> None:
         """Put ``example`` (or any picklable record) after the ones written before."""
-        self._file.seek(0, os.SEEK_END)  # a read may have moved the position
+        if self._file.tell() != self._end:  # a read moved the position
+            self._file.seek(self._end)
         pickle.dump(example, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._end = self._file.tell()
         self.count += 1
 
     def read(self) -> Iterator[Any]:
-        """Every example written, in order, one at a time (each a new object)."""
+        """Every example written before the read began, in order, one at a time (each a new object)."""
         self._file.flush()
-        self._file.seek(0)
+        offset = 0
         for _ in range(self.count):
-            yield pickle.load(self._file)
+            if self._file.tell() != offset:  # another read or a write moved the position
+                self._file.seek(offset)
+            example = pickle.load(self._file)
+            offset = self._file.tell()
+            yield example
 
     def close(self) -> None:
         """Delete the file."""

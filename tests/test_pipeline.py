@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import mlqa_domain.pipeline as pipeline_module
 from mlqa_domain.builders.build import WriteRepo
 from mlqa_domain.builders.export import (
     ConfigTables,
@@ -24,7 +25,7 @@ from mlqa_domain.builders.export import (
 from mlqa_domain.example import Example
 from mlqa_domain.filters import Drop, Filter, Flag, write_rejected
 from mlqa_domain.labeling.taxonomy import load_taxonomy
-from mlqa_domain.pipeline import ExampleSpill, Pipeline, PipelineStep, Rejected, RejectedLog, batched
+from mlqa_domain.pipeline import ExampleSpill, Pipeline, PipelineStep, Rejected, SpilledList, batched
 
 CONTEXT = "The lease was void because the landlord never signed it."
 
@@ -276,9 +277,9 @@ def test_example_spill_gives_the_examples_back_in_order() -> None:
         assert list(spill.read()) == examples
 
 
-def test_a_rejected_log_keeps_some_in_memory_and_the_rest_on_disk_in_order() -> None:
+def test_a_spilled_list_keeps_some_in_memory_and_the_rest_on_disk_in_order() -> None:
     items = [Rejected(make(str(i), question=f"Who signed {i}?"), "no_who", f"reason {i}") for i in range(7)]
-    log = RejectedLog(in_memory=3)
+    log = SpilledList(in_memory=3)
     for item in items[:5]:
         log.append(item)
     assert (
@@ -291,19 +292,61 @@ def test_a_rejected_log_keeps_some_in_memory_and_the_rest_on_disk_in_order() -> 
     assert len(log._head) == 3  # the other four were pickled to the spill
     with pytest.raises(IndexError):
         log[7]
-    assert RejectedLog() == []
+    assert SpilledList() == []
 
 
 def test_a_step_that_drops_most_of_its_input_writes_every_rejection_in_order(tmp_path: Path) -> None:
     examples = [make(str(i), question=f"Who signed {i}?" if i % 5 else f"Signed {i}?") for i in range(50)]
     step = NoWho()
-    step.rejected = RejectedLog(in_memory=4)
+    step.rejected = SpilledList(in_memory=4)
     pipeline = Pipeline([step])
     assert [e.id for e in pipeline.run(examples)] == [str(i) for i in range(0, 50, 5)]
     assert pipeline.rejected_count == 40
     write_rejected(pipeline.rejected, tmp_path / "rejected")
     lines = (tmp_path / "rejected" / "no_who.jsonl").read_text("utf-8").splitlines()
     assert [json.loads(line)["id"] for line in lines] == [str(i) for i in range(50) if i % 5]
+
+
+class Barrier(NoWho):
+    """NoWho with a prepare() over every example (a barrier) that reads them twice."""
+
+    name = "barrier"
+    prepare_batch = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[list[str]] = []
+        self.batch = None
+
+    def prepare(self, examples) -> None:
+        self.batch = examples
+        self.seen = [[e.id for e in examples], [e.id for e in examples]]
+
+
+def test_a_barrier_filter_waits_on_disk_past_the_first_examples(monkeypatch) -> None:
+    monkeypatch.setattr(pipeline_module, "IN_MEMORY", 3)
+    examples = [make(str(i), question=f"Who signed {i}?" if i % 3 else f"Signed {i}?") for i in range(10)]
+    step = Barrier()
+    kept = step(examples)
+    assert [e.id for e in kept] == ["0", "3", "6", "9"] and kept == [examples[i] for i in (0, 3, 6, 9)]
+    assert step.seen == [[str(i) for i in range(10)]] * 2
+    assert isinstance(step.batch, SpilledList) and step.batch.in_memory == 3
+    assert len(step.batch) == 0  # closed once the examples went on: the spill is deleted
+    assert [r.example.id for r in step.rejected] == [str(i) for i in range(10) if i % 3]
+
+
+def test_an_example_spill_gives_each_read_its_own_place() -> None:
+    examples = [make(str(i), question=f"Who signed {i}?") for i in range(6)]
+    with ExampleSpill() as spill:
+        for example in examples[:4]:
+            spill.write(example)
+        outer = spill.read()
+        assert next(outer) == examples[0]
+        assert [e.id for e in spill.read()] == ["0", "1", "2", "3"]  # a second read in between
+        spill.write(examples[4])  # and a write
+        assert [e.id for e in outer] == ["1", "2", "3"]  # the first read goes on where it was
+        spill.write(examples[5])
+        assert list(spill.read()) == examples
 
 
 def test_the_pivot_store_groups_as_the_examples_do() -> None:

@@ -18,13 +18,13 @@ of another distribution is an entry point in the group ``mlqa_domain.filters`` (
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from mlqa_domain.errors import ConfigError
 from mlqa_domain.example import Example
-from mlqa_domain.pipeline import PipelineStep, batched
+from mlqa_domain.pipeline import PipelineStep, SpilledList, batched
 from mlqa_domain.registry import Registry
 
 ACTIONS = ("drop", "flag")
@@ -75,13 +75,15 @@ class Filter(PipelineStep, ABC):
     # "required": the filter takes an `encoder` (sentence embeddings) it cannot run without;
     # "optional": it takes one when its options ask for embeddings; "none": it takes none.
     encoder_use: ClassVar[str] = "none"
-    # How many examples prepare() sees at once: None, every example (a barrier that holds them all, e.g.
-    # near-duplicates, whose verdicts compare each context with every earlier one); a number, batches of
-    # that many (for a prepare that judges each example on its own, e.g. language id).
+    # How many examples prepare() sees at once: None, every example (a barrier, e.g. near-duplicates, whose
+    # verdicts compare each context with every earlier one: past the first 1,000 they wait on disk and are
+    # read back each time prepare iterates them); a number, batches of that many in memory (for a prepare
+    # that judges each example on its own, e.g. language id).
     prepare_batch: ClassVar[int | None] = None
 
-    def prepare(self, examples: list[Example]) -> None:
-        """Look at every example before :meth:`filter` is asked about any (default: nothing)."""
+    def prepare(self, examples: Sequence[Example]) -> None:
+        """Look at every example before :meth:`filter` is asked about any (default: nothing). ``examples``
+        may be iterated more than once; keep what the verdicts need, not the examples."""
 
     @abstractmethod
     def filter(self, example: Example) -> Verdict | None:
@@ -89,7 +91,8 @@ class Filter(PipelineStep, ABC):
 
     def run(self, data: Iterator[Example]) -> Iterator[Example]:
         """Yield the examples :meth:`filter` keeps (flagged ones too), one at a time; a filter with a
-        :meth:`prepare` holds ``prepare_batch`` examples at once (every example when None: a barrier)."""
+        :meth:`prepare` holds ``prepare_batch`` examples at once (every example when None: a barrier, whose
+        examples wait on disk past the first 1,000)."""
         prepares = type(self).prepare is not Filter.prepare
         for batch in batched(data, self.prepare_batch if prepares else 1):
             if prepares:
@@ -102,6 +105,8 @@ class Filter(PipelineStep, ABC):
                     self.reject(example, found.reason, found.key)
                     continue
                 yield example
+            if isinstance(batch, SpilledList):
+                batch.close()
 
 
 class FilterFactory(Protocol):

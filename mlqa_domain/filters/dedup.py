@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -150,7 +151,7 @@ class NearDuplicateFilter(Filter):
     def _group(example: Example) -> tuple[str, str, str]:
         return (example.context_language, example.question_language, example.split)
 
-    def prepare(self, examples: list[Example]) -> None:
+    def prepare(self, examples: Sequence[Example]) -> None:
         """Find the near-duplicate contexts of each language pair and split."""
         groups: dict[tuple, dict[str, str]] = defaultdict(dict)  # group -> context -> its first id
         for example in examples:

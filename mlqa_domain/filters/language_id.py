@@ -175,7 +175,7 @@ class LanguageIdFilter(Filter):
             declared[rows] = probs[np.ix_(rows, self.declared_columns(language))].sum(axis=1)
         return declared, probs
 
-    def prepare(self, examples: list[Example]) -> None:
+    def prepare(self, examples: Sequence[Example]) -> None:
         """Score every distinct (context, language) and, with ``check_question``, (question, language)."""
         texts = [(e.context, e.context_language) for e in examples]
         if self.check_question:
