@@ -47,15 +47,13 @@ def subset(source: Path, paragraphs: int | None, out: Path) -> tuple[Path, int, 
     """
     data = json.loads(source.read_text("utf-8"))["data"]
     kept, count, questions = [], 0, 0
-    for article in repeats(data):
+    for article in data if paragraphs is None else repeats(data):
         if paragraphs is not None and count >= paragraphs:
             break
         take = article["paragraphs"][: None if paragraphs is None else paragraphs - count]
         kept.append({**article, "paragraphs": take})
         count += len(take)
         questions += sum(len(p["qas"]) for p in take)
-        if paragraphs is None and count == sum(len(a["paragraphs"]) for a in data):
-            break
     out.write_text(json.dumps({"version": "1.1", "data": kept}), "utf-8")
     return out, count, questions
 

@@ -59,7 +59,7 @@ class SeenKeys:
             self._write_pending()
 
     def _write_pending(self) -> None:
-        self._connection().executemany("INSERT INTO seen VALUES (?, ?)", sorted(self._pending.items()))
+        self._connection().executemany("INSERT INTO seen VALUES (?, ?)", self._pending.items())
         self._pending = {}
 
     def close(self) -> None:
