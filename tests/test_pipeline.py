@@ -8,6 +8,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -15,6 +17,7 @@ import mlqa_domain.pipeline as pipeline_module
 from mlqa_domain.builders.build import WriteRepo
 from mlqa_domain.builders.export import (
     ConfigTables,
+    RowSpill,
     arrow_schema,
     classifier_scores_type,
     group_into_configs,
@@ -266,6 +269,26 @@ def test_a_config_larger_than_a_row_group_is_written_in_row_groups_and_reads_bac
         assert counts[config.name] == {"test": len(rows)}
         assert sizes[config.name]["test"]["parquet_bytes"] == path.stat().st_size
     assert counts["all.en"] == {"test": 17}  # 17 rows: 4 row groups
+
+
+def test_a_row_spill_reads_one_column_of_chosen_rows_across_batches() -> None:
+    schema = pa.schema([("id", pa.string()), ("answers", pa.struct([("text", pa.list_(pa.string()))]))])
+    rows = [{"id": str(i), "answers": {"text": [f"answer {i}"] * (i % 3)}} for i in range(10)]
+    table = pa.Table.from_pylist(rows, schema=schema)
+    spill = RowSpill(schema)
+    try:
+        for start in (0, 4, 7):  # batches of 4, 3 and 3 rows
+            spill.append(table.slice(start, {0: 4, 4: 3, 7: 3}[start]).combine_chunks())
+        assert spill.starts == [0, 4, 7] and spill.rows == 10
+        chosen = np.array([1, 2, 4, 5, 6, 9])  # part of the first batch, all of the second, part of the third
+        for index in (0, 1):
+            column = spill.column(chosen, index)
+            assert isinstance(column, pa.Array)  # one chunk
+            assert column.equals(table.column(index).take(chosen).combine_chunks())
+        assert spill.column(np.array([4, 5, 6]), 0).to_pylist() == ["4", "5", "6"]  # a whole batch as is
+    finally:
+        spill.close()
+    assert not spill.path.exists()
 
 
 def test_example_spill_gives_the_examples_back_in_order() -> None:

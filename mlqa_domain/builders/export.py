@@ -151,21 +151,14 @@ def _no_empty_validity(array: pa.Array) -> pa.Array:
     return pa.Array.from_buffers(array.type, len(array), own, array.null_count, 0, children or None)
 
 
-def _compact(table: pa.Table) -> pa.Table:
-    """One chunk per column, without empty null bitmaps (see :func:`_no_empty_validity`)."""
-    table = table.combine_chunks()
-    columns = [
-        _no_empty_validity(column.chunk(0)) if column.num_chunks else column for column in table.columns
-    ]
-    return pa.Table.from_arrays(columns, schema=table.schema)
-
-
 @contextmanager
 def system_memory_pool() -> Iterator[None]:
-    """Arrow allocations inside go to the system allocator (restored on exit): it hands a freed buffer
-    back to the OS, where Arrow's default pool (mimalloc) keeps it, so the writer's transient copies
-    (a chunk of rows, a config's table, parquet pages) do not stay in the build's resident memory.
-    The buffers are the same bytes either way."""
+    """Arrow allocations made from Python inside go to the system allocator (restored on exit): it hands
+    a freed buffer back to the OS, where Arrow's default pool (mimalloc) keeps it, so the writer's
+    transient copies (a batch of rows, a row group) do not stay in the build's resident memory. The
+    buffers are the same bytes either way. Arrow's C++ code (parquet's encoder) allocates from the pool
+    pyarrow picked at import; the console scripts make that the system allocator too
+    (:mod:`mlqa_domain.entry`)."""
     previous = pa.default_memory_pool()
     pa.set_memory_pool(pa.system_memory_pool())
     try:
@@ -183,17 +176,16 @@ ROW_GROUP_ROWS = 10_000
 
 class RowSpill:
     """The rows of a build as Arrow record batches in a temporary IPC file (deleted on close), read back
-    one batch at a time: the writer keeps row numbers in memory, not rows."""
+    one column at a time: the writer keeps row numbers in memory, not rows."""
 
     def __init__(self, schema: pa.Schema) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="mlqa-domain-rows-")
         self.path = Path(self._dir.name) / "rows.arrow"
         self._sink = pa.OSFile(str(self.path), "wb")
         self._writer: pa.ipc.RecordBatchFileWriter | None = pa.ipc.new_file(self._sink, schema)
-        self._reader: pa.ipc.RecordBatchFileReader | None = None
+        self._readers: dict[int, pa.ipc.RecordBatchFileReader] = {}  # column index -> reader of it alone
         self.starts: list[int] = []  # the first row number of each batch
         self.rows = 0
-        self._cached: tuple[int, pa.RecordBatch] | None = None
 
     def append(self, table: pa.Table) -> None:
         """Put ``table``'s rows (one chunk) after the rows written before, as one batch."""
@@ -203,30 +195,32 @@ class RowSpill:
             self._writer.write_batch(batch)
             self.rows += batch.num_rows
 
-    def take(self, rows: np.ndarray) -> Iterator[pa.Table]:
-        """The rows numbered ``rows`` (ascending), batch by batch (one table per batch they touch)."""
-        if self._writer is not None:
-            self._writer.close()
-            self._sink.close()
-            self._writer = None
-            self._reader = pa.ipc.open_file(pa.OSFile(str(self.path), "rb"))
+    def column(self, rows: np.ndarray, index: int) -> pa.Array:
+        """Column ``index`` of the rows numbered ``rows`` (ascending), as one array: only that column is
+        read from the file, batch by batch."""
+        reader = self._reader_of(index)
         batch_of = np.searchsorted(np.asarray(self.starts, dtype=np.int64), rows, side="right") - 1
         bounds = np.flatnonzero(np.diff(batch_of)) + 1
+        parts = []
         for part_rows, part_batch in zip(np.split(rows, bounds), np.split(batch_of, bounds), strict=True):
             if not len(part_rows):
                 continue
             number = int(part_batch[0])
-            batch = self._batch(number)
+            values = reader.get_batch(number).column(0)
             local = part_rows - self.starts[number]
-            table = pa.Table.from_batches([batch])
-            yield table if len(local) == batch.num_rows else table.take(local)
+            parts.append(values if len(local) == len(values) else values.take(local))
+        return pa.concat_arrays(parts)
 
-    def _batch(self, number: int) -> pa.RecordBatch:
-        """Batch ``number``, read from the file (the last one read is kept: configs read batches in order)."""
-        if self._cached is None or self._cached[0] != number:
-            assert self._reader is not None
-            self._cached = (number, self._reader.get_batch(number))
-        return self._cached[1]
+    def _reader_of(self, index: int) -> pa.ipc.RecordBatchFileReader:
+        """A reader of column ``index`` alone (the file is closed for writing on the first read)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._sink.close()
+            self._writer = None
+        if index not in self._readers:
+            options = pa.ipc.IpcReadOptions(included_fields=[index])
+            self._readers[index] = pa.ipc.open_file(pa.OSFile(str(self.path), "rb"), options=options)
+        return self._readers[index]
 
     def close(self) -> None:
         """Delete the file."""
@@ -234,7 +228,7 @@ class RowSpill:
             self._writer.close()
             self._writer = None
         self._sink.close()
-        self._cached, self._reader = None, None
+        self._readers = {}
         self._dir.cleanup()
 
 
@@ -245,8 +239,9 @@ class ConfigTables:
     Examples are held only until ``flush_every`` of them have come (then they become one Arrow batch of
     rows on disk and are let go; 512 keeps the Python lists :func:`to_table` builds small). :meth:`write`
     writes one parquet file per config and split, in row groups of ``row_group_rows`` rows read back from
-    the spill, so it holds one row group at a time; a file of one row group has the bytes of a table made
-    in one go. Arrow allocates in the system pool here (:func:`system_memory_pool`). A row that belongs to
+    the spill a column at a time, so it holds one row group at a time; a file of one row group has the
+    bytes of a table made in one go. Arrow allocates in the system pool here (:func:`system_memory_pool`),
+    which hands the C heap's free pages back after each row group. A row that belongs to
     several configs (``all.en`` and its domains) is spilled once. Use it as a context manager, or call
     :meth:`write` (which closes it).
     """
@@ -343,16 +338,25 @@ class ConfigTables:
         return counts
 
     def _write_file(self, rows: np.ndarray, path: Path) -> int:
-        """Write the rows numbered ``rows`` to ``path`` in row groups; return their Arrow size in bytes."""
+        """Write the rows numbered ``rows`` to ``path`` in row groups; return their Arrow size in bytes.
+
+        A row group is gathered column by column (:meth:`RowSpill.column`), so besides the group itself
+        only one column's parts are in memory, and the group is let go before the next is gathered."""
         assert self._spill is not None and self._schema is not None
         num_bytes = 0
         with parquet_writer(path, self._schema) as writer:
             for start in range(0, len(rows), self.row_group_rows):
-                pieces = list(self._spill.take(rows[start : start + self.row_group_rows]))
-                group = _compact(pa.concat_tables(pieces))
-                del pieces
+                group_rows = rows[start : start + self.row_group_rows]
+                columns = [
+                    _no_empty_validity(self._spill.column(group_rows, index))
+                    for index in range(len(self._schema))
+                ]
+                group = pa.Table.from_arrays(columns, schema=self._schema)
+                del columns
                 writer.write_table(group, row_group_size=group.num_rows)
                 num_bytes += group.nbytes
+                del group
+                pa.default_memory_pool().release_unused()  # the system pool: the C heap's free pages go back
         return num_bytes
 
 
