@@ -74,7 +74,11 @@ def ask_again(qa: dict, k: int) -> dict:
 
 
 def child_build(source: str, out: str, cache: str, backend: str) -> None:
-    """Run one build in this process and print its step stats and peak RSS as JSON."""
+    """Run one build in this process, set up as the ``mlqa-domain`` console script sets it up, and print
+    its step stats and peak RSS as JSON."""
+    from mlqa_domain.entry import prepare_process
+
+    prepare_process()  # before anything imports pyarrow
     from mlqa_domain.builders.build import BuildSettings, run_build
 
     start = time.perf_counter()
