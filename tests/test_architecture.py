@@ -15,7 +15,7 @@ MAX_FUNCTION_LINES = 60
 # modules of the package)
 LAYERS = ("core", "filters", "labeling", "builders", "benchmark", "training", "leaderboard")
 # CLI modules may import anything (and no library module imports them); so does any `commands` package
-CLI_MODULES = frozenset(f"{ROOT}.{name}" for name in ("cli", "bench_cli", "cli_utils", "demo"))
+CLI_MODULES = frozenset(f"{ROOT}.{name}" for name in ("entry", "cli", "bench_cli", "cli_utils", "demo"))
 # library modules that make a rich Console without printing to it
 MEASURING_CONSOLES = {f"{ROOT}.terminal_tables": "measures a table's natural width on an unprinted console"}
 
