@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import mlqa_domain.filters.contamination as contamination_module
 from mlqa_domain.errors import InputError
 from mlqa_domain.example import Example
 from mlqa_domain.filters import build_filters, filter_report
@@ -117,6 +118,34 @@ def test_all_files_and_reasons_with_questions_sharing_a_context(task_dir: Path):
         "13-gram overlap with task.json": 1,
         "13-gram overlap with task.jsonl": 1,
     }
+
+
+def test_contexts_hashed_a_window_at_a_time_get_the_verdicts_of_one_window(
+    task_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    examples = [
+        make("river", RIVER),
+        make("lease", LEASE),
+        make("vaccine", VACCINE + " The trial enrolled 400 adults."),
+        make("glacier", "Before it. " + GLACIER),
+        make("bank", BANK),
+    ]
+    tasks = [task_dir / "squad.json", task_dir / "task.jsonl", task_dir / "task.txt", task_dir / "task.json"]
+    at_once = ContaminationFilter(tasks)
+    kept = at_once(examples)
+    monkeypatch.setattr(contamination_module, "NGRAM_WINDOW", 2)  # three windows: 2, 2 and 1 contexts
+    hashed: list[list[str]] = []
+    hashes = NgramHasher.hashes
+    monkeypatch.setattr(
+        NgramHasher, "hashes", lambda self, texts, lang: hashed.append(texts) or hashes(self, texts, lang)
+    )
+    windowed = ContaminationFilter(tasks)
+    assert windowed(examples) == kept == [examples[0]]
+    contexts = {e.context for e in examples}
+    assert [len(texts) for texts in hashed if set(texts) <= contexts] == [2, 2, 1]  # the task files' aside
+    assert [(r.example.id, r.reason) for r in windowed.rejected] == [
+        (r.example.id, r.reason) for r in at_once.rejected
+    ]
 
 
 def test_ngram_size_and_overlap_thresholds(task_dir: Path):

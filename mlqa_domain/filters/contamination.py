@@ -17,6 +17,9 @@ from mlqa_domain.filters.task_data import read_passages
 from mlqa_domain.filters.textnorm import word_tokens
 from mlqa_domain.task_files import list_files
 
+# Contexts whose word n-grams are hashed at once: bounds the hashes held, whatever the input's size.
+NGRAM_WINDOW = 4096
+
 
 def _splitmix64(values: np.ndarray) -> np.ndarray:
     """Scramble uint64 values (splitmix64 finaliser) so token ids hash evenly."""
@@ -167,15 +170,25 @@ class ContaminationFilter(Filter):
     def ngram_overlap(
         self, contexts: Sequence[str], language: str
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per context: n-gram count, and for the file with most shared n-grams its index and the count."""
-        hashes, owner = self._hasher.hashes(contexts, language)
-        totals = np.bincount(owner, minlength=len(contexts))
-        tasks = self._task_ngrams(language)
-        shared = np.zeros((len(tasks), len(contexts)), dtype=np.int64)
-        for f, task in enumerate(tasks):
-            shared[f] = np.bincount(owner[task.contains(hashes, language)], minlength=len(contexts))
-        best = shared.argmax(axis=0)
-        return totals, best, shared[best, np.arange(len(contexts))]
+        """Per context: n-gram count, and for the file with most shared n-grams its index and the count.
+
+        The contexts are hashed :data:`NGRAM_WINDOW` at a time (an n-gram never spans two contexts), so the
+        hashes held at once do not grow with the input."""
+        totals = np.zeros(len(contexts), dtype=np.int64)
+        best = np.zeros(len(contexts), dtype=np.int64)
+        best_shared = np.zeros(len(contexts), dtype=np.int64)
+        for start in range(0, len(contexts), NGRAM_WINDOW):
+            window = contexts[start : start + NGRAM_WINDOW]
+            part = slice(start, start + len(window))
+            hashes, owner = self._hasher.hashes(window, language)
+            totals[part] = np.bincount(owner, minlength=len(window))
+            tasks = self._task_ngrams(language)
+            shared = np.zeros((len(tasks), len(window)), dtype=np.int64)
+            for f, task in enumerate(tasks):
+                shared[f] = np.bincount(owner[task.contains(hashes, language)], minlength=len(window))
+            best[part] = shared.argmax(axis=0)
+            best_shared[part] = shared[best[part], np.arange(len(window))]
+        return totals, best, best_shared
 
     def embedding_overlap(self, contexts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Per context: the highest cosine to any task passage chunk, and the file it is in."""
